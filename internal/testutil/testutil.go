@@ -1,0 +1,54 @@
+// Package testutil holds helpers shared by the tests of several packages: where the real data
+// files are, and how to read them.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ModuleRoot returns the directory holding go.mod, walking up from the working directory
+// (go test runs each package in its own directory).
+func ModuleRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("testutil: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// DataDir returns the directory of the real Santé publique France files, ../shared/data next
+// to the repository (or $PREVOIR_TEST_DATA). The tests need the real files, so a missing
+// directory fails the test rather than skipping it.
+func DataDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("PREVOIR_TEST_DATA")
+	if dir == "" {
+		dir = filepath.Join(ModuleRoot(tb), "..", "shared", "data")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sp-fra-jour.csv")); err != nil {
+		tb.Fatalf("testutil: the real data files are not in %s (set PREVOIR_TEST_DATA): %v", dir, err)
+	}
+	return dir
+}
+
+// ReadData returns the bytes of a file of DataDir, e.g. "vintages/sp-fra-jour-2022-08-05-19h01.csv".
+func ReadData(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(DataDir(tb), name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}

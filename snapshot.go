@@ -1,0 +1,100 @@
+package prevoir
+
+import (
+	"context"
+	"time"
+)
+
+// Snapshot is one distinct release of a source, stored once, addressed by the SHA-256 of its raw
+// bytes. The raw bytes live in the blob store under BlobKey; the metadata lives in SQL.
+type Snapshot struct {
+	ID     int64  `json:"id"`
+	Source string `json:"source"`
+	// SHA256 is the hex SHA-256 of the raw bytes, the snapshot's identity.
+	SHA256 string `json:"sha256"`
+	// BlobKey is where the raw bytes are in the artifact store.
+	BlobKey string `json:"blob_key"`
+	// URL is where the bytes were fetched from (after redirects).
+	URL string `json:"url"`
+	// FetchedAt is when these bytes were first downloaded.
+	FetchedAt time.Time `json:"fetched_at"`
+	// ETag and LastModified are the HTTP validators the server sent, if any.
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Size is the number of raw bytes.
+	Size int64 `json:"size"`
+	// Rows is the number of parsed daily rows (after the source's row filter).
+	Rows int `json:"rows"`
+	// FirstDate and LastDate bound the rows.
+	FirstDate Date `json:"first_date"`
+	LastDate  Date `json:"last_date"`
+	// Columns are the numeric columns of the release.
+	Columns []string `json:"columns"`
+	// PreviousID is the snapshot that was current for the source when this one arrived
+	// (0 for the first), and Revision what changed since it.
+	PreviousID int64     `json:"previous_id,omitempty"`
+	Revision   *Revision `json:"revision,omitempty"`
+}
+
+// FetchStatus is the outcome of one attempt to fetch a source.
+type FetchStatus string
+
+// Fetch outcomes.
+const (
+	// FetchNew: a release not seen before that only adds days or columns.
+	FetchNew FetchStatus = "new"
+	// FetchRevised: a release not seen before that changes or removes past values.
+	FetchRevised FetchStatus = "revised"
+	// FetchUnchanged: the bytes are those of the current snapshot; nothing stored.
+	FetchUnchanged FetchStatus = "unchanged"
+	// FetchNotModified: the server answered 304 to a conditional request; nothing downloaded.
+	FetchNotModified FetchStatus = "not-modified"
+	// FetchFailed: the download or the validation failed; nothing stored.
+	FetchFailed FetchStatus = "failed"
+)
+
+// Fetch records one attempt to fetch a source, successful or not, so that freshness ("last
+// checked", "last changed") and failures are visible.
+type Fetch struct {
+	ID        int64         `json:"id"`
+	Source    string        `json:"source"`
+	URL       string        `json:"url"`
+	StartedAt time.Time     `json:"started_at"`
+	Duration  time.Duration `json:"duration_ns"`
+	Status    FetchStatus   `json:"status"`
+	// SnapshotID is the snapshot the fetch resolved to (0 when it failed or was not modified).
+	SnapshotID int64 `json:"snapshot_id,omitempty"`
+	// ETag and LastModified are the validators to send with the next conditional request.
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Error is the failure message when Status is FetchFailed.
+	Error string `json:"error,omitempty"`
+}
+
+// SnapshotFilter selects snapshots in ListSnapshots.
+type SnapshotFilter struct {
+	Source string // empty: every source
+	Limit  int    // 0: no limit
+}
+
+// SnapshotStore records snapshots and fetch attempts. Implementations must be safe for
+// concurrent use and make each call atomic: a failed call stores nothing.
+type SnapshotStore interface {
+	// FindSnapshotBySHA returns the snapshot of source with the given content hash, or an
+	// ENOTFOUND error.
+	FindSnapshotBySHA(ctx context.Context, source, sha256 string) (*Snapshot, error)
+	// FindSnapshot returns the snapshot with the given ID, or an ENOTFOUND error.
+	FindSnapshot(ctx context.Context, id int64) (*Snapshot, error)
+	// CurrentSnapshot returns the snapshot of the source's latest successful fetch: the
+	// release the frame is built from. ENOTFOUND when the source was never fetched.
+	CurrentSnapshot(ctx context.Context, source string) (*Snapshot, error)
+	// ListSnapshots returns snapshots, newest first.
+	ListSnapshots(ctx context.Context, f SnapshotFilter) ([]*Snapshot, error)
+	// RecordFetch stores a fetch attempt and, when snap is not nil and has no ID yet, the new
+	// snapshot it produced, in one transaction; it sets the IDs it assigns. Storing a snapshot
+	// whose (source, sha256) exists is an ECONFLICT error.
+	RecordFetch(ctx context.Context, f *Fetch, snap *Snapshot) error
+	// LastFetch returns the latest fetch of the source whose status is one of statuses (any
+	// status when none is given), or an ENOTFOUND error.
+	LastFetch(ctx context.Context, source string, statuses ...FetchStatus) (*Fetch, error)
+}
