@@ -1,0 +1,287 @@
+// Package sqlstore implements prevoir's stores on SQL: SQLite (modernc.org/sqlite, pure Go, the
+// default, one file) or PostgreSQL (jackc/pgx v5, for a team deployment). Callers never see
+// the difference: Open takes a URL, and every query is written once, with ? placeholders that
+// are rebound to $n for PostgreSQL. Where the two engines differ (identity columns, timestamp
+// types), each has its own migration files under migrations/, with the same version numbers.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/prevoir/prevoir"
+)
+
+// Dialect names a SQL engine.
+type Dialect string
+
+// Supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// DB is an open prevoir database.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	url     string // redacted, for messages
+}
+
+// Open opens the database at rawURL and brings its schema up to date. Accepted forms:
+// "sqlite:PATH", "sqlite://PATH", a plain file path (SQLite), and "postgres://..." or
+// "postgresql://..." (PostgreSQL, any libpq/pgx connection URL).
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := open(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.sql.PingContext(ctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("open database %s: %w", db.url, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func open(rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		s, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL)}, nil
+	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
+		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
+	if path == "" {
+		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: empty SQLite path", rawURL)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	}
+	// WAL lets readers proceed during a write; busy_timeout makes a second process wait for
+	// the lock instead of failing; _txlock=immediate takes the write lock at BEGIN, so two
+	// transactions never deadlock upgrading from read to write.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	s, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path}, nil
+}
+
+// Redact hides the password of a database URL.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Dialect returns the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// String returns the database URL without its password.
+func (db *DB) String() string { return db.url }
+
+// SQL returns the underlying handle, for components that bring their own schema (the job queue).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// rebind turns ? placeholders into $1, $2, ... for PostgreSQL. Queries in this package never
+// contain a literal question mark.
+func (db *DB) rebind(q string) string {
+	if db.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// ts converts a time for storage: TIMESTAMPTZ for PostgreSQL, RFC 3339 text (which sorts in
+// time order) for SQLite. Times are stored in UTC.
+func (db *DB) ts(t time.Time) any {
+	if db.dialect == Postgres {
+		return t.UTC()
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// timeScan scans a timestamp stored by ts, whichever engine stored it.
+type timeScan struct{ t *time.Time }
+
+func (s timeScan) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		*s.t = x.UTC()
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return fmt.Errorf("timestamp %q: %w", x, err)
+		}
+		*s.t = t.UTC()
+	case []byte:
+		return s.Scan(string(x))
+	case nil:
+		*s.t = time.Time{}
+	default:
+		return fmt.Errorf("timestamp: unexpected %T", v)
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation on either engine.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// migration is one versioned schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the dialect's migrations in version order.
+func migrations(d Dialect) ([]migration, error) {
+	dir := "migrations/" + string(d)
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", name)
+		}
+		b, err := fs.ReadFile(migrationFS, dir+"/"+name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migrations/%s: version %d where %d was expected", d, m.version, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion returns the latest migration version this binary knows.
+func SchemaVersion() int {
+	ms, _ := migrations(SQLite)
+	return len(ms)
+}
+
+// migrate applies the missing migrations, all in one transaction, so a failure leaves the
+// schema as it was. Concurrent starts are serialised by the write lock (SQLite) or an
+// advisory lock (PostgreSQL).
+func (db *DB) migrate(ctx context.Context) error {
+	ms, err := migrations(db.dialect)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(8022001)"); err != nil {
+				return fmt.Errorf("migrate: lock: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if current > len(ms) {
+			return prevoir.Errorf(prevoir.ECONFLICT, "database %s has schema version %d, newer than this binary's %d: upgrade prevoir", db.url, current, len(ms))
+		}
+		for _, m := range ms[current:] {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migrate %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+				m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				return fmt.Errorf("migrate %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,218 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prevoir/prevoir"
+)
+
+// SnapshotStore implements prevoir.SnapshotStore.
+type SnapshotStore struct {
+	db *DB
+}
+
+var _ prevoir.SnapshotStore = (*SnapshotStore)(nil)
+
+// NewSnapshotStore returns the snapshot store of db.
+func NewSnapshotStore(db *DB) *SnapshotStore { return &SnapshotStore{db: db} }
+
+const snapshotColumns = `s.id, s.source, s.sha256, s.blob_key, s.url, s.fetched_at, s.etag, s.last_modified,
+	s.size_bytes, s.row_count, s.first_date, s.last_date, s.column_names, s.previous_id, s.revision`
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+func scanSnapshot(r rowScanner) (*prevoir.Snapshot, error) {
+	var (
+		s           prevoir.Snapshot
+		first, last string
+		cols        string
+		prev        sql.NullInt64
+		rev         sql.NullString
+	)
+	if err := r.Scan(&s.ID, &s.Source, &s.SHA256, &s.BlobKey, &s.URL, timeScan{&s.FetchedAt}, &s.ETag, &s.LastModified,
+		&s.Size, &s.Rows, &first, &last, &cols, &prev, &rev); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.FirstDate, err = prevoir.ParseDate(first); err != nil {
+		return nil, fmt.Errorf("snapshot %d: first_date: %w", s.ID, err)
+	}
+	if s.LastDate, err = prevoir.ParseDate(last); err != nil {
+		return nil, fmt.Errorf("snapshot %d: last_date: %w", s.ID, err)
+	}
+	if err := json.Unmarshal([]byte(cols), &s.Columns); err != nil {
+		return nil, fmt.Errorf("snapshot %d: column_names: %w", s.ID, err)
+	}
+	s.PreviousID = prev.Int64
+	if rev.Valid {
+		s.Revision = new(prevoir.Revision)
+		if err := json.Unmarshal([]byte(rev.String), s.Revision); err != nil {
+			return nil, fmt.Errorf("snapshot %d: revision: %w", s.ID, err)
+		}
+	}
+	return &s, nil
+}
+
+func (st *SnapshotStore) findOne(ctx context.Context, what, where string, args ...any) (*prevoir.Snapshot, error) {
+	q := "SELECT " + snapshotColumns + " FROM snapshots s " + where
+	s, err := scanSnapshot(st.db.sql.QueryRowContext(ctx, st.db.rebind(q), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no snapshot %s", what)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find snapshot %s: %w", what, err)
+	}
+	return s, nil
+}
+
+// FindSnapshot implements prevoir.SnapshotStore.
+func (st *SnapshotStore) FindSnapshot(ctx context.Context, id int64) (*prevoir.Snapshot, error) {
+	return st.findOne(ctx, fmt.Sprintf("with id %d", id), "WHERE s.id = ?", id)
+}
+
+// FindSnapshotBySHA implements prevoir.SnapshotStore.
+func (st *SnapshotStore) FindSnapshotBySHA(ctx context.Context, source, sha256 string) (*prevoir.Snapshot, error) {
+	return st.findOne(ctx, fmt.Sprintf("of %s with sha256 %s", source, sha256), "WHERE s.source = ? AND s.sha256 = ?", source, sha256)
+}
+
+// CurrentSnapshot implements prevoir.SnapshotStore: the snapshot of the latest fetch that
+// resolved to one (new, revised or unchanged; not-modified and failed fetches resolve to none).
+func (st *SnapshotStore) CurrentSnapshot(ctx context.Context, source string) (*prevoir.Snapshot, error) {
+	return st.findOne(ctx, "for source "+source+" (run prevoir ingest)",
+		`JOIN fetches f ON f.snapshot_id = s.id
+		WHERE f.source = ? AND f.status IN ('new', 'revised', 'unchanged')
+		ORDER BY f.id DESC LIMIT 1`, source)
+}
+
+// ListSnapshots implements prevoir.SnapshotStore.
+func (st *SnapshotStore) ListSnapshots(ctx context.Context, f prevoir.SnapshotFilter) ([]*prevoir.Snapshot, error) {
+	q := "SELECT " + snapshotColumns + " FROM snapshots s"
+	var args []any
+	if f.Source != "" {
+		q += " WHERE s.source = ?"
+		args = append(args, f.Source)
+	}
+	q += " ORDER BY s.id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := st.db.sql.QueryContext(ctx, st.db.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	defer rows.Close()
+	var out []*prevoir.Snapshot
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list snapshots: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RecordFetch implements prevoir.SnapshotStore.
+func (st *SnapshotStore) RecordFetch(ctx context.Context, f *prevoir.Fetch, snap *prevoir.Snapshot) error {
+	if f.Source == "" || f.Status == "" {
+		return prevoir.Errorf(prevoir.EINVALID, "record fetch: empty source or status")
+	}
+	var snapID int64
+	err := st.db.inTx(ctx, func(tx *sql.Tx) error {
+		if snap != nil && snap.ID == 0 {
+			id, err := st.insertSnapshot(ctx, tx, snap)
+			if err != nil {
+				return err
+			}
+			snapID = id
+		} else if snap != nil {
+			snapID = snap.ID
+		}
+		var sid any
+		if snapID != 0 {
+			sid = snapID
+		}
+		return tx.QueryRowContext(ctx, st.db.rebind(`INSERT INTO fetches
+			(source, url, started_at, duration_ms, status, snapshot_id, etag, last_modified, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			f.Source, f.URL, st.db.ts(f.StartedAt), f.Duration.Milliseconds(), string(f.Status), sid,
+			f.ETag, f.LastModified, f.Error).Scan(&f.ID)
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			return prevoir.Errorf(prevoir.ECONFLICT, "snapshot of %s with sha256 %s already stored", snap.Source, snap.SHA256)
+		}
+		return fmt.Errorf("record fetch of %s: %w", f.Source, err)
+	}
+	// IDs are set only once the transaction committed, so a failed call changes nothing.
+	if snap != nil {
+		snap.ID = snapID
+	}
+	f.SnapshotID = snapID
+	return nil
+}
+
+func (st *SnapshotStore) insertSnapshot(ctx context.Context, tx *sql.Tx, s *prevoir.Snapshot) (int64, error) {
+	cols, err := json.Marshal(s.Columns)
+	if err != nil {
+		return 0, err
+	}
+	var rev, prev any
+	if s.Revision != nil {
+		b, err := json.Marshal(s.Revision)
+		if err != nil {
+			return 0, err
+		}
+		rev = string(b)
+	}
+	if s.PreviousID != 0 {
+		prev = s.PreviousID
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, st.db.rebind(`INSERT INTO snapshots
+		(source, sha256, blob_key, url, fetched_at, etag, last_modified, size_bytes, row_count,
+		 first_date, last_date, column_names, previous_id, revision)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		s.Source, s.SHA256, s.BlobKey, s.URL, st.db.ts(s.FetchedAt), s.ETag, s.LastModified, s.Size, s.Rows,
+		s.FirstDate.String(), s.LastDate.String(), string(cols), prev, rev).Scan(&id)
+	return id, err
+}
+
+// LastFetch implements prevoir.SnapshotStore.
+func (st *SnapshotStore) LastFetch(ctx context.Context, source string, statuses ...prevoir.FetchStatus) (*prevoir.Fetch, error) {
+	q := `SELECT id, source, url, started_at, duration_ms, status, snapshot_id, etag, last_modified, error
+		FROM fetches WHERE source = ?`
+	args := []any{source}
+	if len(statuses) > 0 {
+		q += " AND status IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + ")"
+		for _, s := range statuses {
+			args = append(args, string(s))
+		}
+	}
+	q += " ORDER BY id DESC LIMIT 1"
+	var (
+		f      prevoir.Fetch
+		ms     int64
+		status string
+		sid    sql.NullInt64
+	)
+	err := st.db.sql.QueryRowContext(ctx, st.db.rebind(q), args...).Scan(&f.ID, &f.Source, &f.URL, timeScan{&f.StartedAt},
+		&ms, &status, &sid, &f.ETag, &f.LastModified, &f.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no fetch of source %s", source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("last fetch of %s: %w", source, err)
+	}
+	f.Duration = time.Duration(ms) * time.Millisecond
+	f.Status = prevoir.FetchStatus(status)
+	f.SnapshotID = sid.Int64
+	return &f, nil
+}
