@@ -1,0 +1,277 @@
+package ingest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/datagouv"
+	"github.com/prevoir/prevoir/ingest"
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/sqlstore"
+)
+
+type env struct {
+	svc   *ingest.Service
+	store *sqlstore.SnapshotStore
+	blobs *blobstore.Store
+	dir   string // the artifact directory
+}
+
+func newEnv(t *testing.T, dbURL string) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dir := filepath.Join(t.TempDir(), "artifacts")
+	blobs, err := blobstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	store := sqlstore.NewSnapshotStore(db)
+	return &env{
+		svc:   &ingest.Service{Snapshots: store, Blobs: blobs, Client: &datagouv.Client{MaxAttempts: 2, Backoff: time.Millisecond}},
+		store: store, blobs: blobs, dir: dir,
+	}
+}
+
+// sourceDir makes a directory holding the given files under the default sources' names.
+func sourceDir(t *testing.T, indicators, sidep string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, from := range map[string]string{"table-indicateurs-open-data-france.csv": indicators, "sp-fra-jour.csv": sidep} {
+		b := testutil.ReadData(t, from)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func sources(t *testing.T, dir string) []prevoir.Source {
+	t.Helper()
+	s, err := ingest.WithSourceDir(prevoir.DefaultSources(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (e *env) counts(t *testing.T) (snapshots, blobs int) {
+	t.Helper()
+	list, err := e.store.ListSnapshots(context.Background(), prevoir.SnapshotFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := e.blobs.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list), len(keys)
+}
+
+func statuses(rs []ingest.Result) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, r.Source+"="+string(r.Status))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestIngestTwiceStoresNothingNew(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL)
+		ctx := context.Background()
+		srcs := sources(t, testutil.DataDir(t))
+		rs, err := e.svc.Ingest(ctx, srcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(rs); got != "indicateurs=new sidep=new" {
+			t.Fatalf("first ingest: %s", got)
+		}
+		if rs[1].Snapshot.Rows != 833 || rs[1].Snapshot.LastDate.String() != "2022-08-23" || rs[0].Snapshot.Rows != 1074 {
+			t.Errorf("snapshots: %+v / %+v", rs[0].Snapshot, rs[1].Snapshot)
+		}
+		snaps, blobs := e.counts(t)
+		rs, err = e.svc.Ingest(ctx, srcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(rs); got != "indicateurs=unchanged sidep=unchanged" {
+			t.Errorf("second ingest: %s", got)
+		}
+		if s2, b2 := e.counts(t); s2 != snaps || b2 != blobs || snaps != 2 {
+			t.Errorf("second ingest stored something: snapshots %d -> %d, blobs %d -> %d", snaps, s2, blobs, b2)
+		}
+	})
+}
+
+func TestIngestHTTPConditionalAndRevisions(t *testing.T) {
+	e := newEnv(t, testutil.SQLiteURL(t))
+	ctx := context.Background()
+	data := testutil.DataDir(t)
+	srv := testutil.NewDataGouvServer(t, data)
+	ind := srv.Sources()[0]
+	srv.SetFile(ind.ResourceID, filepath.Join(data, "vintages/table-indicateurs-open-data-france-2022-08-05-19h01.csv"))
+	srcs := srv.Sources()[:1]
+
+	rs, err := e.svc.Ingest(ctx, srcs)
+	if err != nil || rs[0].Status != prevoir.FetchNew {
+		t.Fatalf("first: %s %v", statuses(rs), err)
+	}
+	first := rs[0].Snapshot
+	// Unchanged upstream: a conditional request, a 304, nothing downloaded or stored.
+	rs, err = e.svc.Ingest(ctx, srcs)
+	if err != nil || rs[0].Status != prevoir.FetchNotModified || rs[0].Snapshot.ID != first.ID {
+		t.Fatalf("second: %s %v", statuses(rs), err)
+	}
+	// A new release that revises past values is reported as such.
+	srv.SetFile(ind.ResourceID, filepath.Join(data, "vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv"))
+	rs, err = e.svc.Ingest(ctx, srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if r.Status != prevoir.FetchRevised || r.Revision == nil || r.Revision.AddedDates != 21 || r.Revision.ChangedDates == 0 ||
+		len(r.Revision.AddedColumns) != 1 || r.Snapshot.PreviousID != first.ID || r.Snapshot.Revision == nil {
+		t.Fatalf("revised release: status %s, revision %+v, snapshot %+v", r.Status, r.Revision, r.Snapshot)
+	}
+	// Back to the first release: it becomes current again, nothing new is stored.
+	srv.SetFile(ind.ResourceID, filepath.Join(data, "vintages/table-indicateurs-open-data-france-2022-08-05-19h01.csv"))
+	rs, err = e.svc.Ingest(ctx, srcs)
+	if err != nil || rs[0].Snapshot.ID != first.ID || rs[0].Status != prevoir.FetchRevised {
+		t.Fatalf("revert: %s %+v %v", statuses(rs), rs[0].Snapshot, err)
+	}
+	if s, b := e.counts(t); s != 2 || b != 2 {
+		t.Errorf("%d snapshots, %d blobs; want 2 and 2", s, b)
+	}
+}
+
+func TestIngestRejectsCorruptFiles(t *testing.T) {
+	good := string(testutil.ReadData(t, "sp-fra-jour.csv"))
+	lines := strings.Split(good, "\n")
+	edit := func(n int, s string) string {
+		c := append([]string(nil), lines...)
+		c[n-1] = s
+		return strings.Join(c, "\n")
+	}
+	tests := []struct {
+		name, data, want string
+	}{
+		{"missing column", strings.Replace(good, ";Ti;", ";Tj;", 1), "sp-fra-jour.csv line 1: missing required column(s) Ti"},
+		{"bad date", edit(400, "FR;2021-06-31;67407241,00;1,00;2,00;1,00;1,00;1,00;0"), "sp-fra-jour.csv line 400 column jour (field 2): date \"2021-06-31\": no such day"},
+		{"text in number", edit(401, "FR;2021-06-15;67407241,00;1,00;deux;1,00;1,00;1,00;0"), "sp-fra-jour.csv line 401 column T (field 5): value \"deux\" is not a number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testutil.SQLiteURL(t))
+			ctx := context.Background()
+			dir := sourceDir(t, "table-indicateurs-open-data-france.csv", "vintages/sp-fra-jour-2022-08-05-19h01.csv")
+			if _, err := e.svc.Ingest(ctx, sources(t, dir)); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := e.store.CurrentSnapshot(ctx, prevoir.SourceSIDEP)
+			snaps, blobs := e.counts(t)
+
+			if err := os.WriteFile(filepath.Join(dir, "sp-fra-jour.csv"), []byte(tt.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rs, err := e.svc.Ingest(ctx, sources(t, dir))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+			if prevoir.ErrorCode(err) != prevoir.EINVALID {
+				t.Errorf("code %s, want invalid", prevoir.ErrorCode(err))
+			}
+			if rs[0].Status != prevoir.FetchUnchanged || rs[1].Status != prevoir.FetchFailed {
+				t.Errorf("statuses %s", statuses(rs))
+			}
+			// Everything stored before is intact and still current.
+			if s, b := e.counts(t); s != snaps || b != blobs {
+				t.Errorf("snapshots %d -> %d, blobs %d -> %d", snaps, s, blobs, b)
+			}
+			after, err := e.store.CurrentSnapshot(ctx, prevoir.SourceSIDEP)
+			if err != nil || after.ID != before.ID {
+				t.Fatalf("current snapshot changed: %v -> %v (%v)", before.ID, after.ID, err)
+			}
+			if _, err := e.svc.LoadTable(ctx, srcByName(t, prevoir.SourceSIDEP), after); err != nil {
+				t.Errorf("stored snapshot unreadable: %v", err)
+			}
+			last, _ := e.store.LastFetch(ctx, prevoir.SourceSIDEP)
+			if last.Status != prevoir.FetchFailed || !strings.Contains(last.Error, tt.want) {
+				t.Errorf("failed fetch not recorded: %+v", last)
+			}
+		})
+	}
+}
+
+func srcByName(t *testing.T, name string) prevoir.Source {
+	s, err := prevoir.LookupSource(prevoir.DefaultSources(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestIngestSourceDownKeepsPrevious(t *testing.T) {
+	e := newEnv(t, testutil.SQLiteURL(t))
+	ctx := context.Background()
+	srv := testutil.NewDataGouvServer(t, testutil.DataDir(t))
+	if _, err := e.svc.Ingest(ctx, srv.Sources()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srv.Sources() {
+		srv.Inject(s.ResourceID, testutil.Fault503, testutil.Fault503)
+	}
+	srv.SetFile(srv.Sources()[0].ResourceID, filepath.Join(testutil.DataDir(t), "vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv"))
+	rs, err := e.svc.Ingest(ctx, srv.Sources())
+	if prevoir.ErrorCode(err) != prevoir.EUNAVAILABLE || rs[0].Status != prevoir.FetchFailed {
+		t.Fatalf("got %s %v, want failures marked unavailable", statuses(rs), err)
+	}
+	f, err := e.svc.Frame(ctx, prevoir.DefaultSources(), prevoir.DefaultFrameOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := f.Dates[f.Len()-1].String(); last != "2022-12-31" {
+		t.Errorf("frame ends %s, want the previous release's 2022-12-31", last)
+	}
+}
+
+func TestFrameFromStoreOriginalGolden(t *testing.T) {
+	e := newEnv(t, testutil.SQLiteURL(t))
+	ctx := context.Background()
+	dir := sourceDir(t, "vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv", "sp-fra-jour.csv")
+	if _, err := e.svc.Ingest(ctx, sources(t, dir)); err != nil {
+		t.Fatal(err)
+	}
+	opts := prevoir.DefaultFrameOptions()
+	opts.Mode = prevoir.FrameOriginal
+	f, err := e.svc.Frame(ctx, prevoir.DefaultSources(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 833 || f.Dates[0].String() != "2020-05-13" || len(f.Sources) != 2 || f.Sources[0].SHA256 == "" || f.Sources[1].SnapshotID == 0 {
+		t.Errorf("frame: %d rows from %v, sources %+v", f.Len(), f.Dates[0], f.Sources)
+	}
+
+	// Bytes corrupted in the artifact store are detected, not parsed.
+	snap, _ := e.store.CurrentSnapshot(ctx, prevoir.SourceSIDEP)
+	p := filepath.Join(e.dir, filepath.FromSlash(snap.BlobKey))
+	b, _ := os.ReadFile(p)
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), "20524,00", "20525,00", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Frame(ctx, prevoir.DefaultSources(), opts); err == nil || !strings.Contains(err.Error(), "corrupted") {
+		t.Errorf("corrupted snapshot: got %v", err)
+	}
+}
