@@ -173,3 +173,27 @@ func TestParseDate(t *testing.T) {
 		t.Errorf("round trip: %s %s", d, d.AddDays(1))
 	}
 }
+
+func TestFrameUntilSharesNothing(t *testing.T) {
+	tab := &prevoir.Table{Source: "s", Dates: []prevoir.Date{10, 11, 12, 13}, Columns: []string{"y"}, Values: [][]float64{{1, 2, 3, 4}}}
+	opts := prevoir.DefaultFrameOptions()
+	opts.Target, opts.Covariates = "y", nil
+	f, err := prevoir.BuildFrame([]prevoir.FrameInput{{Table: tab}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.Until(11)
+	if err != nil || g.Len() != 2 || g.TargetValues()[1] != 2 {
+		t.Fatalf("Until(11) = %v, %v", g, err)
+	}
+	g.TargetValues()[0] = 99
+	if f.TargetValues()[0] != 1 {
+		t.Error("Until shares its values with the frame")
+	}
+	if _, err := f.Until(9); err == nil {
+		t.Error("origin before the frame accepted")
+	}
+	if g, _ := f.Until(20); g.Len() != 4 {
+		t.Errorf("origin after the frame: %d rows", g.Len())
+	}
+}

@@ -1,0 +1,101 @@
+package prevoir
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// DefaultQuantiles are the probability levels every forecast carries: the median and the
+// bounds of the central 50%, 80% and 95% prediction intervals.
+func DefaultQuantiles() []float64 { return []float64{0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975} }
+
+// Forecaster is a model family: it fits on a frame and returns a fitted model.
+//
+// Fit must use only the rows of the frame it is given; callers that evaluate a model at a past
+// origin give it Frame.Until(origin), so no model can read what happened after its origin.
+type Forecaster interface {
+	// Name is the model's name on the command line and in stored files ("snaive", "ets", ...).
+	Name() string
+	// Fit trains on every row of f; the last row's date is the forecast origin.
+	Fit(ctx context.Context, f *Frame) (Fitted, error)
+}
+
+// Fitted is a trained model.
+type Fitted interface {
+	// Predict forecasts the h days after the origin, with the given quantiles (strictly
+	// increasing probabilities in (0, 1)).
+	Predict(ctx context.Context, h int, quantiles []float64) (*Forecast, error)
+}
+
+// Forecast is a point forecast with quantiles for the days after an origin.
+type Forecast struct {
+	Model  string `json:"model"`
+	Origin Date   `json:"origin"`
+	// Dates are the forecast days: origin+1 .. origin+h.
+	Dates []Date    `json:"dates"`
+	Point []float64 `json:"point"`
+	// Quantiles are the probability levels; Values[i][j] is the quantile Quantiles[j] of day i.
+	Quantiles []float64   `json:"quantiles"`
+	Values    [][]float64 `json:"values"`
+}
+
+// Validate checks a forecast's shape and that its quantiles are finite and non-decreasing.
+func (fc *Forecast) Validate() error {
+	h := len(fc.Dates)
+	if len(fc.Point) != h || len(fc.Values) != h {
+		return fmt.Errorf("forecast %s: %d dates, %d points, %d quantile rows", fc.Model, h, len(fc.Point), len(fc.Values))
+	}
+	for i := range h {
+		if fc.Dates[i] != fc.Origin+Date(i+1) {
+			return fmt.Errorf("forecast %s: day %d is %s, want %s", fc.Model, i+1, fc.Dates[i], fc.Origin+Date(i+1))
+		}
+		if math.IsNaN(fc.Point[i]) || math.IsInf(fc.Point[i], 0) {
+			return fmt.Errorf("forecast %s: point %d is %v", fc.Model, i+1, fc.Point[i])
+		}
+		if len(fc.Values[i]) != len(fc.Quantiles) {
+			return fmt.Errorf("forecast %s: day %d has %d quantiles, want %d", fc.Model, i+1, len(fc.Values[i]), len(fc.Quantiles))
+		}
+		for j, v := range fc.Values[i] {
+			if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < fc.Values[i][j-1]) {
+				return fmt.Errorf("forecast %s: day %d: quantiles %v not finite and non-decreasing", fc.Model, i+1, fc.Values[i])
+			}
+		}
+	}
+	return nil
+}
+
+// Interval returns the bounds of the central interval of the given coverage (0.8 for the 80%
+// interval) on day i, if the forecast has both quantiles.
+func (fc *Forecast) Interval(i int, coverage float64) (lo, hi float64, ok bool) {
+	a := (1 - coverage) / 2
+	j := slices.IndexFunc(fc.Quantiles, func(q float64) bool { return math.Abs(q-a) < 1e-9 })
+	k := slices.IndexFunc(fc.Quantiles, func(q float64) bool { return math.Abs(q-(1-a)) < 1e-9 })
+	if j < 0 || k < 0 {
+		return 0, 0, false
+	}
+	return fc.Values[i][j], fc.Values[i][k], true
+}
+
+// Until returns the frame's rows up to and including origin, sharing nothing with f, so that a
+// model fitted on it cannot see later values. It fails when origin is outside the frame.
+func (f *Frame) Until(origin Date) (*Frame, error) {
+	if f.Len() == 0 || origin < f.Dates[0] {
+		return nil, Errorf(EINVALID, "frame: origin %s before the first day", origin)
+	}
+	n, found := slices.BinarySearch(f.Dates, origin)
+	if found {
+		n++
+	}
+	g := *f
+	g.Dates = slices.Clone(f.Dates[:n])
+	g.Columns = make([]FrameColumn, len(f.Columns))
+	for i, c := range f.Columns {
+		c.Values = slices.Clone(c.Values[:n])
+		g.Columns[i] = c
+	}
+	g.Decisions = slices.Clone(f.Decisions)
+	g.Sources = slices.Clone(f.Sources)
+	return &g, nil
+}
