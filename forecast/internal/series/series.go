@@ -1,0 +1,61 @@
+// Package series holds the input validation and Gaussian-quantile helpers shared by the
+// forecasting packages, so that every forecaster reports bad input with the same messages.
+package series
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/prevoir/prevoir/forecast/internal/normal"
+)
+
+// CheckFinite returns an error naming the first non-finite value of y (NaN or ±Inf).
+func CheckFinite(name string, y []float64) error {
+	for i, v := range y {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s[%d] = %v is not finite", name, i, v)
+		}
+	}
+	return nil
+}
+
+// CheckNoInf returns an error naming the first infinite value of y; NaN (a gap) is allowed.
+func CheckNoInf(name string, y []float64) error {
+	for i, v := range y {
+		if math.IsInf(v, 0) {
+			return fmt.Errorf("%s[%d] = %v is infinite", name, i, v)
+		}
+	}
+	return nil
+}
+
+// CheckHorizon validates a forecast horizon and a list of quantile probabilities.
+func CheckHorizon(h int, quantiles []float64) error {
+	if h < 1 {
+		return fmt.Errorf("horizon h = %d must be at least 1", h)
+	}
+	for j, p := range quantiles {
+		if !(p > 0 && p < 1) {
+			return fmt.Errorf("quantiles[%d] = %v must lie strictly between 0 and 1", j, p)
+		}
+	}
+	return nil
+}
+
+// GaussianQuantiles returns q[i][j] = point[i] + z(quantiles[j])*sd[i], the quantiles of
+// independent normal forecast distributions.
+func GaussianQuantiles(point, sd, quantiles []float64) [][]float64 {
+	z := make([]float64, len(quantiles))
+	for j, p := range quantiles {
+		z[j] = normal.Quantile(p)
+	}
+	q := make([][]float64, len(point))
+	for i := range point {
+		row := make([]float64, len(quantiles))
+		for j := range z {
+			row[j] = point[i] + z[j]*sd[i]
+		}
+		q[i] = row
+	}
+	return q
+}
