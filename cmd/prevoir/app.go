@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+
+	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/sqlstore"
+)
+
+// app holds what the commands share: the streams, the effective configuration, and the stores,
+// opened on first use.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	// Global settings.
+	home, dbURL, artifactsURL string
+	configPath                string
+	logLevel, logFormat       string
+
+	// origins records where each setting's value came from, for "prevoir config".
+	origins map[string]string
+	// fileValues are the config file's settings, by flag name.
+	fileValues map[string]string
+	logger  *slog.Logger
+
+	db    *sqlstore.DB
+	blobs *blobstore.Store
+}
+
+const envPrefix = "PREVOIR_"
+
+// perInvocation marks flags that shape one command's output (--json, --format, --limit):
+// they are taken from the command line only, never from the environment or the config file,
+// where they would silently change every other command's output.
+const perInvocation = "prevoir/per-invocation"
+
+func markPerInvocation(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		cmd.Flags().SetAnnotation(n, perInvocation, []string{"true"})
+	}
+}
+
+// configurable reports whether a flag may come from the environment or the config file.
+func configurable(f *pflag.Flag) bool {
+	_, no := f.Annotations[perInvocation]
+	return f.Name != "help" && !no
+}
+
+// envName is the environment variable that sets a flag: --stale-after is PREVOIR_STALE_AFTER.
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "prevoir",
+		Short: "Forecast daily COVID-19 deaths in French hospitals from Santé publique France's open data",
+		Long: `prevoir forecasts the daily number of COVID-19 deaths in French hospitals (incid_dchosp)
+for the next 14 days from Santé publique France's open data on data.gouv.fr.
+
+It keeps every release of its sources as a content-addressed snapshot and builds the daily
+frame that models learn from.
+
+Every flag can also be set with an environment variable (--stale-after is PREVOIR_STALE_AFTER)
+or in a YAML config file (--config, key "stale-after"); a flag wins over the environment, which
+wins over the file. "prevoir config" prints the effective settings and where each comes from.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.configure(cmd)
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.home, "home", "./prevoir-data", "directory holding the SQLite database and the local artifact folder")
+	pf.StringVar(&a.dbURL, "db", "", "database URL: sqlite:PATH or postgres://... (default sqlite:<home>/prevoir.db)")
+	pf.StringVar(&a.artifactsURL, "artifacts", "", "artifact store URL: file:///dir, s3://bucket, gs://bucket or a directory (default <home>/artifacts)")
+	pf.StringVar(&a.configPath, "config", "", "YAML file of settings (keys are flag names)")
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
+
+	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand())
+	root.CompletionOptions.HiddenDefaultCmd = true
+	return root
+}
+
+// configure fills every flag not given on the command line from the environment, then from the
+// config file, records where each value came from, and sets up logging.
+func (a *app) configure(cmd *cobra.Command) error {
+	flags := cmd.Flags()
+	if !flags.Changed("config") {
+		if v := a.getenv(envName("config")); v != "" {
+			a.configPath = v
+		}
+	}
+	file := map[string]string{}
+	if a.configPath != "" {
+		b, err := os.ReadFile(a.configPath)
+		if err != nil {
+			return fmt.Errorf("config file: %w", err)
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return fmt.Errorf("config file %s: %w", a.configPath, err)
+		}
+		for k, v := range raw {
+			if flags.Lookup(k) == nil && !knownFlag(cmd.Root(), k) {
+				return usageError{fmt.Errorf("config file %s: unknown key %q", a.configPath, k)}
+			}
+			switch v := v.(type) {
+			case []any:
+				parts := make([]string, len(v))
+				for i, p := range v {
+					parts[i] = fmt.Sprint(p)
+				}
+				file[k] = strings.Join(parts, ",")
+			default:
+				file[k] = fmt.Sprint(v)
+			}
+		}
+	}
+	a.fileValues = file
+	a.origins = map[string]string{}
+	var ferr error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if !configurable(f) {
+			return
+		}
+		if f.Changed {
+			a.origins[f.Name] = "flag --" + f.Name
+			return
+		}
+		v, origin := a.lookup(f.Name)
+		if origin != "default" {
+			if err := f.Value.Set(v); err != nil && ferr == nil {
+				ferr = usageError{fmt.Errorf("%s: %s: %w", origin, f.Name, err)}
+			}
+		}
+		a.origins[f.Name] = origin
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if a.dbURL == "" {
+		a.dbURL = "sqlite:" + filepath.Join(a.home, "prevoir.db")
+		a.origins["db"] = "default (from --home)"
+	}
+	if a.artifactsURL == "" {
+		a.artifactsURL = filepath.Join(a.home, "artifacts")
+		a.origins["artifacts"] = "default (from --home)"
+	}
+	return a.setupLogging()
+}
+
+// lookup returns a setting's value from the environment or the config file, and where it came
+// from ("default" when neither sets it).
+func (a *app) lookup(name string) (value, origin string) {
+	if v := a.getenv(envName(name)); v != "" {
+		return v, "env " + envName(name)
+	}
+	if v, ok := a.fileValues[name]; ok && v != "" {
+		return v, "config " + a.configPath
+	}
+	return "", "default"
+}
+
+// knownFlag reports whether any command defines the flag, so that one config file can serve
+// every command.
+func knownFlag(root *cobra.Command, name string) bool {
+	if root.PersistentFlags().Lookup(name) != nil || root.Flags().Lookup(name) != nil {
+		return true
+	}
+	for _, c := range root.Commands() {
+		if knownFlag(c, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	case "auto":
+		if isTerminal(a.stderr) {
+			a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+		} else {
+			a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		}
+	default:
+		return usageError{fmt.Errorf("--log-format %q: want text, json or auto", a.logFormat)}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stores opens the database and the artifact store on first use.
+func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error) {
+	if a.db == nil {
+		db, err := sqlstore.Open(ctx, a.dbURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.db = db
+		a.logger.Debug("database open", "url", db.String(), "schema_version", sqlstore.SchemaVersion())
+	}
+	if a.blobs == nil {
+		b, err := blobstore.Open(ctx, a.artifactsURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.blobs = b
+	}
+	return a.db, a.blobs, nil
+}
+
+func (a *app) close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+	if a.blobs != nil {
+		a.blobs.Close()
+	}
+}
+
+// version returns the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + dirty
+	}
+	return v + " " + bi.GoVersion
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the commit the binary was built from",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(a.stdout, "prevoir", version())
+			return nil
+		},
+	}
+}
+
+func (a *app) configCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration and where each setting comes from",
+		Long: `Print every setting of every command: its effective value (from a flag of this command
+line, the environment, the config file, or the default), its environment variable, and where
+the value comes from.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			type setting struct{ name, value, origin, commands string }
+			byName := map[string]*setting{}
+			// Global settings, already resolved for this command line.
+			cmd.Flags().VisitAll(func(f *pflag.Flag) {
+				if !configurable(f) {
+					return
+				}
+				v := f.Value.String()
+				switch f.Name {
+				case "db":
+					v = sqlstore.Redact(a.dbURL)
+				case "artifacts":
+					v = a.artifactsURL
+				}
+				byName[f.Name] = &setting{f.Name, v, a.origins[f.Name], "all"}
+			})
+			// Every other command's own flags: resolved as that command would resolve them.
+			var visit func(c *cobra.Command)
+			visit = func(c *cobra.Command) {
+				c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+					if !configurable(f) {
+						return
+					}
+					if s, ok := byName[f.Name]; ok {
+						s.commands += "," + c.Name()
+						return
+					}
+					v, origin := a.lookup(f.Name)
+					if origin == "default" {
+						v = f.DefValue
+					}
+					byName[f.Name] = &setting{f.Name, v, origin, c.Name()}
+				})
+				for _, sub := range c.Commands() {
+					visit(sub)
+				}
+			}
+			for _, c := range cmd.Root().Commands() {
+				if c.Name() != "completion" {
+					visit(c)
+				}
+			}
+			names := make([]string, 0, len(byName))
+			for n := range byName {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			tw := newTable(a.stdout)
+			tw.row("SETTING", "VALUE", "ENV", "FROM", "COMMANDS")
+			for _, n := range names {
+				s := byName[n]
+				tw.row(n, s.value, envName(n), s.origin, s.commands)
+			}
+			return tw.flush()
+		},
+	}
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}
