@@ -36,7 +36,7 @@ type app struct {
 	origins map[string]string
 	// fileValues are the config file's settings, by flag name.
 	fileValues map[string]string
-	logger  *slog.Logger
+	logger     *slog.Logger
 
 	db    *sqlstore.DB
 	blobs *blobstore.Store
