@@ -197,3 +197,16 @@ func TestFrameUntilSharesNothing(t *testing.T) {
 		t.Errorf("origin after the frame: %d rows", g.Len())
 	}
 }
+
+// FuzzParseDate: whatever ParseDate accepts formats back to the same text.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2022-08-23", "2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "2022-8-23"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := prevoir.ParseDate(s)
+		if err == nil && d.String() != s {
+			t.Fatalf("ParseDate(%q) = %s", s, d)
+		}
+	})
+}

@@ -248,8 +248,7 @@ func (p *plan) table(rows []row) (*prevoir.Table, error) {
 // the sources, so they signal corruption.
 func parseNumber(s string, decimalComma bool) (float64, error) {
 	s = strings.TrimSpace(s)
-	switch strings.ToUpper(s) {
-	case "", "NA", "N/A", "NAN":
+	if s == "" || (len(s) <= 3 && (strings.EqualFold(s, "NA") || strings.EqualFold(s, "N/A") || strings.EqualFold(s, "NaN"))) {
 		return math.NaN(), nil
 	}
 	for i := 0; i < len(s); i++ {

@@ -161,3 +161,14 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkParseIndicators(b *testing.B) {
+	data := testutil.ReadData(b, "table-indicateurs-open-data-france.csv")
+	src, _ := prevoir.LookupSource(prevoir.DefaultSources(), prevoir.SourceIndicators)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := csvsource.Parse("bench.csv", data, src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

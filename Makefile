@@ -1,0 +1,51 @@
+# prevoir — common tasks. `make test` prepares a fresh Debian machine (packages, PostgreSQL)
+# and runs the whole suite; `.ci/run` calls exactly that.
+
+GO       ?= go
+DATA     ?= ../shared/data
+HOME_DIR ?= ./prevoir-data
+FUZZTIME ?= 10s
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: all build run test check vet fuzz fuzz-long bench clean
+
+all: build
+
+## build: the static binary in bin/prevoir (pure Go, no cgo)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/prevoir ./cmd/prevoir
+
+## run: the main job on the offline data: ingest both sources, then show the daily frame
+run: build
+	./bin/prevoir --home $(HOME_DIR) ingest --source-dir $(DATA)
+	./bin/prevoir --home $(HOME_DIR) frame --format summary
+
+## test: install what the tests need, start PostgreSQL, then vet, test and fuzz briefly
+test:
+	eval "$$(bash scripts/setup-test-env.sh)" && $(MAKE) --no-print-directory check
+
+## check: vet + the test suite + short fuzzing (expects PREVOIR_TEST_POSTGRES, see `make test`)
+check: vet
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+## fuzz: a short run of every fuzz target (FUZZTIME each)
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseSIDEP$$' -fuzztime=$(FUZZTIME) ./csvsource
+	$(GO) test -run='^$$' -fuzz='^FuzzParseIndicators$$' -fuzztime=$(FUZZTIME) ./csvsource
+	$(GO) test -run='^$$' -fuzz='^FuzzParseDate$$' -fuzztime=$(FUZZTIME) .
+
+## fuzz-long: the same targets for ten minutes each (outside CI)
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=10m
+
+## bench: the Go benchmarks (outside the test suite)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin
