@@ -24,10 +24,10 @@ run: build
 test:
 	eval "$$(bash scripts/setup-test-env.sh)" && $(MAKE) --no-print-directory check
 
-## check: vet + the test suite + short fuzzing (expects PREVOIR_TEST_POSTGRES, see `make test`)
+## check: vet + short fuzzing + the test suite (expects PREVOIR_TEST_POSTGRES, see `make test`)
 check: vet
-	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
+	$(GO) test -count=1 -timeout 20m ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
