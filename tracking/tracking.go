@@ -1,0 +1,228 @@
+// Package tracking records prevoir's work as runs, the way MLflow's client does, on top of a
+// prevoir.RunStore (SQL) and a blob store (artifacts): a run is started, beats while its process
+// works, logs parameters, metrics and artifacts, and ends once. A run whose process died is
+// found at the next start (Reap) and marked failed, so nothing stays "running" forever.
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
+)
+
+// DefaultHeartbeat is how often a running run beats; a run silent for three beats is abandoned.
+const DefaultHeartbeat = 10 * time.Second
+
+// Tracker starts and ends runs.
+type Tracker struct {
+	Runs   prevoir.RunStore
+	Blobs  *blobstore.Store
+	Logger *slog.Logger
+	// Heartbeat is the beat interval (DefaultHeartbeat when zero).
+	Heartbeat time.Duration
+}
+
+func (t *Tracker) beat() time.Duration {
+	if t.Heartbeat > 0 {
+		return t.Heartbeat
+	}
+	return DefaultHeartbeat
+}
+
+func (t *Tracker) logger() *slog.Logger {
+	if t.Logger != nil {
+		return t.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Owner names this process: host:pid.
+func Owner() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// ProcessDead reports whether owner names a process of this host that no longer exists.
+// Processes of other hosts cannot be checked: for them the heartbeat decides.
+func ProcessDead(owner string) bool {
+	host, pidText, ok := strings.Cut(owner, ":")
+	if !ok {
+		return false
+	}
+	if me, _ := os.Hostname(); host != me {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return false
+	}
+	err = syscall.Kill(pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
+// CodeVersion returns the VCS revision the binary was built from ("unknown" without one).
+func CodeVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", ""
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return bi.Main.Version
+	}
+	return rev + dirty
+}
+
+// Reap marks failed the runs whose process died: gone from this host, or silent for three
+// heartbeats. Call it when a process starts.
+func (t *Tracker) Reap(ctx context.Context) ([]string, error) {
+	ids, err := t.Runs.ReapRuns(ctx, time.Now().Add(-3*t.beat()), ProcessDead)
+	for _, id := range ids {
+		t.logger().WarnContext(ctx, "run abandoned by a dead process marked failed", "run", id)
+	}
+	return ids, err
+}
+
+// Run is a run in progress.
+type Run struct {
+	*prevoir.Run
+	t        *Tracker
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// Start creates the run (owner, code version filled in) and starts its heartbeat.
+func (t *Tracker) Start(ctx context.Context, r *prevoir.Run) (*Run, error) {
+	if r.Owner == "" {
+		r.Owner = Owner()
+	}
+	if r.CodeVersion == "" {
+		r.CodeVersion = CodeVersion()
+	}
+	if err := t.Runs.CreateRun(ctx, r); err != nil {
+		return nil, err
+	}
+	ar := &Run{Run: r, t: t, stop: make(chan struct{}), done: make(chan struct{})}
+	go ar.heartbeat()
+	t.logger().InfoContext(ctx, "run started", "run", r.ID, "kind", r.Kind, "name", r.Name)
+	return ar, nil
+}
+
+func (r *Run) heartbeat() {
+	defer close(r.done)
+	tick := time.NewTicker(r.t.beat())
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), r.t.beat())
+			if err := r.t.Runs.Heartbeat(ctx, r.ID); err != nil {
+				r.t.logger().Warn("run heartbeat failed", "run", r.ID, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// LogMetric records one metric value.
+func (r *Run) LogMetric(ctx context.Context, key string, value float64, step int64) error {
+	return r.t.Runs.LogMetrics(ctx, r.ID, []prevoir.Metric{{Key: key, Value: value, Step: step, Time: time.Now()}})
+}
+
+// LogMetrics records several values of step 0 at once.
+func (r *Run) LogMetrics(ctx context.Context, values map[string]float64) error {
+	ms := make([]prevoir.Metric, 0, len(values))
+	now := time.Now()
+	for k, v := range values {
+		ms = append(ms, prevoir.Metric{Key: k, Value: v, Time: now})
+	}
+	return r.t.Runs.LogMetrics(ctx, r.ID, ms)
+}
+
+// LogParams records parameters.
+func (r *Run) LogParams(ctx context.Context, params map[string]string) error {
+	return r.t.Runs.LogParams(ctx, r.ID, params)
+}
+
+// ArtifactKey is where a run's artifact is stored in the blob store.
+func ArtifactKey(runID, p string) string { return path.Join("runs", runID, "artifacts", p) }
+
+// LogArtifact stores data as the run's artifact at path p (e.g. "model.bin"): bytes first,
+// atomically, then the record with their hash.
+func (r *Run) LogArtifact(ctx context.Context, p string, data []byte) (prevoir.Artifact, error) {
+	clean := path.Clean(p)
+	if clean != p || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "..") || p == "." {
+		return prevoir.Artifact{}, prevoir.Errorf(prevoir.EINVALID, "artifact path %q: want a clean relative path", p)
+	}
+	a := prevoir.Artifact{RunID: r.ID, Path: p, BlobKey: ArtifactKey(r.ID, p), SHA256: blobstore.SHA256(data), Size: int64(len(data))}
+	if err := r.t.Blobs.Put(ctx, a.BlobKey, data); err != nil {
+		return prevoir.Artifact{}, err
+	}
+	if err := r.t.Runs.LogArtifact(ctx, a); err != nil {
+		return prevoir.Artifact{}, err
+	}
+	return a, nil
+}
+
+// End ends the run: finished when err is nil, killed when err is a cancellation, failed
+// otherwise. It stops the heartbeat either way.
+func (r *Run) End(ctx context.Context, err error) error {
+	r.stopOnce.Do(func() { close(r.stop) })
+	<-r.done
+	status, msg := prevoir.RunFinished, ""
+	switch {
+	case errors.Is(err, context.Canceled):
+		status, msg = prevoir.RunKilled, err.Error()
+	case err != nil:
+		status, msg = prevoir.RunFailed, err.Error()
+	}
+	// The run must end even when ctx was what stopped the work.
+	if eerr := r.t.Runs.EndRun(context.WithoutCancel(ctx), r.ID, status, msg); eerr != nil {
+		return fmt.Errorf("end run %s: %w", r.ID, eerr)
+	}
+	r.Status = status
+	r.t.logger().InfoContext(ctx, "run ended", "run", r.ID, "status", status)
+	return nil
+}
+
+// ReadArtifact returns a run's artifact, verified against its recorded hash.
+func (t *Tracker) ReadArtifact(ctx context.Context, runID, p string) ([]byte, error) {
+	arts, err := t.Runs.Artifacts(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arts {
+		if a.Path == p {
+			return t.Blobs.GetVerified(ctx, a.BlobKey, a.SHA256)
+		}
+	}
+	return nil, prevoir.Errorf(prevoir.ENOTFOUND, "run %s has no artifact %s", runID, p)
+}
