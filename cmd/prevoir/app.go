@@ -18,6 +18,7 @@ import (
 
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/sqlstore"
+	"github.com/prevoir/prevoir/tracking"
 )
 
 // app holds what the commands share: the streams, the effective configuration, and the stores,
@@ -97,6 +98,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
 
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand())
+	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }
@@ -232,6 +234,11 @@ func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error
 		}
 		a.db = db
 		a.logger.Debug("database open", "url", db.String(), "schema_version", sqlstore.SchemaVersion())
+		// A run left "running" by a process that died is marked failed at the next start.
+		tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Logger: a.logger}
+		if _, err := tr.Reap(ctx); err != nil {
+			a.logger.Warn("could not reap abandoned runs", "err", err)
+		}
 	}
 	if a.blobs == nil {
 		b, err := blobstore.Open(ctx, a.artifactsURL)
