@@ -2,6 +2,8 @@ package csvsource
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"math"
 	"strconv"
@@ -33,4 +35,12 @@ func WriteFrame(w io.Writer, f *prevoir.Frame) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// FrameSHA256 identifies a frame by the SHA-256 of its CSV form: two frames with the same
+// dates, columns and values have the same hash, whatever run built them.
+func FrameSHA256(f *prevoir.Frame) string {
+	h := sha256.New()
+	WriteFrame(h, f)
+	return hex.EncodeToString(h.Sum(nil))
 }

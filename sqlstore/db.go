@@ -45,6 +45,7 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	url     string // redacted, for messages
+	dsn     string // what the driver was opened with
 }
 
 // Open opens the database at rawURL and brings its schema up to date. Accepted forms:
@@ -73,7 +74,7 @@ func open(rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL)}, nil
+		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: rawURL}, nil
 	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
 		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
 	}
@@ -94,7 +95,7 @@ func open(rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path}, nil
+	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path, dsn: dsn}, nil
 }
 
 // Redact hides the password of a database URL.
@@ -120,6 +121,12 @@ func (db *DB) String() string { return db.url }
 
 // SQL returns the underlying handle, for components that bring their own schema (the job queue).
 func (db *DB) SQL() *sql.DB { return db.sql }
+
+// ConnString returns what the driver was opened with (a SQLite DSN with prevoir's pragmas, or
+// the PostgreSQL URL), so that a component needing its own connection pool (River on SQLite
+// wants a single connection) opens the same database the same way. It holds credentials: do
+// not log it.
+func (db *DB) ConnString() string { return db.dsn }
 
 // rebind turns ? placeholders into $1, $2, ... for PostgreSQL. Queries in this package never
 // contain a literal question mark.

@@ -1,0 +1,95 @@
+// Package flow holds prevoir's flows — ingest, train, forecast, score — as plain Go functions
+// over the other packages. Each flow is recorded as a run, can be run in the foreground
+// ("prevoir run FLOW") or as a job on the queue, and is idempotent: running it twice on the same
+// data does no duplicate work.
+package flow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/csvsource"
+	"github.com/prevoir/prevoir/ingest"
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// Flows runs the flows on a configured set of stores.
+type Flows struct {
+	Sources      []prevoir.Source
+	Ingester     *ingest.Service
+	Tracker      *tracking.Tracker
+	Registry     prevoir.Registry
+	FrameOptions prevoir.FrameOptions
+	Logger       *slog.Logger
+	// Config is the effective configuration as JSON, recorded with every run.
+	Config string
+}
+
+func (f *Flows) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// track runs fn as a recorded run and ends it with fn's outcome.
+func (f *Flows) track(ctx context.Context, r *prevoir.Run, fn func(*tracking.Run) error) error {
+	if r.Config == "" {
+		r.Config = f.Config
+	}
+	run, err := f.Tracker.Start(ctx, r)
+	if err != nil {
+		return err
+	}
+	ferr := fn(run)
+	if err := run.End(ctx, ferr); err != nil && ferr == nil {
+		return err
+	}
+	return ferr
+}
+
+// IngestReport is what the ingest flow did.
+type IngestReport struct {
+	RunID   string
+	Results []ingest.Result
+	Frame   *prevoir.Frame
+}
+
+// Ingest fetches every source, stores new releases and rebuilds the frame. The error keeps the
+// code of the failure: EUNAVAILABLE when a source could not be reached (worth retrying later),
+// EINVALID when a release is malformed (retrying will not help: someone must look).
+func (f *Flows) Ingest(ctx context.Context) (*IngestReport, error) {
+	rep := &IngestReport{}
+	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunIngest, Name: "ingest"}, func(run *tracking.Run) error {
+		rep.RunID = run.ID
+		results, ierr := f.Ingester.Ingest(ctx, f.Sources)
+		rep.Results = results
+		metrics := map[string]float64{}
+		tags := map[string]string{}
+		for _, r := range results {
+			tags["status."+r.Source] = string(r.Status)
+			if r.Snapshot != nil {
+				metrics["rows."+r.Source] = float64(r.Snapshot.Rows)
+			}
+		}
+		if err := f.Tracker.Runs.SetTags(ctx, run.ID, tags); err != nil {
+			return err
+		}
+		if err := run.LogMetrics(ctx, metrics); err != nil {
+			return err
+		}
+		if ierr != nil {
+			return ierr
+		}
+		frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+		if err != nil {
+			return fmt.Errorf("rebuild the frame: %w", err)
+		}
+		rep.Frame = frame
+		return f.Tracker.Runs.SetTags(ctx, run.ID, map[string]string{"frame_sha256": csvsource.FrameSHA256(frame),
+			"frame_last_date": frame.Dates[frame.Len()-1].String()})
+	})
+	return rep, err
+}

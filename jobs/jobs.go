@@ -1,0 +1,384 @@
+// Package jobs runs prevoir's flows on the River job queue (github.com/riverqueue/river), on
+// the same database as everything else: SQLite (riversqlite) on one machine, PostgreSQL
+// (riverpgxv5) when several workers share the work. It replaces the original project's Prefect
+// deployment: periodic jobs on cron schedules in a time zone, retries with backoff for
+// transient failures and none for permanent ones, unique jobs so a schedule never runs twice at
+// once, timeouts, a training fan-out of one job per model, and a catch-up that runs a missed
+// schedule once, not once per missed slot.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/robfig/cron/v3"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/sqlstore"
+)
+
+// Job kinds, one per flow (train fans out into train_model jobs and a select_champion job).
+const (
+	KindIngest         = "ingest"
+	KindForecast       = "forecast"
+	KindScore          = "score"
+	KindTrain          = "train"
+	KindTrainModel     = "train_model"
+	KindSelectChampion = "select_champion"
+)
+
+// IngestArgs asks for the ingest flow; a successful ingest queues a forecast and a score.
+type IngestArgs struct {
+	Trigger string `json:"trigger"` // "schedule", "catch-up", "manual", ...
+}
+
+// Kind implements river.JobArgs.
+func (IngestArgs) Kind() string { return KindIngest }
+
+// ForecastArgs asks for the forecast flow.
+type ForecastArgs struct {
+	Trigger string `json:"trigger"`
+}
+
+// Kind implements river.JobArgs.
+func (ForecastArgs) Kind() string { return KindForecast }
+
+// ScoreArgs asks for the score flow.
+type ScoreArgs struct {
+	Trigger string `json:"trigger"`
+}
+
+// Kind implements river.JobArgs.
+func (ScoreArgs) Kind() string { return KindScore }
+
+// TrainArgs asks for a training of Models (the configured models when empty).
+type TrainArgs struct {
+	Models  []string `json:"models,omitempty"`
+	Epochs  int      `json:"epochs,omitempty"`
+	Trigger string   `json:"trigger"`
+}
+
+// Kind implements river.JobArgs.
+func (TrainArgs) Kind() string { return KindTrain }
+
+// TrainModelArgs trains one model of a training batch.
+type TrainModelArgs struct {
+	Batch  string `json:"batch"`
+	Model  string `json:"model"`
+	Epochs int    `json:"epochs,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (TrainModelArgs) Kind() string { return KindTrainModel }
+
+// SelectChampionArgs applies the champion rule once every model of the batch is trained.
+type SelectChampionArgs struct {
+	Batch  string   `json:"batch"`
+	Models []string `json:"models"`
+}
+
+// Kind implements river.JobArgs.
+func (SelectChampionArgs) Kind() string { return KindSelectChampion }
+
+// Handlers are the flows the workers run. A nil handler leaves its kind unregistered: this
+// process does not fetch such jobs (another one may).
+type Handlers struct {
+	Ingest   func(ctx context.Context) error
+	Forecast func(ctx context.Context) error
+	Score    func(ctx context.Context) error
+	// TrainModel trains one model as part of a batch; SelectChampion applies the champion rule
+	// over the models of a batch once they are all done.
+	TrainModel     func(ctx context.Context, batch, model string, epochs int) error
+	SelectChampion func(ctx context.Context, batch string, models []string) error
+	// Models are the models a train job trains when it names none.
+	Models []string
+}
+
+// Config configures the queue.
+type Config struct {
+	// Schedules makes this process insert the periodic jobs (prevoir serve); a plain worker
+	// (prevoir worker) leaves them to the server. Only River's elected leader inserts them.
+	Schedules bool
+	// IngestSchedule and TrainSchedule are cron expressions, with an optional CRON_TZ= prefix.
+	IngestSchedule string
+	TrainSchedule  string
+	// Workers is how many jobs this process runs at once.
+	Workers int
+	// MaxAttempts bounds the attempts of a job that keeps failing transiently.
+	MaxAttempts int
+	// RetryBase is the wait before the first retry; it doubles at each attempt, up to an hour.
+	RetryBase time.Duration
+	// RescueAfter is how long a job may stay running before River hands it to another worker
+	// (its worker died). It must exceed the longest job.
+	RescueAfter time.Duration
+	// ID names this client in River's tables (host:pid by default).
+	ID string
+}
+
+// DefaultConfig returns the defaults: ingest then forecast and score every day at 19:30 Paris
+// time (the sources were published around 19:00), training on Mondays at 20:00 Paris time as
+// the original project's Prefect deployment did.
+func DefaultConfig() Config {
+	return Config{
+		IngestSchedule: "CRON_TZ=Europe/Paris 30 19 * * *",
+		TrainSchedule:  "CRON_TZ=Europe/Paris 0 20 * * 1",
+		Workers:        2,
+		MaxAttempts:    6,
+		RetryBase:      30 * time.Second,
+		RescueAfter:    3 * time.Hour,
+	}
+}
+
+// Timeouts per kind: a job running longer is cancelled and retried.
+var timeouts = map[string]time.Duration{ // a constant table
+	KindIngest: 15 * time.Minute, KindForecast: 15 * time.Minute, KindScore: 10 * time.Minute,
+	KindTrain: time.Minute, KindTrainModel: 2 * time.Hour, KindSelectChampion: 10 * time.Minute,
+}
+
+// ParseSchedule parses a cron expression ("m h dom mon dow", with an optional CRON_TZ=Zone
+// prefix) into a schedule.
+func ParseSchedule(expr string) (cron.Schedule, error) {
+	s, err := cron.ParseStandard(expr)
+	if err != nil {
+		return nil, prevoir.Errorf(prevoir.EINVALID, "schedule %q: %v", expr, err)
+	}
+	return s, nil
+}
+
+// Queue is a River client on prevoir's database.
+type Queue struct {
+	client  client
+	cfg     Config
+	logger  *slog.Logger
+	closers []func()
+}
+
+// client is the part of river.Client[TTx] prevoir uses, whatever the driver's transaction type.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+}
+
+// Open creates a queue on db, migrating River's tables first. With a nil handlers the queue
+// only inserts and lists jobs.
+func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger *slog.Logger) (*Queue, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultConfig()
+	if cfg.Workers <= 0 {
+		cfg.Workers = def.Workers
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = def.MaxAttempts
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = def.RetryBase
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = def.RescueAfter
+	}
+	q := &Queue{cfg: cfg, logger: logger}
+	rc, err := q.riverConfig(h)
+	if err != nil {
+		return nil, err
+	}
+	switch db.Dialect() {
+	case sqlstore.SQLite:
+		// River on SQLite needs a handle of its own with a single connection.
+		sdb, err := sql.Open("sqlite", db.ConnString())
+		if err != nil {
+			return nil, err
+		}
+		sdb.SetMaxOpenConns(1)
+		q.closers = append(q.closers, func() { sdb.Close() })
+		c, err := newClient(ctx, riversqlite.New(sdb), rc)
+		if err != nil {
+			q.Close()
+			return nil, err
+		}
+		q.client = c
+	case sqlstore.Postgres:
+		pool, err := pgxpool.New(ctx, db.ConnString())
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.closers = append(q.closers, pool.Close)
+		c, err := newClient(ctx, riverpgxv5.New(pool), rc)
+		if err != nil {
+			q.Close()
+			return nil, err
+		}
+		q.client = c
+	default:
+		return nil, fmt.Errorf("job queue: unsupported database %s", db.Dialect())
+	}
+	return q, nil
+}
+
+func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc *river.Config) (*river.Client[TTx], error) {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("job queue: migrate: %w", err)
+	}
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return c, nil
+}
+
+// uniqueWhileActive makes a job unique by its arguments among jobs not yet finished: a
+// schedule never has two runs of a flow queued or running at once, and once one has finished
+// the next may run.
+func uniqueWhileActive() river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	}}
+}
+
+func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
+	rc := &river.Config{
+		ID:                   q.cfg.ID,
+		Logger:               q.logger,
+		MaxAttempts:          q.cfg.MaxAttempts,
+		RescueStuckJobsAfter: q.cfg.RescueAfter,
+		RetryPolicy:          &backoff{base: q.cfg.RetryBase},
+		// A process may queue jobs that another one works (a worker without a training
+		// handler queues nothing it cannot work, but a server may).
+		FetchOnlyKnownKinds: true,
+		SkipUnknownJobCheck: true,
+		JobTimeout:          -1, // per-kind timeouts below
+	}
+	if h == nil {
+		return rc, nil
+	}
+	workers := river.NewWorkers()
+	w := &workerSet{q: q, h: h}
+	if h.Ingest != nil {
+		river.AddWorker(workers, river.WorkFunc(w.ingest))
+	}
+	if h.Forecast != nil {
+		river.AddWorker(workers, river.WorkFunc(w.forecast))
+	}
+	if h.Score != nil {
+		river.AddWorker(workers, river.WorkFunc(w.score))
+	}
+	if h.TrainModel != nil && h.SelectChampion != nil {
+		river.AddWorker(workers, river.WorkFunc(w.train))
+		river.AddWorker(workers, river.WorkFunc(w.trainModel))
+		river.AddWorker(workers, river.WorkFunc(w.selectChampion))
+	}
+	rc.Workers = workers
+	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}
+	if q.cfg.Schedules {
+		pj, err := periodicJobs(q.cfg)
+		if err != nil {
+			return nil, err
+		}
+		rc.PeriodicJobs = pj
+	}
+	return rc, nil
+}
+
+func periodicJobs(cfg Config) ([]*river.PeriodicJob, error) {
+	ingest, err := ParseSchedule(cfg.IngestSchedule)
+	if err != nil {
+		return nil, err
+	}
+	train, err := ParseSchedule(cfg.TrainSchedule)
+	if err != nil {
+		return nil, err
+	}
+	opts := &river.InsertOpts{UniqueOpts: uniqueWhileActive()}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(ingest, func() (river.JobArgs, *river.InsertOpts) {
+			return IngestArgs{Trigger: "schedule"}, opts
+		}, &river.PeriodicJobOpts{ID: "ingest"}),
+		river.NewPeriodicJob(train, func() (river.JobArgs, *river.InsertOpts) {
+			return TrainArgs{Trigger: "schedule"}, opts
+		}, &river.PeriodicJobOpts{ID: "train"}),
+	}, nil
+}
+
+// Start starts working jobs (and, with Schedules, inserting the periodic ones).
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop stops fetching jobs and waits for the running ones to finish (or ctx to end, after which
+// their jobs are left to River's rescuer, to be worked again elsewhere).
+func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+
+// Close releases the queue's connections.
+func (q *Queue) Close() {
+	for i := len(q.closers) - 1; i >= 0; i-- {
+		q.closers[i]()
+	}
+	q.closers = nil
+}
+
+// Insert queues a job, unique among the unfinished jobs with the same arguments; it returns the
+// job and whether an identical job was already queued (then nothing new is inserted).
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs) (*rivertype.JobRow, bool, error) {
+	res, err := q.client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: uniqueWhileActive()})
+	if err != nil {
+		return nil, false, fmt.Errorf("queue %s job: %w", args.Kind(), err)
+	}
+	return res.Job, res.UniqueSkippedAsDuplicate, nil
+}
+
+// Job returns a job by ID.
+func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	return q.client.JobGet(ctx, id)
+}
+
+// Jobs lists up to n jobs, newest first.
+func (q *Queue) Jobs(ctx context.Context, n int) ([]*rivertype.JobRow, error) {
+	res, err := q.client.JobList(ctx, river.NewJobListParams().
+		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(n))
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return res.Jobs, nil
+}
+
+// backoff is the retry policy: base·2^(attempt-1), capped at an hour.
+type backoff struct{ base time.Duration }
+
+func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base << min(job.Attempt-1, 20)
+	if d <= 0 || d > time.Hour {
+		d = time.Hour
+	}
+	return time.Now().Add(d)
+}
+
+// classify turns a flow's error into River's outcome: transient failures (a source down, a
+// timeout) are retried with backoff; anything else (a release that fails validation, a bug) is
+// cancelled at once, loudly, because retrying cannot fix it.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if prevoir.ErrorCode(err) == prevoir.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return river.JobCancel(err)
+}

@@ -1,0 +1,217 @@
+package jobs_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/sqlstore"
+)
+
+func paris(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestSchedulesAcrossDST: the default schedules fire once a day at 19:30 and on Mondays at
+// 20:00 Paris time, neither skipped nor doubled on the last Sundays of March and October.
+func TestSchedulesAcrossDST(t *testing.T) {
+	loc := paris(t)
+	cfg := jobs.DefaultConfig()
+	ingest, err := jobs.ParseSchedule(cfg.IngestSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from      time.Time
+		days      int
+		utcBefore int // UTC hour of 19:30 Paris before the change
+		utcAfter  int
+		change    time.Time // the day the clocks change
+	}{
+		{time.Date(2026, 3, 25, 12, 0, 0, 0, loc), 8, 18, 17, time.Date(2026, 3, 29, 0, 0, 0, 0, loc)},   // CET -> CEST
+		{time.Date(2026, 10, 21, 12, 0, 0, 0, loc), 8, 17, 18, time.Date(2026, 10, 25, 0, 0, 0, 0, loc)}, // CEST -> CET
+	} {
+		fire := tc.from
+		for d := 0; d < tc.days; d++ {
+			next := ingest.Next(fire)
+			local := next.In(loc)
+			wantDay := tc.from.AddDate(0, 0, d)
+			if local.Hour() != 19 || local.Minute() != 30 || local.Day() != wantDay.Day() {
+				t.Fatalf("fire %d after %s: %s, want 19:30 on day %d", d, fire, local, wantDay.Day())
+			}
+			wantUTC := tc.utcBefore
+			if !local.Before(tc.change) {
+				wantUTC = tc.utcAfter
+			}
+			if next.UTC().Hour() != wantUTC {
+				t.Errorf("%s is %s UTC, want %d:30", local, next.UTC(), wantUTC)
+			}
+			fire = next
+		}
+	}
+	train, err := jobs.ParseSchedule(cfg.TrainSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mondays around both changes: 2026-03-23, 03-30, 10-19, 10-26.
+	at := time.Date(2026, 3, 20, 0, 0, 0, 0, loc)
+	for _, want := range []string{"2026-03-23 20:00", "2026-03-30 20:00"} {
+		at = train.Next(at)
+		if got := at.In(loc).Format("2006-01-02 15:04"); got != want {
+			t.Errorf("train fired %s, want %s", got, want)
+		}
+	}
+	at = time.Date(2026, 10, 17, 0, 0, 0, 0, loc)
+	for _, want := range []string{"2026-10-19 20:00", "2026-10-26 20:00"} {
+		at = train.Next(at)
+		if got := at.In(loc).Format("2006-01-02 15:04"); got != want {
+			t.Errorf("train fired %s, want %s", got, want)
+		}
+	}
+	if _, err := jobs.ParseSchedule("CRON_TZ=Mars/Olympus 0 1 * * *"); prevoir.ErrorCode(err) != prevoir.EINVALID {
+		t.Errorf("bad time zone: %v", err)
+	}
+}
+
+func openQueue(t *testing.T, dbURL string, h *jobs.Handlers, cfg jobs.Config) (*jobs.Queue, *sqlstore.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q, err := jobs.Open(ctx, db, h, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	return q, db
+}
+
+// TestCatchUpOnce: a worker down for three scheduled ingests queues one ingest when it comes
+// back, and none more on a second start.
+func TestCatchUpOnce(t *testing.T) {
+	loc := paris(t)
+	cfg := jobs.DefaultConfig()
+	q, _ := openQueue(t, testutil.SQLiteURL(t), nil, cfg)
+	ctx := context.Background()
+	last := map[string]time.Time{
+		jobs.KindIngest: time.Date(2026, 3, 23, 19, 35, 0, 0, loc), // Monday
+		jobs.KindTrain:  time.Date(2026, 3, 23, 20, 5, 0, 0, loc),
+	}
+	now := time.Date(2026, 3, 26, 21, 0, 0, 0, loc) // Thursday: ingests of 24, 25, 26 missed
+	queued, err := q.CatchUp(ctx, now, last)
+	if err != nil || len(queued) != 1 || queued[0] != jobs.KindIngest {
+		t.Fatalf("queued %v, %v; want one ingest", queued, err)
+	}
+	if queued, _ := q.CatchUp(ctx, now, last); len(queued) != 0 {
+		t.Errorf("second start queued %v", queued)
+	}
+	list, err := q.Jobs(ctx, 10)
+	if err != nil || len(list) != 1 || list[0].Kind != jobs.KindIngest {
+		t.Errorf("jobs = %v, %v", list, err)
+	}
+	fire, ok := jobs.LastFire(mustSchedule(t, cfg.IngestSchedule), last[jobs.KindIngest], now)
+	if !ok || fire.In(loc).Format("2006-01-02 15:04") != "2026-03-26 19:30" {
+		t.Errorf("last fire %s", fire)
+	}
+	// Nothing missed: nothing queued.
+	if _, ok := jobs.LastFire(mustSchedule(t, cfg.IngestSchedule), time.Date(2026, 3, 26, 19, 31, 0, 0, loc), now); ok {
+		t.Error("a run after the last fire still counts as missed")
+	}
+}
+
+func mustSchedule(t *testing.T, expr string) interface{ Next(time.Time) time.Time } {
+	s, err := jobs.ParseSchedule(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitState polls a job until it reaches one of the states.
+func waitState(t *testing.T, q *jobs.Queue, id int64, states ...rivertype.JobState) *rivertype.JobRow {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j, err := q.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if j.State == s {
+				return j
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d stuck in %s (errors %v)", id, j.State, j.Errors)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestIngestJobRetriesAndChains(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		var calls atomic.Int64
+		outcome := make(chan error, 10)
+		h := &jobs.Handlers{Ingest: func(ctx context.Context) error {
+			calls.Add(1)
+			select {
+			case err := <-outcome:
+				return err
+			default:
+				return nil
+			}
+		}}
+		cfg := jobs.DefaultConfig()
+		cfg.RetryBase = 100 * time.Millisecond
+		q, _ := openQueue(t, dbURL, h, cfg)
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+
+		// Unreachable source, then success: retried, then forecast and score follow.
+		outcome <- prevoir.Errorf(prevoir.EUNAVAILABLE, "source down")
+		outcome <- nil
+		job, dup, err := q.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
+		if err != nil || dup {
+			t.Fatal(err, dup)
+		}
+		if _, dup, _ := q.Insert(ctx, jobs.IngestArgs{Trigger: "test"}); !dup {
+			t.Error("a second identical ingest was queued while the first is unfinished")
+		}
+		done := waitState(t, q, job.ID, rivertype.JobStateCompleted)
+		if done.Attempt != 2 || calls.Load() != 2 {
+			t.Errorf("completed after %d attempts, %d calls; want 2", done.Attempt, calls.Load())
+		}
+		list, _ := q.Jobs(ctx, 10)
+		kinds := map[string]int{}
+		for _, j := range list {
+			kinds[j.Kind]++
+		}
+		if kinds[jobs.KindForecast] != 1 || kinds[jobs.KindScore] != 1 {
+			t.Errorf("after ingest, jobs %v; want one forecast and one score", kinds)
+		}
+
+		// A malformed release is not retried: the job is cancelled with the error.
+		outcome <- prevoir.Errorf(prevoir.EINVALID, "parse sp-fra-jour.csv line 3: bad")
+		job, _, _ = q.Insert(ctx, jobs.IngestArgs{Trigger: "test-2"})
+		bad := waitState(t, q, job.ID, rivertype.JobStateCancelled, rivertype.JobStateCompleted)
+		if bad.State != rivertype.JobStateCancelled || bad.Attempt != 1 || len(bad.Errors) == 0 {
+			t.Errorf("invalid release: state %s after %d attempts, errors %v", bad.State, bad.Attempt, bad.Errors)
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// workerSet runs the handlers as River workers.
+type workerSet struct {
+	q *Queue
+	h *Handlers
+}
+
+func withTimeout(ctx context.Context, kind string) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, timeouts[kind])
+}
+
+func (w *workerSet) ingest(ctx context.Context, job *river.Job[IngestArgs]) error {
+	ctx, cancel := withTimeout(ctx, KindIngest)
+	defer cancel()
+	if err := w.h.Ingest(ctx); err != nil {
+		w.q.logger.ErrorContext(ctx, "ingest job failed", "job", job.ID, "attempt", job.Attempt, "err", err)
+		return classify(err)
+	}
+	// New data: forecast from it, and score the forecasts it makes observable.
+	for _, next := range []river.JobArgs{ForecastArgs{Trigger: "ingest"}, ScoreArgs{Trigger: "ingest"}} {
+		if _, _, err := w.q.Insert(ctx, next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *workerSet) forecast(ctx context.Context, job *river.Job[ForecastArgs]) error {
+	ctx, cancel := withTimeout(ctx, KindForecast)
+	defer cancel()
+	return classify(w.h.Forecast(ctx))
+}
+
+func (w *workerSet) score(ctx context.Context, job *river.Job[ScoreArgs]) error {
+	ctx, cancel := withTimeout(ctx, KindScore)
+	defer cancel()
+	return classify(w.h.Score(ctx))
+}
+
+// train fans out: one train_model job per model, so that several workers share a training, and
+// one select_champion job that waits for them.
+func (w *workerSet) train(ctx context.Context, job *river.Job[TrainArgs]) error {
+	models := job.Args.Models
+	if len(models) == 0 {
+		models = w.h.Models
+	}
+	batch := "train-" + strconv.FormatInt(job.ID, 10)
+	for _, m := range models {
+		if _, _, err := w.q.Insert(ctx, TrainModelArgs{Batch: batch, Model: m, Epochs: job.Args.Epochs}); err != nil {
+			return err
+		}
+	}
+	_, _, err := w.q.Insert(ctx, SelectChampionArgs{Batch: batch, Models: models})
+	return err
+}
+
+func (w *workerSet) trainModel(ctx context.Context, job *river.Job[TrainModelArgs]) error {
+	ctx, cancel := withTimeout(ctx, KindTrainModel)
+	defer cancel()
+	return classify(w.h.TrainModel(ctx, job.Args.Batch, job.Args.Model, job.Args.Epochs))
+}
+
+// finished are the states a job does not leave.
+var finished = []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded}
+
+func (w *workerSet) selectChampion(ctx context.Context, job *river.Job[SelectChampionArgs]) error {
+	ctx, cancel := withTimeout(ctx, KindSelectChampion)
+	defer cancel()
+	res, err := w.q.client.JobList(ctx, river.NewJobListParams().Kinds(KindTrainModel).
+		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1000))
+	if err != nil {
+		return err
+	}
+	for _, j := range res.Jobs {
+		var a TrainModelArgs
+		if json.Unmarshal(j.EncodedArgs, &a) != nil || a.Batch != job.Args.Batch {
+			continue
+		}
+		if !slices.Contains(finished, j.State) {
+			// Some model of the batch is still training: look again later. Snoozing does not
+			// use up an attempt.
+			return river.JobSnooze(15 * time.Second)
+		}
+	}
+	return classify(w.h.SelectChampion(ctx, job.Args.Batch, job.Args.Models))
+}
