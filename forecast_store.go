@@ -1,0 +1,71 @@
+package prevoir
+
+import (
+	"context"
+	"time"
+)
+
+// StoredForecast is a forecast kept by the forecast flow, dated by its origin, so that it can be
+// served and, once its days have been observed, scored against what happened.
+type StoredForecast struct {
+	ID int64 `json:"id"`
+	// Model and Version name the registered model version that made it; Family is its model
+	// family ("ets", "tcn", ...). Forecast.Model repeats the family.
+	Model   string `json:"registered_model"`
+	Version int    `json:"version"`
+	Family  string `json:"family"`
+	// RunID is the forecast flow's run.
+	RunID  string    `json:"run_id"`
+	MadeAt time.Time `json:"made_at"`
+	// Snapshots are the SHA-256 of the raw snapshots of the data, by source.
+	Snapshots map[string]string `json:"snapshots,omitempty"`
+	Forecast
+}
+
+// ForecastScore is the error of one forecast day once it has been observed.
+type ForecastScore struct {
+	ForecastID int64 `json:"forecast_id"`
+	Date       Date  `json:"date"`
+	// Horizon is the day's rank after the origin (1..h).
+	Horizon int     `json:"horizon"`
+	Actual  float64 `json:"actual"`
+	Point   float64 `json:"point"`
+	// AbsError is |actual - point|; In80 and In95 say whether the actual fell inside the 80% and
+	// 95% prediction intervals.
+	AbsError float64   `json:"abs_error"`
+	In80     bool      `json:"in_80"`
+	In95     bool      `json:"in_95"`
+	ScoredAt time.Time `json:"scored_at"`
+	// Model, Version and Family identify the forecast's model (filled when read back).
+	Model   string `json:"registered_model,omitempty"`
+	Version int    `json:"version,omitempty"`
+	Family  string `json:"family,omitempty"`
+	Origin  Date   `json:"origin,omitzero"`
+}
+
+// ForecastFilter selects stored forecasts.
+type ForecastFilter struct {
+	Model string // registered model; empty: all
+	// Since keeps forecasts whose origin is on or after it (zero: all).
+	Since Date
+	Limit int
+}
+
+// ForecastStore keeps forecasts and their scores.
+type ForecastStore interface {
+	// SaveForecast stores a forecast and sets its ID. A forecast of the same model version and
+	// origin already stored is returned instead (created false): the forecast flow is
+	// idempotent.
+	SaveForecast(ctx context.Context, f *StoredForecast) (created bool, err error)
+	// LatestForecast returns the forecast with the latest origin (then the latest made) of the
+	// registered model, or ENOTFOUND.
+	LatestForecast(ctx context.Context, model string) (*StoredForecast, error)
+	// ListForecasts returns forecasts, latest origin first.
+	ListForecasts(ctx context.Context, f ForecastFilter) ([]*StoredForecast, error)
+	// SaveScores stores scores; a (forecast, date) scored again is overwritten (a revised
+	// actual changes the score).
+	SaveScores(ctx context.Context, scores []ForecastScore) error
+	// Scores returns the scores of the model's forecasts whose dates are on or after since,
+	// ordered by date then forecast.
+	Scores(ctx context.Context, model string, since Date) ([]ForecastScore, error)
+}
