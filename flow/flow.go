@@ -17,12 +17,15 @@ import (
 
 // Flows runs the flows on a configured set of stores.
 type Flows struct {
-	Sources      []prevoir.Source
-	Ingester     *ingest.Service
-	Tracker      *tracking.Tracker
-	Registry     prevoir.Registry
-	FrameOptions prevoir.FrameOptions
-	Logger       *slog.Logger
+	Sources   []prevoir.Source
+	Ingester  *ingest.Service
+	Tracker   *tracking.Tracker
+	Registry  prevoir.Registry
+	Forecasts prevoir.ForecastStore
+	// RegisteredModel is the registry name of the forecasting task ("incid_dchosp").
+	RegisteredModel string
+	FrameOptions    prevoir.FrameOptions
+	Logger          *slog.Logger
 	// Config is the effective configuration as JSON, recorded with every run.
 	Config string
 }

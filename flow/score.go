@@ -1,0 +1,102 @@
+package flow
+
+import (
+	"context"
+	"math"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// ScoreReport is what the score flow did.
+type ScoreReport struct {
+	RunID     string
+	Forecasts int // forecasts with at least one newly observable day
+	Days      int // forecast days scored
+	// MAE and coverage over the last 14 scored days of the champion's registered model.
+	LiveMAE                  float64
+	LiveCover80, LiveCover95 float64
+}
+
+// LiveWindow is the number of most recent scored days the live error is measured on.
+const LiveWindow = 14
+
+// Score scores every stored forecast whose days have since been observed, against the current
+// frame (a revised actual re-scores the day), so that the live error of each model version is
+// known, not only its backtest error. Scoring again with the same data writes the same scores.
+func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
+	rep := &ScoreReport{}
+	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunScore, Name: "score"}, func(run *tracking.Run) error {
+		rep.RunID = run.ID
+		frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+		if err != nil {
+			return err
+		}
+		actual := map[prevoir.Date]float64{}
+		for i, v := range frame.TargetValues() {
+			if !math.IsNaN(v) {
+				actual[frame.Dates[i]] = v
+			}
+		}
+		first := frame.Dates[0]
+		fcs, err := f.Forecasts.ListForecasts(ctx, prevoir.ForecastFilter{Model: f.RegisteredModel, Since: first})
+		if err != nil {
+			return err
+		}
+		var scores []prevoir.ForecastScore
+		for _, fc := range fcs {
+			n := 0
+			for i, d := range fc.Dates {
+				y, ok := actual[d]
+				if !ok {
+					continue
+				}
+				s := prevoir.ForecastScore{ForecastID: fc.ID, Date: d, Horizon: i + 1, Actual: y, Point: fc.Point[i], AbsError: math.Abs(y - fc.Point[i])}
+				if lo, hi, ok := fc.Interval(i, 0.8); ok {
+					s.In80 = lo <= y && y <= hi
+				}
+				if lo, hi, ok := fc.Interval(i, 0.95); ok {
+					s.In95 = lo <= y && y <= hi
+				}
+				scores = append(scores, s)
+				n++
+			}
+			if n > 0 {
+				rep.Forecasts++
+			}
+		}
+		if err := f.Forecasts.SaveScores(ctx, scores); err != nil {
+			return err
+		}
+		rep.Days = len(scores)
+		rep.LiveMAE, rep.LiveCover80, rep.LiveCover95 = liveError(scores)
+		return run.LogMetrics(ctx, map[string]float64{"scored_days": float64(rep.Days), "scored_forecasts": float64(rep.Forecasts),
+			"live_mae_14d": rep.LiveMAE, "live_coverage_80_14d": rep.LiveCover80, "live_coverage_95_14d": rep.LiveCover95})
+	})
+	return rep, err
+}
+
+// liveError is the MAE and interval coverage over the scores of the last LiveWindow dates.
+func liveError(scores []prevoir.ForecastScore) (mae, cover80, cover95 float64) {
+	if len(scores) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	last := scores[0].Date
+	for _, s := range scores {
+		last = max(last, s.Date)
+	}
+	var n int
+	for _, s := range scores {
+		if s.Date > last-LiveWindow {
+			n++
+			mae += s.AbsError
+			if s.In80 {
+				cover80++
+			}
+			if s.In95 {
+				cover95++
+			}
+		}
+	}
+	return mae / float64(n), cover80 / float64(n), cover95 / float64(n)
+}
