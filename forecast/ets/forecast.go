@@ -18,7 +18,8 @@ import (
 // var = σ²(1 + Σ_{j<h} c_j²)) and class 2 (multiplicative error, no or additive trend and
 // season: section 6.3), as forecast::forecast.ets does. For class 3 (multiplicative error and
 // season) the quantiles are type-8 sample quantiles of SimPaths simulated sample paths with
-// normal innovations and a seeded generator, forecast::forecast.ets's simulate method.
+// normal innovations and a seeded generator, forecast::forecast.ets's simulate method; with no
+// quantile asked nothing is simulated (the point forecasts are analytic in every class).
 //
 // With a transformation the point forecast and quantiles are back-transformed, so the point
 // forecast is the median of the forecast distribution on the original scale.
@@ -35,6 +36,11 @@ func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]fl
 			sd[i] = math.Sqrt(v[i])
 		}
 		q = series.GaussianQuantiles(point, sd, quantiles)
+	case len(quantiles) == 0:
+		q = make([][]float64, h) // points only: no need to simulate
+		for i := range q {
+			q[i] = []float64{}
+		}
 	default:
 		q = md.simulate(h, quantiles)
 	}

@@ -1,0 +1,136 @@
+package backtest
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"github.com/prevoir/prevoir"
+)
+
+// Result is everything a backtest measured, in the form it is stored (JSON): the protocol,
+// the champion decision, a score per model and every forecast with its actual value, so that
+// any number in the summary can be recomputed from the rows.
+type Result struct {
+	// Champion is the model chosen by the champion rule (see Decision).
+	Champion string `json:"champion"`
+	// Decision explains the choice with every number it used.
+	Decision Decision `json:"decision"`
+	// Protocol describes how the forecasts were made and scored.
+	Protocol Protocol `json:"protocol"`
+	// Models holds one score per model, by increasing MAE.
+	Models []ModelScore `json:"models"`
+	// Forecasts holds one row per model, origin and horizon.
+	Forecasts []Row `json:"forecasts"`
+	// Fits records each model's fit at each scored origin.
+	Fits []Fit `json:"fits"`
+}
+
+// Protocol describes a backtest.
+type Protocol struct {
+	Target string `json:"target"`
+	// Origins are the scored forecast origins (the last day of data each fit sees).
+	Origins []prevoir.Date `json:"origins"`
+	Every   int            `json:"every_days"`
+	Horizon int            `json:"horizon"`
+	// Window is the sliding training window in days, 0 for an expanding window (all the data
+	// up to the origin). Models may use a shorter window of their own.
+	Window int `json:"window_days"`
+	// Refit is the refit policy.
+	Refit     string    `json:"refit"`
+	Quantiles []float64 `json:"quantiles"`
+	// MASEScale says how the MASE denominator is computed.
+	MASEScale   string                `json:"mase_scale"`
+	Description string                `json:"description"`
+	Data        []prevoir.FrameSource `json:"data,omitempty"`
+}
+
+// ModelScore is a model's accuracy over the scored origins. Coverages are fractions in [0, 1];
+// sMAPE is in percent (0-200). A measure that cannot be computed (no interval, no actual) is
+// NaN, null in JSON.
+type ModelScore struct {
+	Name  string `json:"name"`
+	MAE   Number `json:"mae"`
+	RMSE  Number `json:"rmse"`
+	MASE  Number `json:"mase"`
+	SMAPE Number `json:"smape"`
+	WIS   Number `json:"wis"`
+	// Coverage50, 80 and 95 are the fractions of actual values inside the central 50%, 80%
+	// and 95% prediction intervals.
+	Coverage50 Number `json:"coverage_50"`
+	Coverage80 Number `json:"coverage_80"`
+	Coverage95 Number `json:"coverage_95"`
+	// MAEByHorizon[i] is the MAE of the forecasts i+1 days ahead.
+	MAEByHorizon prevoir.Series `json:"mae_by_horizon"`
+	// FitSeconds is the wall-clock time of every fit and prediction needed to produce the
+	// model's forecasts from scratch, summed (for composite models it includes their
+	// members' and past origins' fits).
+	FitSeconds float64 `json:"fit_seconds"`
+	// Origins counts the scored origins with a forecast, Points the forecast days with an
+	// actual value.
+	Origins int `json:"origins"`
+	Points  int `json:"points"`
+	// Failures counts the scored origins where the model failed; Error is the first failure.
+	Failures int    `json:"failures"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Row is one forecast day.
+type Row struct {
+	Model   string       `json:"model"`
+	Origin  prevoir.Date `json:"origin"`
+	Date    prevoir.Date `json:"date"`
+	Horizon int          `json:"horizon"`
+	// Actual is the observed value, NaN (null) when not (yet) published.
+	Actual Number  `json:"actual"`
+	Point  float64 `json:"point"`
+	// Quantiles are the forecast's values at Protocol.Quantiles.
+	Quantiles prevoir.Series `json:"quantiles"`
+}
+
+// Fit records one model fit at a scored origin.
+type Fit struct {
+	Model   string       `json:"model"`
+	Origin  prevoir.Date `json:"origin"`
+	Seconds float64      `json:"seconds"`
+	// Description is the model's own account of the fit (the ETS model picked, the members
+	// of an ensemble, ...), when it gives one.
+	Description string `json:"description,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Score returns the named model's score, if any.
+func (r *Result) Score(name string) (ModelScore, bool) {
+	for _, m := range r.Models {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return ModelScore{}, false
+}
+
+// Number is a float64 that is null in JSON when it is NaN or infinite.
+type Number float64
+
+// MarshalJSON writes NaN and ±Inf as null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Number(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Number(f)
+	return nil
+}

@@ -1,0 +1,96 @@
+package ensemble_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/ensemble"
+	"github.com/prevoir/prevoir/forecast/internal/testframe"
+)
+
+func members() []prevoir.Forecaster {
+	return []prevoir.Forecaster{
+		testframe.Const{Label: "a", Value: 4, Spread: 2},
+		testframe.Const{Label: "b", Value: 5, Spread: 4},
+		testframe.Const{Label: "c", Value: 9, Spread: 10},
+	}
+}
+
+func predict(t *testing.T, e prevoir.Forecaster, f *prevoir.Frame) (*prevoir.Forecast, prevoir.Fitted) {
+	t.Helper()
+	ft, err := e.Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := ft.Predict(context.Background(), 3, []float64{0.1, 0.5, 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fc, ft
+}
+
+func TestCombine(t *testing.T) {
+	f := testframe.New(testframe.Constant(100, 5), nil)
+	fc, _ := predict(t, ensemble.New(ensemble.Options{}, members()...), f)
+	// Median of 4, 5, 9 is 5; of the 0.1-quantiles 4−0.8, 5−1.6, 9−4 it is 3.4.
+	if fc.Model != "ensemble" || fc.Point[0] != 5 || math.Abs(fc.Values[0][0]-3.4) > 1e-12 || fc.Values[0][1] != 5 {
+		t.Errorf("median ensemble %q %v %v", fc.Model, fc.Point, fc.Values[0])
+	}
+	// Mean of 4, 5, 9 is 6; of the 0.9-quantiles 4.8, 6.6, 13 it is 24.4/3.
+	fc, _ = predict(t, ensemble.New(ensemble.Options{Combine: ensemble.Mean, Name: "avg"}, members()...), f)
+	if fc.Model != "avg" || math.Abs(fc.Point[2]-6) > 1e-12 || math.Abs(fc.Values[0][2]-(4.8+6.6+13)/3) > 1e-12 {
+		t.Errorf("mean ensemble %q %v %v", fc.Model, fc.Point, fc.Values[0])
+	}
+	if !slices.IsSorted(fc.Values[1]) {
+		t.Errorf("quantiles not monotone: %v", fc.Values[1])
+	}
+}
+
+// TestSelectBest: with K = 1 the member with the smallest past MAE is kept, judged on days up
+// to the origin only.
+func TestSelectBest(t *testing.T) {
+	y := testframe.Constant(200, 5)
+	e := ensemble.New(ensemble.Options{K: 1}, members()...)
+	fc, ft := predict(t, e, testframe.New(y, nil))
+	if fc.Point[0] != 5 {
+		t.Errorf("selected forecast %v, want b's 5", fc.Point[0])
+	}
+	if d := ft.(interface{ Describe() string }).Describe(); !strings.HasPrefix(d, "median of b;") || !strings.Contains(d, "a 1.00") {
+		t.Errorf("describe %q", d)
+	}
+	// The target jumps to 9 only after the origin: the choice must not see it.
+	for i := 150; i < 200; i++ {
+		y[i] = 9
+	}
+	f, _ := testframe.New(y, nil).Until(testframe.Start() + 149)
+	if fc, _ := predict(t, e, f); fc.Point[0] != 5 {
+		t.Errorf("the choice saw the future: %v", fc.Point[0])
+	}
+	// Long after the jump, c (9) is best.
+	if fc, _ := predict(t, e, testframe.New(y, nil)); fc.Point[0] != 9 {
+		t.Errorf("after the jump: %v, want c's 9", fc.Point[0])
+	}
+	if e.Name() != "ensemble" || len(e.Needs(testframe.Start()+100)) != 3*(1+ensemble.DefaultWindow) {
+		t.Errorf("needs %d", len(e.Needs(testframe.Start()+100)))
+	}
+}
+
+func TestMemberFailure(t *testing.T) {
+	y := testframe.Constant(100, 5)
+	y[99] = math.NaN() // Last cannot fit
+	e := ensemble.New(ensemble.Options{}, testframe.Last{Label: "last"}, testframe.Const{Label: "k", Value: 3})
+	fc, _ := predict(t, e, testframe.New(y, nil))
+	if fc.Point[0] != 3 {
+		t.Errorf("forecast %v, want the surviving member's 3", fc.Point[0])
+	}
+	if _, err := ensemble.New(ensemble.Options{}, testframe.Last{Label: "last"}).Fit(context.Background(), testframe.New(y, nil)); err == nil {
+		t.Error("an ensemble without a fitted member succeeded")
+	}
+	if _, err := ensemble.New(ensemble.Options{}).Fit(context.Background(), testframe.New(y, nil)); err == nil {
+		t.Error("an empty ensemble succeeded")
+	}
+}

@@ -1,0 +1,598 @@
+// Package linreg forecasts with ridge regressions on lagged values: one linear model per
+// horizon (the direct strategy), as Darts' RegressionModel with multi_models=True.
+//
+// The model for horizon k predicts z[t+k] from the target's last Lags values z[t], ...,
+// z[t−Lags+1], optionally the last CovariateLags values of covariates, and 0/1 indicators of
+// the weekday of day t+k (the hospital series has a strong weekly reporting cycle). z is the
+// target or, with Log1p, log(1+y), on which the weekly cycle and the epidemic waves are
+// closer to additive. A separate model per horizon avoids feeding forecasts back as inputs
+// and the accumulation of their errors (the direct strategy of Ben Taieb, Bontempi, Atiya &
+// Sorjamaa 2012, "A review and comparison of strategies for multi-step ahead time series
+// forecasting based on the NN5 forecasting competition", Expert Systems with Applications
+// 39(8), 7067-7083).
+//
+// Features are standardised and the coefficients shrunk by a ridge penalty λ·n·‖β‖² (Hoerl &
+// Kennard 1970; Hastie, Tibshirani & Friedman, "The Elements of Statistical Learning", section
+// 3.4.1), which keeps 28 strongly correlated lags stable. Unless Lambda is set, λ is chosen
+// from a grid by a time-series hold-out: fit on the samples whose target day is before the last
+// Holdout days, score the squared error on those days over horizons 1..Horizon, keep the best
+// (FPP3 section 5.10, evaluation on a rolling forecasting origin, with a single origin).
+//
+// Prediction intervals come from the in-sample residuals of each horizon's model, inflated by
+// sqrt(n/(n−df)) with df the effective degrees of freedom of the ridge fit: the empirical
+// residual quantiles are added to the forecast on the z scale and transformed back. In-sample
+// residuals still understate out-of-sample errors; wrap the model with package
+// forecast/conformal for calibrated intervals.
+//
+// Gaps are handled as for ETS (package forecast/internal/adapt): interior gaps up to MaxGap
+// days are interpolated on the weekly cycle, the data before a longer gap are dropped, and
+// when the origin's value is missing the models for horizons k+Lead are used.
+package linreg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/internal/adapt"
+)
+
+// Options configure the regression. The zero value is a plain ridge regression on 28 lags
+// of the untransformed target over the whole history; DefaultOptions is the tuned setting.
+type Options struct {
+	// Label is the model's name; "linreg" when empty.
+	Label string
+	// Lags is the number of target lags (0 means 28, four weeks).
+	Lags int
+	// Log1p fits on log(1+y) and transforms the forecasts back.
+	Log1p bool
+	// Weekday adds indicators of the target day's weekday.
+	Weekday bool
+	// Covariates names frame columns used as lagged inputs. A covariate missing on the last
+	// observed day of the target (a source that stopped), or observed on less than half the
+	// training days, is left out of the fit; the training samples start where every
+	// covariate kept is observed.
+	Covariates []string
+	// AllCovariates uses every covariate column of the frame (Kind "covariate").
+	AllCovariates bool
+	// CovariateLags is the number of lags of each covariate (0 means 7).
+	CovariateLags int
+	// Window is the number of days of history used, ending at the origin; 0 uses all of it.
+	Window int
+	// Lambda fixes the ridge penalty (per sample, on standardised features); 0 chooses it
+	// from Lambdas by hold-out.
+	Lambda float64
+	// Lambdas is the grid searched (nil means DefaultLambdas).
+	Lambdas []float64
+	// Holdout is the number of final days scored when choosing λ (0 means 56).
+	Holdout int
+	// Horizon is the number of horizons fitted (and scored by the hold-out) at Fit; longer
+	// forecasts fit their extra horizons on demand. 0 means 14.
+	Horizon int
+	// MaxGap is the longest gap interpolated; 0 means 14 days.
+	MaxGap int
+}
+
+// DefaultLambdas is the default grid of ridge penalties.
+func DefaultLambdas() []float64 { return []float64{1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1} }
+
+// DefaultOptions returns the setting tuned on the hospital-death series: 28 lags of log1p(y),
+// weekday indicators, the last two years of history, λ chosen by an eight-week hold-out.
+func DefaultOptions() Options {
+	return Options{Lags: 28, Log1p: true, Weekday: true, Window: 730}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Label == "" {
+		o.Label = "linreg"
+	}
+	if o.Lags <= 0 {
+		o.Lags = 28
+	}
+	if o.CovariateLags <= 0 {
+		o.CovariateLags = 7
+	}
+	if o.Holdout <= 0 {
+		o.Holdout = 56
+	}
+	if o.Horizon <= 0 {
+		o.Horizon = prevoir.DefaultHorizon
+	}
+	if len(o.Lambdas) == 0 {
+		o.Lambdas = DefaultLambdas()
+	}
+	return o
+}
+
+// Forecaster is the direct ridge regression; it implements prevoir.Forecaster.
+type Forecaster struct {
+	Options Options
+}
+
+// New returns the forecaster with the given options.
+func New(opts Options) *Forecaster { return &Forecaster{Options: opts} }
+
+// Name returns the model's name.
+func (fc *Forecaster) Name() string { return fc.Options.withDefaults().Label }
+
+// Fit prepares the features and fits the models for horizons 1..Horizon.
+func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
+	o := fc.Options.withDefaults()
+	if o.Lambda < 0 || math.IsNaN(o.Lambda) {
+		return nil, fmt.Errorf("%s: Lambda = %v must not be negative", o.Label, o.Lambda)
+	}
+	s, err := adapt.Target(f, adapt.Options{Window: o.Window, Period: 7, Fill: true, MaxGap: o.MaxGap,
+		MinLen: o.Lags + 2*o.Horizon + 7})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Label, err)
+	}
+	ft := &fitted{o: o, s: s, z: make([]float64, len(s.Values))}
+	for i, v := range s.Values {
+		ft.z[i] = ft.forward(v)
+	}
+	ft.start = o.Lags - 1
+	if err := ft.covariates(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Label, err)
+	}
+	ft.lambda = o.Lambda
+	if ft.lambda == 0 {
+		if ft.lambda, err = ft.chooseLambda(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Label, err)
+		}
+	}
+	if err := ft.ensure(ctx, o.Horizon+s.Lead); err != nil {
+		return nil, err
+	}
+	return ft, nil
+}
+
+type covariate struct {
+	name string
+	x    []float64 // aligned with fitted.z, transformed
+}
+
+type fitted struct {
+	o      Options
+	s      *adapt.Series
+	z      []float64 // transformed target
+	covs   []covariate
+	absent []string // requested covariates left out, with the reason
+	start  int      // first usable feature index t
+	lambda float64
+
+	mu     sync.Mutex
+	models []*model // by horizon−1, fitted on demand
+}
+
+func (ft *fitted) forward(v float64) float64 {
+	if ft.o.Log1p {
+		return math.Log1p(math.Max(v, 0))
+	}
+	return v
+}
+
+func (ft *fitted) inverse(v float64) float64 {
+	if ft.o.Log1p {
+		return math.Expm1(v)
+	}
+	return v
+}
+
+// covariates aligns, fills and transforms the covariate columns, and moves the first usable
+// index past their leading gaps.
+func (ft *fitted) covariates(f *prevoir.Frame) error {
+	names := slices.Clone(ft.o.Covariates)
+	if ft.o.AllCovariates {
+		for _, c := range f.Columns {
+			if c.Kind == prevoir.KindCovariate && !slices.Contains(names, c.Name) {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	n := len(ft.z)
+	for _, name := range names {
+		if name == f.Target {
+			return fmt.Errorf("covariate %q is the target", name)
+		}
+		start, y, err := adapt.Calendar(f, name, 0)
+		if err != nil {
+			return err
+		}
+		// Align on the target's days ft.s.Start .. ft.s.Start+n-1.
+		x := make([]float64, n)
+		for i := range x {
+			d := int(ft.s.Start) + i - int(start)
+			x[i] = math.NaN()
+			if d >= 0 && d < len(y) {
+				x[i] = y[d]
+			}
+		}
+		z, from, _ := adapt.Fill(x, 7, max(ft.o.MaxGap, adapt.DefaultMaxGap))
+		if from >= n || math.IsNaN(z[n-1]) {
+			ft.absent = append(ft.absent, name+" (missing on the last day)")
+			continue
+		}
+		if from+ft.o.CovariateLags-1 > n/2 {
+			// Starting it this late would drop more than half the training samples.
+			ft.absent = append(ft.absent, name+" (observed on less than half the days)")
+			continue
+		}
+		positive := true
+		for _, v := range z[from:] {
+			positive = positive && v >= 0
+		}
+		for i := range z {
+			if i < from {
+				z[i] = math.NaN()
+			} else if positive && ft.o.Log1p {
+				z[i] = math.Log1p(z[i])
+			}
+		}
+		ft.covs = append(ft.covs, covariate{name: name, x: z})
+		ft.start = max(ft.start, from+ft.o.CovariateLags-1)
+	}
+	return nil
+}
+
+// features writes the features of origin index t for target day t+k into row.
+func (ft *fitted) features(row []float64, t, k int) {
+	p := 0
+	for l := range ft.o.Lags {
+		row[p] = ft.z[t-l]
+		p++
+	}
+	for _, c := range ft.covs {
+		for l := range ft.o.CovariateLags {
+			row[p] = c.x[t-l]
+			p++
+		}
+	}
+	if ft.o.Weekday {
+		wd := int((ft.s.Start + prevoir.Date(t+k)).Weekday())
+		for d := 1; d < 7; d++ { // Sunday is the reference day
+			row[p] = 0
+			if wd == d {
+				row[p] = 1
+			}
+			p++
+		}
+	}
+}
+
+func (ft *fitted) nfeatures() int {
+	p := ft.o.Lags + len(ft.covs)*ft.o.CovariateLags
+	if ft.o.Weekday {
+		p += 6
+	}
+	return p
+}
+
+// design returns the feature rows and targets of horizon k for origin indices t in
+// [ft.start, last].
+func (ft *fitted) design(k, last int) (x [][]float64, y []float64) {
+	p, n := ft.nfeatures(), max(last-ft.start+1, 0)
+	buf := make([]float64, n*p)
+	x, y = make([][]float64, n), make([]float64, n)
+	for r := range n {
+		t := ft.start + r
+		x[r] = buf[r*p : (r+1)*p : (r+1)*p]
+		ft.features(x[r], t, k)
+		y[r] = ft.z[t+k]
+	}
+	return x, y
+}
+
+// chooseLambda picks the penalty with the smallest hold-out squared error summed over
+// horizons 1..Horizon.
+func (ft *fitted) chooseLambda(ctx context.Context) (float64, error) {
+	n := len(ft.z)
+	cut := n - 1 - ft.o.Holdout // last target index of the training part
+	sse := make([]float64, len(ft.o.Lambdas))
+	for k := 1; k <= ft.o.Horizon; k++ {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if cut-k-ft.start < 2*ft.nfeatures() {
+			return 0, fmt.Errorf("%d days are too few for a hold-out of %d days at horizon %d", n, ft.o.Holdout, k)
+		}
+		x, y := ft.design(k, n-1-k)
+		ntrain := cut - k - ft.start + 1 // samples whose target day is at most cut
+		hx, hy := x[ntrain:], y[ntrain:]
+		st := standardise(x[:ntrain], y[:ntrain])
+		for i, lam := range ft.o.Lambdas {
+			m, err := solve(st, lam, false)
+			if err != nil {
+				return 0, err
+			}
+			for r := range hx {
+				e := hy[r] - m.predict(hx[r])
+				sse[i] += e * e
+			}
+		}
+	}
+	best := 0
+	for i := range sse {
+		if sse[i] < sse[best] {
+			best = i
+		}
+	}
+	return ft.o.Lambdas[best], nil
+}
+
+// ensure fits the models of horizons 1..h that are not fitted yet.
+func (ft *fitted) ensure(ctx context.Context, h int) error {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	n := len(ft.z)
+	for k := len(ft.models) + 1; k <= h; k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if n-1-k-ft.start < ft.nfeatures()+2 {
+			return fmt.Errorf("%s: %d days are too few for horizon %d", ft.o.Label, n, k)
+		}
+		x, y := ft.design(k, n-1-k)
+		st := standardise(x, y)
+		m, err := solve(st, ft.lambda, true)
+		if err != nil {
+			return fmt.Errorf("%s: horizon %d: %w", ft.o.Label, k, err)
+		}
+		// In-sample residuals, inflated for the fitted degrees of freedom.
+		infl := 1.0
+		if dof := float64(len(y)) - m.df; dof > 1 {
+			infl = math.Sqrt(float64(len(y)) / dof)
+		}
+		m.res = make([]float64, len(y))
+		for r := range x {
+			m.res[r] = (y[r] - m.predict(x[r])) * infl
+		}
+		slices.Sort(m.res)
+		ft.models = append(ft.models, m)
+	}
+	return nil
+}
+
+// Predict forecasts the h days after the origin.
+func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prevoir.Forecast, error) {
+	if h < 1 {
+		return nil, fmt.Errorf("%s: horizon %d must be at least 1", ft.o.Label, h)
+	}
+	for j, p := range quantiles {
+		if !(p > 0 && p < 1) {
+			return nil, fmt.Errorf("%s: quantiles[%d] = %v must lie strictly between 0 and 1", ft.o.Label, j, p)
+		}
+	}
+	lead := ft.s.Lead
+	if err := ft.ensure(ctx, h+lead); err != nil {
+		return nil, err
+	}
+	ft.mu.Lock()
+	models := ft.models[:h+lead]
+	ft.mu.Unlock()
+	t := len(ft.z) - 1
+	row := make([]float64, ft.nfeatures())
+	point := make([]float64, h+lead)
+	q := make([][]float64, h+lead)
+	for k := 1; k <= h+lead; k++ {
+		ft.features(row, t, k)
+		m := models[k-1]
+		zhat := m.predict(row)
+		point[k-1] = ft.inverse(zhat)
+		q[k-1] = make([]float64, len(quantiles))
+		for j, p := range quantiles {
+			q[k-1][j] = ft.inverse(zhat + quantile7(m.res, p))
+		}
+	}
+	return adapt.Forecast(ft.o.Label, ft.s.Origin, lead, h, point, q, quantiles)
+}
+
+// Describe gives the penalty, the features and the data, for the run record.
+func (ft *fitted) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ridge lambda=%g, %d target lags", ft.lambda, ft.o.Lags)
+	if ft.o.Log1p {
+		b.WriteString(" of log1p(y)")
+	}
+	if ft.o.Weekday {
+		b.WriteString(", weekday indicators")
+	}
+	if len(ft.covs) > 0 {
+		names := make([]string, len(ft.covs))
+		for i, c := range ft.covs {
+			names[i] = c.name
+		}
+		fmt.Fprintf(&b, ", %d lags of %s", ft.o.CovariateLags, strings.Join(names, ", "))
+	}
+	if len(ft.absent) > 0 {
+		fmt.Fprintf(&b, ", left out: %s", strings.Join(ft.absent, ", "))
+	}
+	fmt.Fprintf(&b, "; %d days from %s", len(ft.z), ft.s.Start)
+	if ft.s.Filled > 0 {
+		fmt.Fprintf(&b, ", %d interpolated", ft.s.Filled)
+	}
+	return b.String()
+}
+
+// quantile7 is the type-7 (linear, R's default) sample quantile of the sorted x.
+func quantile7(x []float64, p float64) float64 {
+	h := p * float64(len(x)-1)
+	k := int(math.Floor(h))
+	if k >= len(x)-1 {
+		return x[len(x)-1]
+	}
+	return x[k] + (h-float64(k))*(x[k+1]-x[k])
+}
+
+// standardised is a centred and scaled least-squares problem: its Gram matrix and moment
+// vector, with the means and scales that map raw features to standardised ones.
+type standardised struct {
+	mean, scale []float64 // per feature; scale 0 marks a constant feature (dropped)
+	ymean       float64
+	gram        [][]float64 // Z'Z / n
+	xty         []float64   // Z'(y−ȳ) / n
+}
+
+func standardise(x [][]float64, y []float64) *standardised {
+	n, p := len(x), len(x[0])
+	st := &standardised{mean: make([]float64, p), scale: make([]float64, p), xty: make([]float64, p)}
+	for _, row := range x {
+		for j, v := range row {
+			st.mean[j] += v
+		}
+	}
+	for j := range st.mean {
+		st.mean[j] /= float64(n)
+	}
+	for _, v := range y {
+		st.ymean += v
+	}
+	st.ymean /= float64(n)
+	for _, row := range x {
+		for j, v := range row {
+			d := v - st.mean[j]
+			st.scale[j] += d * d
+		}
+	}
+	for j := range st.scale {
+		st.scale[j] = math.Sqrt(st.scale[j] / float64(n))
+		if st.scale[j] < 1e-12 {
+			st.scale[j] = 0
+		}
+	}
+	z := make([]float64, p)
+	st.gram = make([][]float64, p)
+	for j := range st.gram {
+		st.gram[j] = make([]float64, p)
+	}
+	for r, row := range x {
+		for j, v := range row {
+			if st.scale[j] > 0 {
+				z[j] = (v - st.mean[j]) / st.scale[j]
+			} else {
+				z[j] = 0
+			}
+		}
+		dy := y[r] - st.ymean
+		for j := range p {
+			if z[j] == 0 {
+				continue
+			}
+			st.xty[j] += z[j] * dy
+			gj := st.gram[j]
+			for l := j; l < p; l++ {
+				gj[l] += z[j] * z[l]
+			}
+		}
+	}
+	for j := range p {
+		st.xty[j] /= float64(n)
+		for l := j; l < p; l++ {
+			st.gram[j][l] /= float64(n)
+			st.gram[l][j] = st.gram[j][l]
+		}
+	}
+	return st
+}
+
+// model is one horizon's fitted regression.
+type model struct {
+	st   *standardised
+	beta []float64 // on standardised features
+	df   float64   // effective degrees of freedom, tr((G+λI)⁻¹G) + 1 for the intercept
+	res  []float64 // sorted in-sample residuals (inflated)
+}
+
+func (m *model) predict(row []float64) float64 {
+	v := m.st.ymean
+	for j, b := range m.beta {
+		if s := m.st.scale[j]; s > 0 {
+			v += b * (row[j] - m.st.mean[j]) / s
+		}
+	}
+	return v
+}
+
+// solve returns the ridge solution (G + λI)β = Z'y of the standardised problem and, with
+// withDF, its effective degrees of freedom.
+func solve(st *standardised, lambda float64, withDF bool) (*model, error) {
+	p := len(st.xty)
+	a := make([][]float64, p)
+	for j := range a {
+		a[j] = slices.Clone(st.gram[j])
+		a[j][j] += lambda
+		if st.scale[j] == 0 {
+			a[j][j] = 1 // constant feature: β = 0
+		}
+	}
+	l, err := cholesky(a)
+	if err != nil {
+		return nil, err
+	}
+	m := &model{st: st, beta: cholSolve(l, st.xty), df: 1}
+	if !withDF {
+		return m, nil
+	}
+	col := make([]float64, p)
+	for j := range p {
+		if st.scale[j] == 0 {
+			continue
+		}
+		for i := range p {
+			col[i] = st.gram[i][j]
+		}
+		m.df += cholSolve(l, col)[j]
+	}
+	return m, nil
+}
+
+// cholesky returns the lower-triangular L with A = L Lᵀ.
+func cholesky(a [][]float64) ([][]float64, error) {
+	p := len(a)
+	l := make([][]float64, p)
+	for i := range l {
+		l[i] = make([]float64, p)
+	}
+	for j := range p {
+		d := a[j][j]
+		for k := range j {
+			d -= l[j][k] * l[j][k]
+		}
+		if d <= 0 || math.IsNaN(d) {
+			return nil, errors.New("ridge system is not positive definite")
+		}
+		l[j][j] = math.Sqrt(d)
+		for i := j + 1; i < p; i++ {
+			s := a[i][j]
+			for k := range j {
+				s -= l[i][k] * l[j][k]
+			}
+			l[i][j] = s / l[j][j]
+		}
+	}
+	return l, nil
+}
+
+func cholSolve(l [][]float64, b []float64) []float64 {
+	p := len(b)
+	y := make([]float64, p)
+	for i := range p {
+		s := b[i]
+		for k := range i {
+			s -= l[i][k] * y[k]
+		}
+		y[i] = s / l[i][i]
+	}
+	for i := p - 1; i >= 0; i-- {
+		s := y[i]
+		for k := i + 1; k < p; k++ {
+			s -= l[k][i] * y[k]
+		}
+		y[i] = s / l[i][i]
+	}
+	return y
+}

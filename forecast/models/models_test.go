@@ -1,0 +1,111 @@
+package models_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/conformal"
+	"github.com/prevoir/prevoir/forecast/ensemble"
+	"github.com/prevoir/prevoir/forecast/holiday"
+	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/models"
+)
+
+func TestNames(t *testing.T) {
+	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "ensemble", "ensemble_mean"}
+	if got := models.Names(); !slices.Equal(got, want) {
+		t.Fatalf("names %v, want %v", got, want)
+	}
+	for _, n := range append(want, "ets+hol", "linreg+cp", "ets+hol+cp", "snaive+hol+cp") {
+		m, err := models.Lookup(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Name() != n {
+			t.Errorf("Lookup(%q).Name() = %q", n, m.Name())
+		}
+		if d, err := models.Describe(n); err != nil || d == "" {
+			t.Errorf("Describe(%q) = %q, %v", n, d, err)
+		}
+	}
+	m, _ := models.Lookup("ets+hol+cp")
+	c, ok := m.(*conformal.Forecaster)
+	if !ok {
+		t.Fatalf("ets+hol+cp is a %T", m)
+	}
+	if _, ok := c.Inner.(*holiday.Forecaster); !ok {
+		t.Errorf("ets+hol+cp wraps a %T", c.Inner)
+	}
+	for _, bad := range []string{"nope", "ensemble+cp", "ensemble+hol", "ets+cp+cp", "+cp", ""} {
+		if _, err := models.Lookup(bad); prevoir.ErrorCode(err) != prevoir.EINVALID {
+			t.Errorf("Lookup(%q): %v, want an invalid-input error", bad, err)
+		}
+	}
+}
+
+func TestEnsembleMembers(t *testing.T) {
+	for _, name := range []string{"ensemble", "ensemble_mean"} {
+		m, _ := models.Lookup(name)
+		e, ok := m.(*conformal.Forecaster).Inner.(*ensemble.Forecaster)
+		if !ok {
+			t.Fatalf("%s does not wrap an ensemble", name)
+		}
+		var got []string
+		for _, mb := range e.Members {
+			got = append(got, mb.Name())
+		}
+		if !slices.Equal(got, models.EnsembleMembers()) {
+			t.Errorf("%s members %v, want %v", name, got, models.EnsembleMembers())
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	ms, err := models.Parse(" snaive, ets,theta+cp ")
+	if err != nil || len(ms) != 3 || ms[2].Name() != "theta+cp" {
+		t.Fatalf("parse: %v %v", ms, err)
+	}
+	for _, bad := range []string{"snaive,snaive", " , ", "snaive,bogus"} {
+		if _, err := models.Parse(bad); err == nil {
+			t.Errorf("Parse(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestFitEveryBaseModel fits every registered model but the ensembles (which the backtest
+// tests cover) on a synthetic series with gaps and checks the forecast contract.
+func TestFitEveryBaseModel(t *testing.T) {
+	y := testframe.Noisy(800, 4)
+	y[0], y[400], y[401], y[799] = 0, math.NaN(), math.NaN(), math.NaN()
+	f := testframe.New(y, nil)
+	for _, n := range models.Names() {
+		if n == "ensemble" || n == "ensemble_mean" {
+			continue
+		}
+		m, _ := models.Lookup(n)
+		ft, err := m.Fit(context.Background(), f)
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		fc, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if err := fc.Validate(); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+		if fc.Model != n || fc.Origin != f.Dates[799] || len(fc.Point) != 14 {
+			t.Errorf("%s: model %q origin %s, %d days", n, fc.Model, fc.Origin, len(fc.Point))
+		}
+		for i := range fc.Point {
+			if fc.Point[i] < 0 || fc.Values[i][0] < 0 {
+				t.Errorf("%s: negative forecast on day %d", n, i+1)
+			}
+		}
+	}
+}
