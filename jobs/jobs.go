@@ -122,6 +122,10 @@ type Config struct {
 	// RescueAfter is how long a job may stay running before River hands it to another worker
 	// (its worker died). It must exceed the longest job.
 	RescueAfter time.Duration
+	// JobTimeout, when positive, replaces every kind's timeout (see timeouts). A job that
+	// outlives its timeout is cancelled and retried; a job whose worker died is handed to
+	// another worker once both its timeout and RescueAfter have passed.
+	JobTimeout time.Duration
 	// ID names this client in River's tables (host:pid by default).
 	ID string
 }
@@ -144,6 +148,13 @@ func DefaultConfig() Config {
 var timeouts = map[string]time.Duration{ // a constant table
 	KindIngest: 15 * time.Minute, KindForecast: 15 * time.Minute, KindScore: 10 * time.Minute,
 	KindTrain: time.Minute, KindTrainModel: 2 * time.Hour, KindSelectChampion: 10 * time.Minute,
+}
+
+func (q *Queue) timeout(kind string) time.Duration {
+	if q.cfg.JobTimeout > 0 {
+		return q.cfg.JobTimeout
+	}
+	return timeouts[kind]
 }
 
 // ParseSchedule parses a cron expression ("m h dom mon dow", with an optional CRON_TZ=Zone
@@ -274,18 +285,18 @@ func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 	workers := river.NewWorkers()
 	w := &workerSet{q: q, h: h}
 	if h.Ingest != nil {
-		river.AddWorker(workers, river.WorkFunc(w.ingest))
+		river.AddWorker(workers, newWorker(q.timeout(KindIngest), w.ingest))
 	}
 	if h.Forecast != nil {
-		river.AddWorker(workers, river.WorkFunc(w.forecast))
+		river.AddWorker(workers, newWorker(q.timeout(KindForecast), w.forecast))
 	}
 	if h.Score != nil {
-		river.AddWorker(workers, river.WorkFunc(w.score))
+		river.AddWorker(workers, newWorker(q.timeout(KindScore), w.score))
 	}
 	if h.TrainModel != nil && h.SelectChampion != nil {
-		river.AddWorker(workers, river.WorkFunc(w.train))
-		river.AddWorker(workers, river.WorkFunc(w.trainModel))
-		river.AddWorker(workers, river.WorkFunc(w.selectChampion))
+		river.AddWorker(workers, newWorker(q.timeout(KindTrain), w.train))
+		river.AddWorker(workers, newWorker(q.timeout(KindTrainModel), w.trainModel))
+		river.AddWorker(workers, newWorker(q.timeout(KindSelectChampion), w.selectChampion))
 	}
 	rc.Workers = workers
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}

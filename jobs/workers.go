@@ -17,13 +17,24 @@ type workerSet struct {
 	h *Handlers
 }
 
-func withTimeout(ctx context.Context, kind string) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, timeouts[kind])
+// funcWorker is a River worker that runs a function under a timeout. River cancels the job's
+// context at the timeout, and its rescuer uses the same timeout to tell a stuck job (its worker
+// died) from a long one.
+type funcWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	timeout time.Duration
+	work    func(context.Context, *river.Job[T]) error
 }
 
+func newWorker[T river.JobArgs](timeout time.Duration, work func(context.Context, *river.Job[T]) error) *funcWorker[T] {
+	return &funcWorker[T]{timeout: timeout, work: work}
+}
+
+func (w *funcWorker[T]) Work(ctx context.Context, job *river.Job[T]) error { return w.work(ctx, job) }
+
+func (w *funcWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
+
 func (w *workerSet) ingest(ctx context.Context, job *river.Job[IngestArgs]) error {
-	ctx, cancel := withTimeout(ctx, KindIngest)
-	defer cancel()
 	if err := w.h.Ingest(ctx); err != nil {
 		w.q.logger.ErrorContext(ctx, "ingest job failed", "job", job.ID, "attempt", job.Attempt, "err", err)
 		return classify(err)
@@ -38,14 +49,10 @@ func (w *workerSet) ingest(ctx context.Context, job *river.Job[IngestArgs]) erro
 }
 
 func (w *workerSet) forecast(ctx context.Context, job *river.Job[ForecastArgs]) error {
-	ctx, cancel := withTimeout(ctx, KindForecast)
-	defer cancel()
 	return classify(w.h.Forecast(ctx))
 }
 
 func (w *workerSet) score(ctx context.Context, job *river.Job[ScoreArgs]) error {
-	ctx, cancel := withTimeout(ctx, KindScore)
-	defer cancel()
 	return classify(w.h.Score(ctx))
 }
 
@@ -67,8 +74,6 @@ func (w *workerSet) train(ctx context.Context, job *river.Job[TrainArgs]) error 
 }
 
 func (w *workerSet) trainModel(ctx context.Context, job *river.Job[TrainModelArgs]) error {
-	ctx, cancel := withTimeout(ctx, KindTrainModel)
-	defer cancel()
 	return classify(w.h.TrainModel(ctx, job.Args.Batch, job.Args.Model, job.Args.Epochs))
 }
 
@@ -76,8 +81,6 @@ func (w *workerSet) trainModel(ctx context.Context, job *river.Job[TrainModelArg
 var finished = []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded}
 
 func (w *workerSet) selectChampion(ctx context.Context, job *river.Job[SelectChampionArgs]) error {
-	ctx, cancel := withTimeout(ctx, KindSelectChampion)
-	defer cancel()
 	res, err := w.q.client.JobList(ctx, river.NewJobListParams().Kinds(KindTrainModel).
 		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(1000))
 	if err != nil {

@@ -135,7 +135,8 @@ func (q *queueFlags) register(cmd *cobra.Command, schedules bool) {
 	fl.IntVar(&q.cfg.Workers, "workers", def.Workers, "jobs this process runs at once")
 	fl.DurationVar(&q.cfg.RetryBase, "retry-base", def.RetryBase, "wait before the first retry of a transient failure (doubles each attempt, up to 1h)")
 	fl.IntVar(&q.cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "attempts of a job that keeps failing transiently")
-	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "a job running longer than this is handed to another worker (its worker died)")
+	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "a job running longer than this (and than its timeout) is handed to another worker: its worker died")
+	fl.DurationVar(&q.cfg.JobTimeout, "job-timeout", 0, "timeout of every job (0: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
 	if schedules {
 		fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score)")
 		fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training")

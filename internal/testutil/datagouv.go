@@ -25,7 +25,11 @@ const (
 	FaultTruncated                  // a body cut short of its Content-Length
 	FaultHTML                       // a 200 with an HTML error page
 	Fault404                        // 404 Not Found
+	FaultSlow                       // the file, after SlowDelay
 )
+
+// SlowDelay is how long a FaultSlow answer waits.
+const SlowDelay = 4 * time.Second
 
 // DataGouvServer is a local stand-in for data.gouv.fr (the real host is out of reach here):
 // it serves real files behind the stable /fr/datasets/r/<id> links, which redirect to
@@ -120,6 +124,12 @@ func (s *DataGouvServer) serveFile(w http.ResponseWriter, r *http.Request) {
 	case Fault404:
 		http.NotFound(w, r)
 		return
+	case FaultSlow:
+		select {
+		case <-time.After(SlowDelay):
+		case <-r.Context().Done():
+			return
+		}
 	case FaultHTML:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Maintenance</title></head><body>data.gouv.fr est en maintenance</body></html>")
