@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
+	"github.com/prevoir/prevoir/csvsource"
+	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// dateFlag is a --from/--to flag holding a day.
+type dateFlag struct{ d *prevoir.Date }
+
+func (f dateFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ""
+	}
+	return f.d.String()
+}
+func (f dateFlag) Set(s string) error {
+	d, err := prevoir.ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+func (f dateFlag) Type() string { return "date" }
+
+func (a *app) backtestCommand() *cobra.Command {
+	var (
+		p                pipelineFlags
+		modelList        string
+		opts             backtest.Options
+		jsonOut, plotOut string
+		championWindow   int
+		championMargin   float64
+	)
+	cmd := &cobra.Command{
+		Use:   "backtest",
+		Short: "Rank models by rolling-origin backtests and apply the champion rule",
+		Long: `Backtest models the way forecasters do: at every origin (--from, --from+--every, ... up to
+--to; the origin is the last observed day), refit each model on the data up to that origin
+only, forecast --horizon days, and score against what happened: MAE, RMSE, MASE (scaled by
+the in-sample seasonal-naive error over the year before each origin), sMAPE, MAE by horizon,
+coverage of the 50/80/95% intervals and the weighted interval score (WIS) of the COVID-19
+Forecast Hubs. Every model is refitted at every origin (statistical models take milliseconds).
+
+The champion rule then ranks the candidates by MAE over the last --champion-window origins and
+keeps the current champion unless the best beats it by more than --champion-margin.
+
+The backtest is recorded as a run (parameters, metrics per model, backtest.json and the plot
+as artifacts). Run "prevoir ingest" first.
+
+Models: ` + strings.Join(models.Names(), ", ") + `; suffixes +hol (French public holidays
+corrected) and +cp (conformal intervals) compose with any name.`,
+		Example: `  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ms, err := models.Parse(modelList)
+			if err != nil {
+				return usageError{fmt.Errorf("--models: %w", err)}
+			}
+			f, err := a.flows(cmd, &p)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+			if err != nil {
+				return err
+			}
+			last := frame.Dates[frame.Len()-1]
+			if opts.To == 0 {
+				opts.To = last - prevoir.Date(opts.Horizon)
+			}
+			if opts.From == 0 {
+				opts.From = opts.To - prevoir.Date(49*opts.Every)
+			}
+			if opts.From > opts.To {
+				return usageError{fmt.Errorf("--from %s is after --to %s", opts.From, opts.To)}
+			}
+			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin}
+			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
+				opts.Current = v.Family
+			}
+			if isTerminal(a.stderr) {
+				opts.Progress = func(pr backtest.Progress) {
+					fmt.Fprintf(a.stderr, "\rbacktest: %d/%d fits (%s at %s)   ", pr.Done, pr.Total, pr.Model, pr.Origin)
+					if pr.Done == pr.Total {
+						fmt.Fprintln(a.stderr)
+					}
+				}
+			}
+			run, err := f.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Params: map[string]string{
+				"models": modelList, "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
+				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
+				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
+			}, Lineage: lineage(frame, f.Config)})
+			if err != nil {
+				return err
+			}
+			res, err := runBacktest(cmd, run, frame, ms, opts)
+			if eerr := run.End(ctx, err); eerr != nil && err == nil {
+				err = eerr
+			}
+			if err != nil {
+				return err
+			}
+			if err := backtest.WriteLeaderboard(a.stdout, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, run.ID)
+			if jsonOut != "" {
+				var b bytes.Buffer
+				backtest.WriteJSON(&b, res)
+				if err := writeFileAtomic(jsonOut, b.Bytes()); err != nil {
+					return err
+				}
+			}
+			if plotOut != "" {
+				var b bytes.Buffer
+				if err := backtest.WriteSVG(&b, res); err != nil {
+					return err
+				}
+				return writeFileAtomic(plotOut, b.Bytes())
+			}
+			return nil
+		},
+	}
+	p.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&modelList, "models", "naive,snaive,mean7,drift,ets,theta,linreg,ensemble", "comma-separated models to compare")
+	fl.Var(dateFlag{&opts.From}, "from", "first origin (default: 49 periods before --to)")
+	fl.Var(dateFlag{&opts.To}, "to", "last origin (default: the last day whose whole horizon is observed)")
+	fl.IntVar(&opts.Every, "every", backtest.DefaultEvery, "days between origins")
+	fl.IntVar(&opts.Horizon, "horizon", prevoir.DefaultHorizon, "days forecast")
+	fl.IntVar(&opts.Window, "window", 0, "sliding training window in days (0: expanding, all data up to the origin)")
+	fl.BoolVar(&opts.Conformal, "conformal", false, "add a +cp twin with conformal intervals for every model")
+	fl.IntVar(&opts.Workers, "workers", backtest.DefaultWorkers, "fits run at once")
+	fl.IntVar(&championWindow, "champion-window", backtest.DefaultChampionWindow, "origins the champion rule ranks on")
+	fl.Float64Var(&championMargin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
+	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
+	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
+	markPerInvocation(cmd, "models", "from", "to", "json", "plot")
+	return cmd
+}
+
+// runBacktest runs the backtest and records its numbers and reports in the run.
+func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms []prevoir.Forecaster, opts backtest.Options) (*backtest.Result, error) {
+	ctx := cmd.Context()
+	res, err := backtest.Run(ctx, frame, ms, opts)
+	if err != nil {
+		return nil, err
+	}
+	metrics := map[string]float64{}
+	for _, m := range res.Models {
+		for k, v := range map[string]backtest.Number{"mae": m.MAE, "rmse": m.RMSE, "mase": m.MASE, "wis": m.WIS,
+			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95} {
+			metrics[m.Name+"."+k] = float64(v)
+		}
+		metrics[m.Name+".fit_seconds"] = m.FitSeconds
+	}
+	if err := run.LogMetrics(ctx, metrics); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := backtest.WriteJSON(&b, res); err != nil {
+		return nil, err
+	}
+	if _, err := run.LogArtifact(ctx, "backtest.json", b.Bytes()); err != nil {
+		return nil, err
+	}
+	b.Reset()
+	if err := backtest.WriteSVG(&b, res); err != nil {
+		return nil, err
+	}
+	if _, err := run.LogArtifact(ctx, "backtest.svg", b.Bytes()); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// lineage records the frame and snapshots a run uses.
+func lineage(f *prevoir.Frame, config string) prevoir.Lineage {
+	l := prevoir.Lineage{Snapshots: map[string]string{}, FrameSHA256: csvsource.FrameSHA256(f), Config: config, CodeVersion: tracking.CodeVersion()}
+	for _, s := range f.Sources {
+		l.Snapshots[s.Source] = s.SHA256
+	}
+	return l
+}

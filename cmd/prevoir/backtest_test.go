@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prevoir/prevoir/internal/testutil"
+)
+
+func TestBacktestCommand(t *testing.T) {
+	c := newCLI(t)
+	c.ok("ingest", "--source-dir", testutil.DataDir(t))
+	dir := t.TempDir()
+	out := c.ok("backtest", "--models", "naive,snaive,ets", "--from", "2022-10-02", "--to", "2022-12-11",
+		"--json", filepath.Join(dir, "bt.json"), "--plot", filepath.Join(dir, "bt.svg"))
+	if !strings.Contains(out, "champion:") || !strings.Contains(out, "snaive") {
+		t.Fatalf("leaderboard:\n%s", out)
+	}
+	var res struct {
+		Champion string `json:"champion"`
+		Models   []struct {
+			Name       string   `json:"name"`
+			MAE        *float64 `json:"mae"`
+			RMSE       *float64 `json:"rmse"`
+			MASE       *float64 `json:"mase"`
+			WIS        *float64 `json:"wis"`
+			Coverage80 *float64 `json:"coverage_80"`
+			Coverage95 *float64 `json:"coverage_95"`
+			FitSeconds *float64 `json:"fit_seconds"`
+		} `json:"models"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "bt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Models) != 3 || res.Champion == "" || res.Champion == "naive" {
+		t.Fatalf("champion %q, %d models", res.Champion, len(res.Models))
+	}
+	for _, m := range res.Models {
+		if m.MAE == nil || m.RMSE == nil || m.MASE == nil || m.WIS == nil || m.Coverage80 == nil || m.Coverage95 == nil || m.FitSeconds == nil ||
+			*m.Coverage80 < 0 || *m.Coverage80 > 1 || *m.Coverage95 < *m.Coverage80 {
+			t.Errorf("model %s: a field is missing or out of range: %+v", m.Name, m)
+		}
+	}
+	if svg, _ := os.ReadFile(filepath.Join(dir, "bt.svg")); !strings.HasPrefix(strings.TrimSpace(string(svg)), "<svg") && !strings.HasPrefix(strings.TrimSpace(string(svg)), "<?xml") {
+		t.Error("the plot is not an SVG")
+	}
+	// The backtest is a run with its numbers and reports.
+	runs := c.ok("runs", "list", "--kind", "backtest")
+	if strings.Count(runs, "finished") != 1 {
+		t.Fatalf("backtest runs:\n%s", runs)
+	}
+	id := strings.Fields(strings.Split(runs, "\n")[1])[0]
+	show := c.ok("runs", "show", id)
+	for _, want := range []string{"snaive.mae", "backtest.json", "backtest.svg", "snapshot indicateurs"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("run lacks %q:\n%s", want, show)
+		}
+	}
+	if code, _, _ := c.run("backtest", "--models", "prophet"); code != 2 {
+		t.Errorf("unknown model: exit %d", code)
+	}
+}
