@@ -17,6 +17,7 @@ const (
 	RunForecast RunKind = "forecast"
 	RunIngest   RunKind = "ingest"
 	RunScore    RunKind = "score"
+	RunSelect   RunKind = "select" // the champion rule applied to a training batch
 )
 
 // RunStatus is the state of a run.

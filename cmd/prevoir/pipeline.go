@@ -13,20 +13,46 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/flow"
+	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/jobs"
 	"github.com/prevoir/prevoir/sqlstore"
 )
+
+// DefaultTrainModels are the models a training trains when none are named.
+const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean"
 
 // pipelineFlags are the settings every flow shares.
 type pipelineFlags struct {
 	sources         sourceFlags
 	registeredModel string
+	trainModels     string
+	train           flow.TrainOptions
 }
 
 func (p *pipelineFlags) register(cmd *cobra.Command) {
 	p.sources.register(cmd)
 	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+}
+
+// registerTrain adds the training settings, for the commands that may train.
+func (p *pipelineFlags) registerTrain(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&p.trainModels, "models", DefaultTrainModels, "models a training trains (comma-separated; see prevoir backtest --help)")
+	fl.IntVar(&p.train.Epochs, "epochs", 0, "epochs of the neural models (0: their defaults)")
+	fl.IntVar(&p.train.Origins, "train-origins", backtest.DefaultChampionWindow, "weekly origins each model is backtested on when trained")
+	fl.Float64Var(&p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
+}
+
+func (p *pipelineFlags) models() []string {
+	var out []string
+	for _, m := range strings.Split(p.trainModels, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // flows builds the flows on the opened stores.
@@ -67,13 +93,18 @@ func (a *app) runCommand() *cobra.Command {
 	var p pipelineFlags
 	cmd := &cobra.Command{
 		Use:   "run FLOW",
-		Short: "Run one flow now, in the foreground: ingest or score",
+		Short: "Run one flow now, in the foreground: ingest, train, forecast or score",
 		Long: `Run one flow now, in the foreground, recorded as a run like the scheduled ones, and exit
 non-zero if it fails:
 
-  ingest   fetch both sources, store new releases, rebuild the frame
-  score    score every stored forecast whose days have been observed since`,
+  ingest    fetch both sources, store new releases, rebuild the frame
+  train     backtest and train every model of --models, register a version of each, and
+            apply the champion rule (the champion alias moves, with its reason)
+  forecast  forecast the next 14 days with the champion, with quantiles, and store it
+  score     score every stored forecast whose days have been observed since`,
 		Example: `  prevoir run ingest --source-dir ../shared/data
+  prevoir run train --models snaive,ets,theta
+  prevoir run forecast
   prevoir run score`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,6 +123,30 @@ non-zero if it fails:
 					return err
 				}
 				fmt.Fprintf(a.stdout, "frame: %d days, %s .. %s (run %s)\n", rep.Frame.Len(), rep.Frame.Dates[0], rep.Frame.Dates[rep.Frame.Len()-1], rep.RunID)
+			case "train":
+				names := p.models()
+				if _, err := models.Parse(strings.Join(names, ",")); err != nil {
+					return usageError{fmt.Errorf("--models: %w", err)}
+				}
+				rep, errs := f.Train(ctx, names, p.train)
+				for _, err := range errs {
+					fmt.Fprintf(a.stderr, "prevoir: %v\n", err)
+				}
+				if rep != nil && rep.Champion != nil {
+					fmt.Fprintf(a.stdout, "champion: %s v%d (changed: %v) — %s\n", rep.Champion.Family, rep.Champion.Version, rep.Changed, rep.Decision.Reason)
+				}
+				if len(errs) > 0 {
+					return fmt.Errorf("training failed for %d of %d steps", len(errs), len(names)+1)
+				}
+			case "forecast":
+				rep, err := f.Forecast(ctx)
+				if err != nil {
+					return err
+				}
+				printForecast(a, rep.Forecast)
+				if rep.Existing {
+					fmt.Fprintln(a.stdout, "(already forecast from this origin by this version: nothing recomputed)")
+				}
 			case "score":
 				rep, err := f.Score(ctx)
 				if err != nil {
@@ -100,12 +155,13 @@ non-zero if it fails:
 				fmt.Fprintf(a.stdout, "scored %d forecast days of %d forecasts; live MAE over the last %d days %s, 80%%/95%% coverage %s/%s (run %s)\n",
 					rep.Days, rep.Forecasts, flow.LiveWindow, num(rep.LiveMAE), pct(rep.LiveCover80), pct(rep.LiveCover95), rep.RunID)
 			default:
-				return usageError{fmt.Errorf("unknown flow %q: want ingest or score", args[0])}
+				return usageError{fmt.Errorf("unknown flow %q: want ingest, train, forecast or score", args[0])}
 			}
 			return nil
 		},
 	}
 	p.register(cmd)
+	p.registerTrain(cmd)
 	return cmd
 }
 
@@ -144,21 +200,35 @@ func (q *queueFlags) register(cmd *cobra.Command, schedules bool) {
 }
 
 // handlers maps the job kinds onto the flows.
-func handlers(f *flow.Flows) *jobs.Handlers {
+func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 	return &jobs.Handlers{
-		Ingest: func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
-		Score:  func(ctx context.Context) error { _, err := f.Score(ctx); return err },
+		Ingest:   func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
+		Score:    func(ctx context.Context) error { _, err := f.Score(ctx); return err },
+		Forecast: func(ctx context.Context) error { _, err := f.Forecast(ctx); return err },
+		TrainModel: func(ctx context.Context, batch, model string, epochs int) error {
+			opts := p.train
+			if epochs > 0 {
+				opts.Epochs = epochs
+			}
+			_, err := f.TrainModel(ctx, batch, model, opts)
+			return err
+		},
+		SelectChampion: func(ctx context.Context, batch string, models []string) error {
+			_, err := f.SelectChampion(ctx, batch, models, p.train)
+			return err
+		},
+		Models: p.models(),
 	}
 }
 
 // openQueue opens the job queue with the flows as handlers.
-func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, q *queueFlags) (*jobs.Queue, error) {
+func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, p *pipelineFlags, q *queueFlags) (*jobs.Queue, error) {
 	cfg := q.cfg
 	host, _ := os.Hostname()
 	cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	var h *jobs.Handlers
 	if f != nil {
-		h = handlers(f)
+		h = handlers(f, p)
 	}
 	return jobs.Open(cmd.Context(), a.db, h, cfg, a.logger)
 }
@@ -182,7 +252,7 @@ serve does.`,
 			if err != nil {
 				return err
 			}
-			queue, err := a.openQueue(cmd, f, &q)
+			queue, err := a.openQueue(cmd, f, &p, &q)
 			if err != nil {
 				return err
 			}
@@ -191,6 +261,7 @@ serve does.`,
 		},
 	}
 	p.register(cmd)
+	p.registerTrain(cmd)
 	q.register(cmd, false)
 	return cmd
 }
@@ -253,5 +324,61 @@ func (a *app) jobsCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 30, "at most this many jobs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "limit", "json")
+	return cmd
+}
+
+// printForecast prints a stored forecast: one row per day with the point and the quantiles.
+func printForecast(a *app, fc *prevoir.StoredForecast) {
+	fmt.Fprintf(a.stdout, "Forecast of %s from %s (last observed day), made %s by %s v%d (%s), run %s\n",
+		fc.Model, fc.Origin, shortTime(fc.MadeAt), fc.Model, fc.Version, fc.Family, fc.RunID)
+	t := newTable(a.stdout)
+	head := []string{"DATE", "POINT"}
+	for _, q := range fc.Quantiles {
+		head = append(head, "Q"+strconv.FormatFloat(q, 'f', -1, 64))
+	}
+	t.row(head...)
+	for i, d := range fc.Dates {
+		row := []string{d.String(), strconv.FormatFloat(fc.Point[i], 'f', 1, 64)}
+		for _, v := range fc.Values[i] {
+			row = append(row, strconv.FormatFloat(v, 'f', 1, 64))
+		}
+		t.row(row...)
+	}
+	t.flush()
+}
+
+func (a *app) forecastCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "forecast",
+		Short: "Show stored forecasts",
+	}
+	var (
+		p      pipelineFlags
+		asJSON bool
+	)
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the latest stored forecast: one row per day with the point forecast and the quantiles",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := a.stores(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fc, err := sqlstore.NewForecastStore(db).LatestForecast(cmd.Context(), p.registeredModel)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return a.printJSON(fc)
+			}
+			printForecast(a, fc)
+			return nil
+		},
+	}
+	show.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	markPerInvocation(show, "json")
+	cmd.AddCommand(show)
 	return cmd
 }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/datagouv"
+	"github.com/prevoir/prevoir/flow"
+	"github.com/prevoir/prevoir/ingest"
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/sqlstore"
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// TestEndToEnd: from an empty home, ingest, train and forecast: a champion is registered and a
+// 14-day forecast with intervals is stored; the flows are idempotent.
+func TestEndToEnd(t *testing.T) {
+	c := newCLI(t)
+	c.ok("run", "ingest", "--source-dir", testutil.DataDir(t))
+	out := c.ok("run", "train", "--source-dir", testutil.DataDir(t), "--models", "snaive,ets,theta", "--train-origins", "6")
+	if !strings.Contains(out, "champion: ") || !strings.Contains(out, "changed: true") {
+		t.Fatalf("train:\n%s", out)
+	}
+	c.ok("run", "forecast", "--source-dir", testutil.DataDir(t))
+	var fc prevoir.StoredForecast
+	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.Dates) != 14 || fc.Origin.String() != "2022-12-31" || fc.Version == 0 || fc.RunID == "" || len(fc.Snapshots) != 2 {
+		t.Errorf("forecast: %d days from %s by v%d, run %q, snapshots %v", len(fc.Dates), fc.Origin, fc.Version, fc.RunID, fc.Snapshots)
+	}
+	for i := range fc.Dates {
+		lo, hi, ok := fc.Interval(i, 0.95)
+		if !ok || !(lo < hi) || fc.Point[i] < 0 {
+			t.Errorf("day %d: point %v, 95%% interval %v..%v", i+1, fc.Point[i], lo, hi)
+		}
+	}
+	models := c.ok("models", "list")
+	if !strings.Contains(models, "champion=v") || !strings.Contains(models, "incid_dchosp") {
+		t.Errorf("models:\n%s", models)
+	}
+	// Idempotent: the same forecast again computes nothing; ingest again stores nothing.
+	if out := c.ok("run", "forecast", "--source-dir", testutil.DataDir(t)); !strings.Contains(out, "nothing recomputed") {
+		t.Errorf("second forecast:\n%s", out)
+	}
+	if out := c.ok("run", "ingest", "--source-dir", testutil.DataDir(t)); strings.Count(out, "unchanged") != 2 {
+		t.Errorf("second ingest:\n%s", out)
+	}
+	// Scoring: no forecast day is observed yet (the data end on the origin).
+	if out := c.ok("run", "score"); !strings.Contains(out, "scored 0 forecast days") {
+		t.Errorf("score:\n%s", out)
+	}
+	// Every step is a run; none is left running.
+	runs := c.ok("runs", "list", "--limit", "0")
+	for _, kind := range []string{"ingest", "train", "select", "forecast", "score"} {
+		if !strings.Contains(runs, kind) {
+			t.Errorf("no %s run:\n%s", kind, runs)
+		}
+	}
+	if strings.Contains(runs, "running") || strings.Contains(runs, "failed") {
+		t.Errorf("runs:\n%s", runs)
+	}
+	if code, _, errs := c.run("run", "dance"); code != 2 || !strings.Contains(errs, "unknown flow") {
+		t.Errorf("unknown flow: %d %q", code, errs)
+	}
+}
+
+// TestForecastWithoutChampion: a clear "no model trained yet", not a crash.
+func TestForecastWithoutChampion(t *testing.T) {
+	c := newCLI(t)
+	c.ok("run", "ingest", "--source-dir", testutil.DataDir(t))
+	if code, _, errs := c.run("run", "forecast"); code != 1 || !strings.Contains(errs, "no model trained yet") {
+		t.Errorf("forecast without champion: %d %q", code, errs)
+	}
+	if code, _, errs := c.run("forecast", "show"); code != 1 || !strings.Contains(errs, "no forecast yet") {
+		t.Errorf("forecast show without forecast: %d %q", code, errs)
+	}
+}
+
+// TestSourceDownIngestJobRetriesThenFails: with data.gouv.fr unreachable, the ingest job is
+// retried with backoff, then fails visibly (discarded with its errors, failed ingest runs),
+// and the previous forecast is still served.
+func TestSourceDownIngestJobRetriesThenFails(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	c.ok("run", "train", "--source-dir", data, "--models", "snaive", "--train-origins", "2")
+	c.ok("run", "forecast", "--source-dir", data)
+	before := c.ok("forecast", "show")
+
+	// A server that is gone: connections are refused.
+	dead := httptest.NewServer(nil)
+	dead.Close()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.home, "prevoir.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blobs, err := blobstore.Open(ctx, filepath.Join(c.home, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	srcs := prevoir.DefaultSources()
+	for i := range srcs {
+		srcs[i].URL = prevoir.StableURL(dead.URL, srcs[i].ResourceID)
+	}
+	runs := sqlstore.NewRunStore(db)
+	f := &flow.Flows{Sources: srcs, Tracker: &tracking.Tracker{Runs: runs, Blobs: blobs},
+		Ingester: &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs,
+			Client: &datagouv.Client{MaxAttempts: 2, Backoff: time.Millisecond}},
+		Registry: sqlstore.NewRegistry(db), Forecasts: sqlstore.NewForecastStore(db), RegisteredModel: prevoir.DefaultTarget,
+		FrameOptions: prevoir.DefaultFrameOptions()}
+	cfg := jobs.DefaultConfig()
+	cfg.MaxAttempts, cfg.RetryBase = 3, 50*time.Millisecond
+	q, err := jobs.Open(ctx, db, &jobs.Handlers{Ingest: func(ctx context.Context) error { _, err := f.Ingest(ctx); return err }}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	job, _, err := q.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j, err := q.Job(ctx, job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == rivertype.JobStateDiscarded {
+			if j.Attempt != 3 || len(j.Errors) != 3 || !strings.Contains(j.Errors[2].Error, "connection refused") {
+				t.Errorf("discarded after %d attempts, errors %v", j.Attempt, j.Errors)
+			}
+			break
+		}
+		if j.State == rivertype.JobStateCompleted || j.State == rivertype.JobStateCancelled || time.Now().After(deadline) {
+			t.Fatalf("job state %s, errors %v", j.State, j.Errors)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	failed, _ := runs.ListRuns(ctx, prevoir.RunFilter{Kind: prevoir.RunIngest, Status: prevoir.RunFailed})
+	if len(failed) != 3 {
+		t.Errorf("%d failed ingest runs, want 3", len(failed))
+	}
+	if got := c.ok("forecast", "show"); got != before {
+		t.Errorf("the previous forecast is not served:\n%s\nwant\n%s", got, before)
+	}
+	if jobsOut := c.ok("jobs"); !strings.Contains(jobsOut, "discarded") || !strings.Contains(jobsOut, "ingest indicateurs: fetch") {
+		t.Errorf("jobs:\n%s", jobsOut)
+	}
+}

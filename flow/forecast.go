@@ -1,0 +1,83 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// ForecastReport is what the forecast flow did.
+type ForecastReport struct {
+	RunID    string
+	Forecast *prevoir.StoredForecast
+	// Existing is true when this champion version had already forecast from this origin: the
+	// stored forecast is returned and nothing is recomputed.
+	Existing bool
+}
+
+// Forecast loads the champion, forecasts the 14 days after the last observed day with
+// quantiles, and stores the forecast dated by its origin.
+func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
+	v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion)
+	if err != nil {
+		if prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
+			return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no model trained yet: %s has no champion (run prevoir run train)", f.RegisteredModel)
+		}
+		return nil, err
+	}
+	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+	if err != nil {
+		return nil, err
+	}
+	origin := frame.Dates[frame.Len()-1]
+	if last, err := f.Forecasts.LatestForecast(ctx, f.RegisteredModel); err == nil && last.Version == v.Version && last.Origin == origin {
+		return &ForecastReport{Forecast: last, Existing: true}, nil
+	}
+	rep := &ForecastReport{}
+	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: f.lineage(frame),
+		Params: map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}},
+		func(run *tracking.Run) error {
+			rep.RunID = run.ID
+			b, err := f.Tracker.ReadArtifact(ctx, v.RunID, v.ArtifactPath)
+			if err != nil {
+				return fmt.Errorf("load champion v%d: %w", v.Version, err)
+			}
+			var spec ModelSpec
+			if err := json.Unmarshal(b, &spec); err != nil {
+				return prevoir.Errorf(prevoir.EINVALID, "champion v%d: model spec: %v", v.Version, err)
+			}
+			fc, err := models.Lookup(spec.Family)
+			if err != nil {
+				return err
+			}
+			fitted, err := fc.Fit(ctx, frame)
+			if err != nil {
+				return err
+			}
+			pred, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles())
+			if err != nil {
+				return err
+			}
+			sf := &prevoir.StoredForecast{Model: f.RegisteredModel, Version: v.Version, Family: v.Family, RunID: run.ID,
+				Snapshots: f.lineage(frame).Snapshots, Forecast: *pred}
+			created, err := f.Forecasts.SaveForecast(ctx, sf)
+			if err != nil {
+				return err
+			}
+			rep.Forecast, rep.Existing = sf, !created
+			return run.LogMetrics(ctx, map[string]float64{"point_day1": pred.Point[0], "point_sum": sum(pred.Point)})
+		})
+	return rep, err
+}
+
+func sum(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
