@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -142,6 +144,14 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	return rep, nil
 }
 
+// less orders MAEs with NaN (a model that could not be scored) last.
+func less(a, b backtest.Number) bool {
+	if math.IsNaN(float64(b)) {
+		return !math.IsNaN(float64(a))
+	}
+	return float64(a) < float64(b)
+}
+
 func scoreMetrics(s backtest.ModelScore) map[string]float64 {
 	return map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
 		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds}
@@ -213,6 +223,16 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			rep.Decision = dec
 			b, _ := json.MarshalIndent(dec, "", "  ")
 			if _, err := run.LogArtifact(ctx, "decision.json", b); err != nil {
+				return err
+			}
+			// The batch's leaderboard, in the backtest command's format, for the dashboard.
+			merged.Champion, merged.Decision = dec.Champion, dec
+			sort.SliceStable(merged.Models, func(i, j int) bool { return less(merged.Models[i].MAE, merged.Models[j].MAE) })
+			var mb bytes.Buffer
+			if err := backtest.WriteJSON(&mb, merged); err != nil {
+				return err
+			}
+			if _, err := run.LogArtifact(ctx, BacktestArtifact, mb.Bytes()); err != nil {
 				return err
 			}
 			win := versions[dec.Champion]
