@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine (as root) for prevoir's test suite: installs the Debian
-# packages the tests use and starts PostgreSQL on 127.0.0.1:5432 with a test database.
+# packages the tests use (PostgreSQL; Chromium for the dashboard's browser tests) and starts
+# PostgreSQL on 127.0.0.1:5432 with a test database.
 # Safe to run again. Prints the environment to export; `make test` sources it.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/lib/chromium/chromium ] || need+=(chromium)   # the web package's browser tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq >&2

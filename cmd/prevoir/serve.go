@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/web"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var (
+		p            pipelineFlags
+		q            queueFlags
+		addr         string
+		adminToken   string
+		refreshEvery time.Duration
+		noWorker     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the dashboard and the API, and run the scheduled flows with an embedded worker",
+		Long: `Serve the dashboard and the JSON/CSV API on --addr, and run an embedded worker that inserts
+the scheduled jobs (ingest then forecast and score daily at 19:30 Europe/Paris, training on
+Mondays at 20:00) and works them. On start, a schedule missed while prevoir was down is caught
+up once. Actions (refresh, retrain, promote) need the admin token: set PREVOIR_ADMIN_TOKEN
+(no token: actions disabled). SIGINT or SIGTERM stops taking jobs, lets running ones finish,
+and drains the HTTP server.`,
+		Example: `  PREVOIR_ADMIN_TOKEN=$(openssl rand -hex 16) prevoir serve --addr 127.0.0.1:8080`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f, err := a.flows(cmd, &p)
+			if err != nil {
+				return err
+			}
+			q.cfg.Schedules = !noWorker
+			queue, err := a.openQueue(cmd, f, &p, &q)
+			if err != nil {
+				return err
+			}
+			defer queue.Close()
+			srv, err := web.New(web.Config{
+				Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs, Registry: f.Registry, Forecasts: f.Forecasts,
+				Artifacts: f.Tracker, Sources: f.Sources, Model: p.registeredModel, Logger: a.logger,
+				Frame:   func(ctx context.Context) (*prevoir.Frame, error) { return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions) },
+				Actions: &web.QueueActions{Queue: queue, Registry: f.Registry}, AdminToken: adminToken, RefreshEvery: refreshEvery,
+			})
+			if err != nil {
+				return err
+			}
+			if !noWorker {
+				if err := a.catchUp(ctx, queue, f.Tracker.Runs); err != nil {
+					a.logger.Warn("could not catch up missed schedules", "err", err)
+				}
+				if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+					return err
+				}
+				defer func() {
+					stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					if err := queue.Stop(stopCtx); err != nil {
+						a.logger.Warn("stop the queue", "err", err)
+					}
+				}()
+			}
+			a.logger.Info("serving", "addr", addr, "actions", adminToken != "", "worker", !noWorker)
+			fmt.Fprintf(a.stderr, "prevoir: serving http://%s/\n", addr)
+			if err := srv.Run(ctx, addr); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	p.register(cmd)
+	p.registerTrain(cmd)
+	q.register(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
+	fl.StringVar(&adminToken, "admin-token", "", "token that authorises actions (set it with PREVOIR_ADMIN_TOKEN; empty disables actions)")
+	fl.DurationVar(&refreshEvery, "refresh-every", web.DefaultRefreshEvery, "how often the served data is reloaded from the stores")
+	fl.BoolVar(&noWorker, "no-worker", false, "serve only: no embedded worker, no schedules (other processes run them)")
+	return cmd
+}
+
+// catchUp queues one job for each schedule that fired since its flow last ran.
+func (a *app) catchUp(ctx context.Context, queue *jobs.Queue, runs prevoir.RunStore) error {
+	last := map[string]time.Time{}
+	for kind, rk := range map[string]prevoir.RunKind{jobs.KindIngest: prevoir.RunIngest, jobs.KindTrain: prevoir.RunSelect} {
+		rs, err := runs.ListRuns(ctx, prevoir.RunFilter{Kind: rk, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(rs) > 0 {
+			last[kind] = rs[0].StartedAt
+		}
+	}
+	queued, err := queue.CatchUp(ctx, time.Now(), last)
+	if len(queued) > 0 {
+		a.logger.Info("caught up missed schedules", "queued", queued)
+	}
+	return err
+}

@@ -1,0 +1,427 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/jobs"
+)
+
+// Actions are the operations that change things: queue a data refresh or a retraining, move
+// the champion alias, and follow a queued job. The server calls them only for a caller who
+// gave the admin token.
+type Actions interface {
+	// Refresh queues the ingest flow (which queues the forecast and the score) and returns
+	// the job's ID; an identical job already waiting is returned instead of a new one.
+	Refresh(ctx context.Context) (jobID int64, err error)
+	// Retrain queues a training of the configured models.
+	Retrain(ctx context.Context) (jobID int64, err error)
+	// Promote makes version the champion of model, recording reason.
+	Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error)
+	// JobState returns a job's state, or an ENOTFOUND error.
+	JobState(ctx context.Context, id int64) (*JobStatus, error)
+}
+
+// JobFailureCounter is implemented by Actions that can count the jobs that failed for good,
+// by kind; /metrics reports them.
+type JobFailureCounter interface {
+	JobFailures(ctx context.Context) (map[string]int, error)
+}
+
+// QueueActions performs the actions on the River job queue and the model registry.
+type QueueActions struct {
+	Queue    *jobs.Queue
+	Registry prevoir.Registry
+}
+
+var (
+	_ Actions           = (*QueueActions)(nil)
+	_ JobFailureCounter = (*QueueActions)(nil)
+)
+
+// Refresh implements Actions.
+func (a *QueueActions) Refresh(ctx context.Context) (int64, error) {
+	job, _, err := a.Queue.Insert(ctx, jobs.IngestArgs{Trigger: "manual"})
+	if err != nil {
+		return 0, err
+	}
+	return job.ID, nil
+}
+
+// Retrain implements Actions.
+func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
+	job, _, err := a.Queue.Insert(ctx, jobs.TrainArgs{Trigger: "manual"})
+	if err != nil {
+		return 0, err
+	}
+	return job.ID, nil
+}
+
+// Promote implements Actions.
+func (a *QueueActions) Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error) {
+	return a.Registry.SetAlias(ctx, model, prevoir.AliasChampion, version, reason)
+}
+
+// JobState implements Actions.
+func (a *QueueActions) JobState(ctx context.Context, id int64) (*JobStatus, error) {
+	row, err := a.Queue.Job(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no job %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", id, err)
+	}
+	return jobStatus(row), nil
+}
+
+// failedJobsWindow is how many of the latest jobs JobFailures looks at.
+const failedJobsWindow = 1000
+
+// JobFailures implements JobFailureCounter: discarded and cancelled jobs among the latest
+// failedJobsWindow.
+func (a *QueueActions) JobFailures(ctx context.Context) (map[string]int, error) {
+	rows, err := a.Queue.Jobs(ctx, failedJobsWindow)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		if r.State == rivertype.JobStateDiscarded || r.State == rivertype.JobStateCancelled {
+			out[r.Kind]++
+		}
+	}
+	return out, nil
+}
+
+func jobStatus(row *rivertype.JobRow) *JobStatus {
+	js := &JobStatus{ID: row.ID, Kind: row.Kind, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts,
+		CreatedAt: row.CreatedAt, AttemptedAt: row.AttemptedAt, FinalizedAt: row.FinalizedAt}
+	for _, e := range row.Errors {
+		js.Errors = append(js.Errors, e.Error)
+	}
+	switch row.State {
+	case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		js.Done = true
+	}
+	return js
+}
+
+// action names.
+const (
+	actRefresh = "refresh"
+	actRetrain = "retrain"
+	actPromote = "promote"
+)
+
+// maxReason bounds a promotion's reason, which is stored in the registry forever.
+const maxReason = 500
+
+// actionRequest is what a caller asked for.
+type actionRequest struct {
+	name    string
+	version int
+	reason  string
+}
+
+// authorize checks that actions are enabled and that the caller gave the admin token, from
+// the Authorization header or, for the pages' forms, the "token" form field.
+func (s *Server) authorize(r *http.Request, formToken string) *httpError {
+	if !s.actionsEnabled() {
+		return &httpError{http.StatusForbidden, "disabled", "actions are disabled on this server: it was started without an admin token (PREVOIR_ADMIN_TOKEN)"}
+	}
+	token := formToken
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, t, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return &httpError{http.StatusUnauthorized, "unauthorized", "Authorization header: want Bearer TOKEN"}
+		}
+		token = strings.TrimSpace(t)
+	}
+	if token == "" {
+		return &httpError{http.StatusUnauthorized, "unauthorized", "this action needs the admin token"}
+	}
+	// Hashing first makes the comparison constant-time whatever the lengths.
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.AdminToken))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return &httpError{http.StatusForbidden, "forbidden", "wrong admin token"}
+	}
+	return nil
+}
+
+// parseActionRequest reads an action's parameters from a JSON or form body.
+func parseActionRequest(r *http.Request, name string) (actionRequest, string, *httpError) {
+	req := actionRequest{name: name}
+	var version, token string
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		var body struct {
+			Version json.Number `json:"version"`
+			Reason  string      `json:"reason"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return req, "", &httpError{http.StatusRequestEntityTooLarge, prevoir.EINVALID, "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+			}
+			return req, "", badRequest("JSON body: %v", err)
+		}
+		version, req.reason = body.Version.String(), body.Reason
+	case "", "application/x-www-form-urlencoded", "multipart/form-data":
+		parse := r.ParseForm
+		if ct == "multipart/form-data" {
+			parse = func() error { return r.ParseMultipartForm(maxBodyBytes) }
+		}
+		if err := parse(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return req, "", &httpError{http.StatusRequestEntityTooLarge, prevoir.EINVALID, "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+			}
+			return req, "", badRequest("form: %v", err)
+		}
+		version, req.reason, token = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token")
+	default:
+		return req, "", &httpError{http.StatusUnsupportedMediaType, prevoir.EINVALID, "content type " + ct + ": want application/json or a form"}
+	}
+	if name == actPromote {
+		v, herr := parseVersion(version)
+		if herr != nil {
+			return req, token, herr
+		}
+		req.version = v
+		req.reason = strings.TrimSpace(req.reason)
+		if !utf8.ValidString(req.reason) || utf8.RuneCountInString(req.reason) > maxReason {
+			return req, token, badRequest("reason: want valid text of at most %d characters", maxReason)
+		}
+	}
+	return req, token, nil
+}
+
+// do performs an authorized action. The promotion is followed by a refresh of the snapshot, so
+// the pages show the new champion at once.
+func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
+	switch req.name {
+	case actRefresh, actRetrain:
+		run, what := s.cfg.Actions.Refresh, "data refresh (ingest, then forecast and score)"
+		if req.name == actRetrain {
+			run, what = s.cfg.Actions.Retrain, "retraining"
+		}
+		id, err := run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("%s queued as job %d", what, id), JobID: id,
+			StatusURL: "/api/v1/jobs/" + strconv.FormatInt(id, 10)}, nil
+	case actPromote:
+		reason := "promoted by hand from the dashboard"
+		if req.reason != "" {
+			reason += ": " + req.reason
+		}
+		ch, err := s.cfg.Actions.Promote(ctx, s.cfg.Model, req.version, reason)
+		if err != nil {
+			return nil, err
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s.Refresh(rctx); err != nil {
+			s.log.WarnContext(ctx, "refresh after promotion failed", "err", err)
+		}
+		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}, nil
+	}
+	return nil, notFoundErr("no action %q", req.name)
+}
+
+func knownAction(name string) bool {
+	return name == actRefresh || name == actRetrain || name == actPromote
+}
+
+// apiAction handles POST /api/v1/actions/{action}.
+func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("action")
+	if !knownAction(name) {
+		writeAPIError(w, r, notFoundErr("no action %q: want refresh, retrain or promote", truncate(name, 40)))
+		return
+	}
+	// The body is read first (bounded by the middleware) because a form may carry the token.
+	req, formToken, herr := parseActionRequest(r, name)
+	if aerr := s.authorize(r, formToken); aerr != nil {
+		s.refuse(w, r, name, aerr, true)
+		return
+	}
+	if herr != nil {
+		writeAPIError(w, r, herr)
+		return
+	}
+	resp, err := s.do(r.Context(), req)
+	if err != nil {
+		he := statusOf(err)
+		s.logActionError(r, name, err, he)
+		writeAPIError(w, r, he)
+		return
+	}
+	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
+	status := http.StatusOK
+	if resp.JobID != 0 {
+		status = http.StatusAccepted
+		w.Header().Set("Location", resp.StatusURL)
+	}
+	serveBlob(w, r, jsonBlob(status, resp))
+}
+
+// refuse answers a refused action and logs it (without the token).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he *httpError, api bool) {
+	s.log.WarnContext(r.Context(), "action refused", "action", name, "remote", r.RemoteAddr, "status", he.status, "reason", he.msg)
+	if he.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="prevoir"`)
+	}
+	if api {
+		writeAPIError(w, r, he)
+	} else {
+		s.writePageError(w, r, he)
+	}
+}
+
+func (s *Server) logActionError(r *http.Request, name string, err error, he *httpError) {
+	if he.status >= 500 {
+		s.log.ErrorContext(r.Context(), "action failed", "action", name, "err", err)
+	} else {
+		s.log.InfoContext(r.Context(), "action rejected", "action", name, "err", err)
+	}
+}
+
+// pageAction handles the pages' forms: POST /actions/{action}.
+func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("action")
+	if !knownAction(name) {
+		s.writePageError(w, r, notFoundErr("no action %q", truncate(name, 40)))
+		return
+	}
+	req, formToken, herr := parseActionRequest(r, name)
+	if aerr := s.authorize(r, formToken); aerr != nil {
+		s.refuse(w, r, name, aerr, false)
+		return
+	}
+	if herr != nil {
+		s.writePageError(w, r, herr)
+		return
+	}
+	resp, err := s.do(r.Context(), req)
+	if err != nil {
+		he := statusOf(err)
+		s.logActionError(r, name, err, he)
+		s.writePageError(w, r, he)
+		return
+	}
+	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
+	if resp.JobID != 0 {
+		http.Redirect(w, r, "/jobs/"+strconv.FormatInt(resp.JobID, 10), http.StatusSeeOther)
+		return
+	}
+	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models", "See the models")
+}
+
+// jobCache keeps job states for a second and bounds concurrent lookups, so that a page
+// refreshing itself, or many of them, cost the queue a handful of queries.
+type jobCache struct {
+	mu       sync.Mutex
+	entries  map[int64]jobEntry
+	notified map[int64]bool
+	sem      chan struct{}
+}
+
+type jobEntry struct {
+	js  *JobStatus
+	err error
+	at  time.Time
+}
+
+const (
+	jobCacheTTL  = time.Second
+	jobCacheSize = 256
+)
+
+// jobState returns a job's state through the cache, and asks for a refresh of the snapshot
+// once a job is seen completed: its results are then in the stores.
+func (s *Server) jobState(ctx context.Context, id int64) (*JobStatus, error) {
+	c := &s.jobs
+	c.mu.Lock()
+	if e, ok := c.entries[id]; ok && time.Since(e.at) < jobCacheTTL {
+		c.mu.Unlock()
+		return e.js, e.err
+	}
+	c.mu.Unlock()
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	js, err := s.cfg.Actions.JobState(ctx, id)
+	<-c.sem
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= jobCacheSize {
+		c.entries = map[int64]jobEntry{}
+	}
+	if c.notified == nil || len(c.notified) >= jobCacheSize {
+		c.notified = map[int64]bool{}
+	}
+	if err == nil || notFound(err) {
+		c.entries[id] = jobEntry{js, err, time.Now()}
+	}
+	if err == nil && js.Done && !c.notified[id] {
+		c.notified[id] = true
+		s.requestRefresh()
+	}
+	return js, err
+}
+
+func parseJobID(s string) (int64, *httpError) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, badRequest("job id %q: want a positive whole number", truncate(s, 40))
+	}
+	return id, nil
+}
+
+// apiJob handles GET /api/v1/jobs/{id}.
+func (s *Server) apiJob(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseQuery(r); err != nil {
+		writeAPIError(w, r, statusOf(err))
+		return
+	}
+	if !s.actionsEnabled() {
+		writeAPIError(w, r, &httpError{http.StatusNotFound, "disabled", "actions are disabled on this server, so there are no jobs to follow"})
+		return
+	}
+	id, herr := parseJobID(r.PathValue("id"))
+	if herr != nil {
+		writeAPIError(w, r, herr)
+		return
+	}
+	js, err := s.jobState(r.Context(), id)
+	if err != nil {
+		he := statusOf(err)
+		if he.status >= 500 {
+			s.log.ErrorContext(r.Context(), "job state", "job", id, "err", err)
+		}
+		writeAPIError(w, r, he)
+		return
+	}
+	serveBlob(w, r, jsonBlob(http.StatusOK, js))
+}

@@ -1,0 +1,63 @@
+// Package web serves prevoir's forecast to people and programs: a JSON and CSV API under
+// /api/v1, server-rendered HTML pages (the dashboard, the models, the runs, the data),
+// health checks, Prometheus metrics, and a few token-protected actions (refresh the data,
+// retrain, promote a model version) that queue jobs for the workers.
+//
+// # Reads come from memory
+//
+// Readers never touch the database, the artifact store or the training work: a Server keeps
+// an in-memory snapshot of everything its pages and endpoints show (the latest forecast, the
+// history of the target, past forecasts and their scores, the leaderboard, runs, model
+// versions, data freshness), with the answers to the common requests pre-rendered as bytes
+// (and pre-compressed). The snapshot is rebuilt every RefreshEvery (30 s by default), and at
+// once after an action, by one goroutine; a failed rebuild keeps the previous snapshot and
+// is reported in /metrics and /readyz. A burst of readers therefore costs memory copies, not
+// queries, and the numbers on the pages and in the API always come from the same snapshot.
+// Requests with other parameters (a history span of 42 days, a filtered run list) are
+// computed from the in-memory snapshot too.
+//
+// # Charts are SVG drawn by the server
+//
+// The charts are inline SVG written by this package (charts.go), not a JavaScript library:
+// nothing to vendor or audit, a Content-Security-Policy that allows no script at all, pages
+// that show every number with JavaScript off, and hover values through SVG <title> elements
+// (the browser's own tooltip). Every chart has the same numbers in a table next to it.
+//
+// # Actions
+//
+// Actions change things, so they are POST only and need the admin token (an
+// "Authorization: Bearer" header for the API, a form field on the pages); a server started
+// without a token has them disabled. They go through the Actions interface, which
+// QueueActions implements on the River job queue and the model registry; a queued job's
+// progress is at /api/v1/jobs/{id} and /jobs/{id}.
+//
+// # Wiring
+//
+// The serve command opens the stores and hands them over:
+//
+//	srv, err := web.New(web.Config{
+//		Snapshots: sqlstore.NewSnapshotStore(db), Runs: sqlstore.NewRunStore(db),
+//		Registry: sqlstore.NewRegistry(db), Forecasts: sqlstore.NewForecastStore(db),
+//		Artifacts: tracker, // *tracking.Tracker: reads backtest.json, verified
+//		Frame: func(ctx context.Context) (*prevoir.Frame, error) {
+//			return ingester.Frame(ctx, sources, frameOptions)
+//		},
+//		Sources:    sources,
+//		Actions:    &web.QueueActions{Queue: queue, Registry: registry},
+//		AdminToken: os.Getenv("PREVOIR_ADMIN_TOKEN"), // empty: actions disabled
+//		Logger:     logger, Model: "incid_dchosp", RefreshEvery: 30 * time.Second,
+//	})
+//	...
+//	err = srv.Run(ctx, ":8080") // returns once ctx is done and the server has shut down
+//
+// # Endpoints
+//
+// JSON (and CSV with format=csv where the answer is a table), versioned under /api/v1:
+// forecast, history (days=N|all or from/to), forecasts (past forecasts and their realised
+// errors), leaderboard (backtest and live metrics, the champion and its history), runs and
+// runs/{id}, models and models/{version}, data (freshness), snapshots, jobs/{id}, and POST
+// actions/{refresh,retrain,promote}. Errors are JSON objects {"error": ..., "code": ...}: 400
+// for a bad or unknown parameter, 404 for an unknown route or thing, and 404 "no model
+// trained yet" for the forecast before any model has made one. /healthz, /readyz and
+// /metrics (Prometheus text format) serve operations. /api/v1/ lists the endpoints.
+package web

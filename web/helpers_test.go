@@ -1,0 +1,145 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
+	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/web"
+)
+
+// testToken is the admin token of the fixtures that enable actions.
+const testToken = "s3cret-admin-token-for-tests"
+
+// testNow pins the servers' clock, so ages in the pages are stable.
+var testNow = time.Date(2023, 1, 4, 12, 0, 0, 0, time.UTC)
+
+type fixtureOpts struct {
+	dbURL string
+	// seed is what to store before the server loads: "standard" (everything), "data" (only
+	// the ingested data: no model), or "" (nothing).
+	seed string
+	// token enables actions with this admin token (on the real job queue and registry).
+	token string
+	// noActions leaves the Actions nil even with a token.
+	noActions bool
+}
+
+type fixture struct {
+	env    *seed.Env
+	seeded *seed.Seeded
+	srv    *web.Server
+	ts     *httptest.Server
+	queue  *jobs.Queue
+}
+
+func newFixture(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	if o.dbURL == "" {
+		o.dbURL = testutil.SQLiteURL(t)
+	}
+	f := &fixture{env: seed.Open(t, o.dbURL)}
+	switch o.seed {
+	case "standard":
+		f.seeded = f.env.Standard(t)
+	case "data":
+		f.env.Ingest(t)
+	}
+	cfg := web.Config{
+		Snapshots: f.env.Snapshots, Runs: f.env.Runs, Registry: f.env.Registry, Forecasts: f.env.Forecasts,
+		Artifacts: f.env.Tracker, Frame: f.env.Frame, Sources: f.env.Sources, AdminToken: o.token,
+		Now: func() time.Time { return testNow },
+	}
+	if o.token != "" && !o.noActions {
+		// The real queue on the same database; no worker: the tests check what was queued.
+		q, err := jobs.Open(context.Background(), f.env.DB, nil, jobs.DefaultConfig(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(q.Close)
+		f.queue = q
+		cfg.Actions = &web.QueueActions{Queue: q, Registry: f.env.Registry}
+	}
+	srv, err := web.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = srv
+	f.ts = newTestServer(t, srv)
+	return f
+}
+
+// newTestServer serves srv on 127.0.0.1 until the test ends.
+func newTestServer(t *testing.T, srv *web.Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// do sends a request and returns the status, headers and body.
+func (f *fixture) do(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := f.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+func (f *fixture) get(t *testing.T, path string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.do(t, req)
+}
+
+// getJSON GETs path, checks the status and the content type, and decodes the body into v.
+func (f *fixture) getJSON(t *testing.T, path string, wantStatus int, v any) {
+	t.Helper()
+	status, h, body := f.get(t, path)
+	if status != wantStatus {
+		t.Fatalf("GET %s: status %d, want %d: %s", path, status, wantStatus, body)
+	}
+	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("GET %s: content type %q", path, ct)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, body)
+		}
+	}
+}
+
+func (f *fixture) post(t *testing.T, path, contentType, body string, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return f.do(t, req)
+}

@@ -1,0 +1,85 @@
+package web_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
+	"github.com/prevoir/prevoir/web"
+	"github.com/prevoir/prevoir/web/internal/loadgen"
+)
+
+// serveSeeded serves the standard seed on a real loopback port until the benchmark ends.
+func serveSeeded(b *testing.B) string {
+	b.Helper()
+	env := seed.Open(b, testutil.SQLiteURL(b))
+	env.Standard(b)
+	srv, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
+		Artifacts: env.Tracker, Frame: env.Frame, AdminToken: "x"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PREVOIR_LOAD_PORT"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// BenchmarkOpenLoop measures the latency of the forecast endpoint and of the dashboard at a
+// fixed rate (1,000 requests/s over 64 connections for 10 s by default; PREVOIR_LOAD_RATE,
+// PREVOIR_LOAD_CONNS and PREVOIR_LOAD_SECONDS change them) with an open-loop generator in this
+// process. Run it once, while something else keeps the CPUs busy:
+//
+//	go test -run '^$' -bench OpenLoop -benchtime 1x ./web/
+//
+// With PREVOIR_LOAD_HOLD=60s it only serves, for that long, on PREVOIR_LOAD_PORT, so that an
+// outside tool (wrk, cmd/loadgen) can be pointed at it.
+func BenchmarkOpenLoop(b *testing.B) {
+	base := serveSeeded(b)
+	if hold, err := time.ParseDuration(os.Getenv("PREVOIR_LOAD_HOLD")); err == nil {
+		b.Logf("serving the seeded server at %s for %s", base, hold)
+		time.Sleep(hold)
+		return
+	}
+	env := func(name string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+			return v
+		}
+		return def
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		gzip bool
+	}{{"forecast", "/api/v1/forecast", false}, {"dashboard", "/", false}, {"dashboard-gzip", "/", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				r, err := loadgen.Run(context.Background(), loadgen.Config{URLs: []string{base + tc.path}, Rate: env("PREVOIR_LOAD_RATE", 1000),
+					Conns: env("PREVOIR_LOAD_CONNS", 64), Duration: time.Duration(env("PREVOIR_LOAD_SECONDS", 10)) * time.Second, Warmup: time.Second, Gzip: tc.gzip})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Errors > 0 || r.Statuses[200] != r.Sent {
+					b.Errorf("%s: %s", tc.path, r)
+				}
+				b.Logf("%s: %s", tc.path, r)
+				b.ReportMetric(float64(r.P50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(r.Achieved, "req/s")
+			}
+		})
+	}
+}

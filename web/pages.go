@@ -1,0 +1,694 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prevoir/prevoir"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageNames are the page templates; each is parsed with layout.html.
+var pageNames = [...]string{"dashboard", "models", "runs", "run", "data", "actions", "job", "message"}
+
+var templateFuncs = template.FuncMap{
+	"num": func(v any, d int) string {
+		switch x := v.(type) {
+		case Number:
+			return fmtNum(float64(x), d)
+		case float64:
+			return fmtNum(x, d)
+		case int:
+			return strconv.Itoa(x)
+		}
+		return fmt.Sprint(v)
+	},
+	"pct": func(v Number) string {
+		if !v.Valid() {
+			return "–"
+		}
+		return strconv.FormatFloat(100*float64(v), 'f', 0, 64) + "%"
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"ago":   ago,
+	"short": func(s string) string { return truncate(s, 13) },
+	"dur": func(a, b time.Time) string {
+		if b.IsZero() || a.IsZero() {
+			return "–"
+		}
+		return b.Sub(a).Round(time.Second).String()
+	},
+	"bytes": func(n int64) string {
+		switch {
+		case n >= 1<<20:
+			return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+		case n >= 1<<10:
+			return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+		}
+		return fmt.Sprintf("%d B", n)
+	},
+	"join": strings.Join,
+}
+
+// ago says how long before now t was, in words.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < 2*time.Minute:
+		return "just now"
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+func parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// loadAssets reads the embedded static files into memory once. Only these names are served:
+// no request path reaches a file system.
+func loadAssets() (map[string]*blob, error) {
+	types := map[string]string{".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+	out := map[string]*blob{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "static/")
+		ct, ok := types[name[strings.LastIndexByte(name, '.'):]]
+		if !ok {
+			return fmt.Errorf("web: static file %s: unknown type", name)
+		}
+		out["static/"+name] = withGzip(&blob{status: http.StatusOK, ctype: ct, body: body, etag: newBlobETag(body)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out["api-index"] = jsonBlob(http.StatusOK, apiIndex)
+	return out, nil
+}
+
+// apiIndex describes the API for a person exploring it at /api/v1/.
+var apiIndex = map[string]any{
+	"endpoints": []map[string]string{
+		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the latest forecast: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; 404 before any model was trained"},
+		{"path": "/api/v1/history", "query": "days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the observed daily deaths in hospital"},
+		{"path": "/api/v1/forecasts", "query": "limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
+		{"path": "/api/v1/leaderboard", "query": "format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},
+		{"path": "/api/v1/runs", "query": "kind, status, name, limit, format=json|csv", "what": "recorded runs, newest first"},
+		{"path": "/api/v1/runs/{id}", "what": "a run with its parameters, metrics and artifacts"},
+		{"path": "/api/v1/models", "query": "format=json|csv", "what": "the registered model's versions and aliases"},
+		{"path": "/api/v1/models/{version}", "what": "one model version"},
+		{"path": "/api/v1/data", "what": "data freshness: current snapshot, last date and age of each source; the frame"},
+		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
+		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
+		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\"}"},
+		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
+	},
+}
+
+// page is what every page template gets.
+type page struct {
+	Title          string
+	Active         string
+	Now            time.Time
+	Model          string
+	ActionsEnabled bool
+	// AutoRefresh reloads the page every so many seconds (a job in progress), without script.
+	AutoRefresh int
+}
+
+func (s *Server) basePage(st *state, title, active string) page {
+	p := page{Title: title, Active: active, Model: s.cfg.Model, ActionsEnabled: s.actionsEnabled(), Now: s.now()}
+	if st != nil {
+		p.Now = st.at
+	}
+	return p
+}
+
+// execute renders a page template into a blob.
+func (s *Server) execute(name string, status int, data any) *blob {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		body := []byte("<!doctype html><title>Error</title><p>internal error: the page could not be rendered</p>\n")
+		return &blob{status: http.StatusInternalServerError, ctype: ctypeHTML, body: body, etag: newBlobETag(body)}
+	}
+	body := buf.Bytes()
+	return &blob{status: status, ctype: ctypeHTML, body: body, etag: newBlobETag(body)}
+}
+
+// messagePage is the data of the message template (errors, results of actions).
+type messagePage struct {
+	page
+	Status   int
+	Message  string
+	Link     string
+	LinkText string
+}
+
+func (s *Server) writeMessagePage(w http.ResponseWriter, r *http.Request, status int, title, msg, link, linkText string) {
+	p := messagePage{page: s.basePage(s.state.Load(), title, ""), Status: status, Message: msg, Link: link, LinkText: linkText}
+	serveBlob(w, r, s.execute("message", status, p))
+}
+
+// writePageError answers a page request with an error page.
+func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, e *httpError) {
+	title := http.StatusText(e.status)
+	if title == "" {
+		title = "Error"
+	}
+	s.writeMessagePage(w, r, e.status, title, e.msg, "/", "Back to the forecast")
+}
+
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writePageError(w, r, notFoundErr("There is no page at %s.", truncate(r.URL.Path, 100)))
+}
+
+// static serves the embedded assets by exact name.
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	b := s.assets["static/"+r.PathValue("name")]
+	if b == nil {
+		s.pageNotFound(w, r)
+		return
+	}
+	serveBlob(w, r, b)
+}
+
+// --- the dashboard ---
+
+type spanLink struct {
+	Label, Value string
+	Current      bool
+}
+
+type dashboardPage struct {
+	page
+	Span       string
+	Spans      []spanLink
+	NoForecast string
+	F          *ForecastResponse
+	Chart      template.HTML
+	// Summary, Quality and Freshness are plain-word sentences for a reader who is not a data
+	// scientist.
+	Summary   []string
+	Quality   []string
+	Freshness []string
+	Observed  []HistoryDay // newest first
+}
+
+const defaultSpan = "120"
+
+var spanLabels = map[string]string{"60": "2 months", "120": "4 months", "365": "1 year", "all": "everything"}
+
+func (s *Server) dashboard(st *state, span string) *blob {
+	p := dashboardPage{page: s.basePage(st, "Forecast", "forecast"), Span: span, F: st.forecastResp}
+	for _, sp := range spans {
+		p.Spans = append(p.Spans, spanLink{Label: spanLabels[sp], Value: sp, Current: sp == span})
+	}
+	n, _ := parseDays(span)
+	from, to := st.lastDays(n)
+	h := st.history(from, to)
+	var fc *prevoir.Forecast
+	if st.latest != nil {
+		fc = &st.latest.Forecast
+	}
+	in := fanInput{ID: "forecast-chart", Target: st.target, Forecast: fc}
+	for _, d := range h.Days {
+		in.Dates = append(in.Dates, d.Date)
+		in.Values = append(in.Values, float64(d.Value))
+	}
+	p.Chart = fanChart(in)
+	for i := len(h.Days) - 1; i >= 0; i-- {
+		p.Observed = append(p.Observed, h.Days[i])
+	}
+	if st.forecastResp == nil {
+		p.NoForecast = "No model trained yet, so there is no forecast to show. Once the models have been trained and the forecast flow has run, the next 14 days will appear here. The chart shows the observed numbers meanwhile."
+	} else {
+		p.Summary = forecastSentences(st)
+	}
+	p.Quality = qualitySentences(st)
+	p.Freshness = freshnessSentences(st)
+	return s.execute("dashboard", http.StatusOK, p)
+}
+
+// forecastSentences says what is forecast, in plain words.
+func forecastSentences(st *state) []string {
+	fr := st.forecastResp
+	if len(fr.Days) == 0 {
+		return nil
+	}
+	lo, hi, total := math.Inf(1), math.Inf(-1), 0.0
+	for _, d := range fr.Days {
+		lo, hi = min(lo, float64(d.Point)), max(hi, float64(d.Point))
+		total += float64(d.Point)
+	}
+	first, last := fr.Days[0], fr.Days[len(fr.Days)-1]
+	perDay := "between " + fmtNum(lo, 0) + " and " + fmtNum(hi, 0)
+	if fmtNum(lo, 0) == fmtNum(hi, 0) {
+		perDay = "about " + fmtNum(lo, 0)
+	}
+	out := []string{fmt.Sprintf("Over the %d days from %s to %s, prevoir expects %s deaths per day from COVID-19 in French hospitals (middle estimate), about %s in all.",
+		len(fr.Days), first.Date, last.Date, perDay, fmtNum(total, 0))}
+	if last.Lower80.Valid() {
+		out = append(out, fmt.Sprintf("The further ahead, the less certain: for %s there is an 80%% chance that the number will be between %s and %s, and a 95%% chance between %s and %s.",
+			last.Date, fmtNum(float64(last.Lower80), 0), fmtNum(float64(last.Upper80), 0), fmtNum(float64(last.Lower95), 0), fmtNum(float64(last.Upper95), 0)))
+	}
+	made := fmt.Sprintf("This forecast was made on %s by model version %d (%s), from the data up to %s.", fr.MadeAt.UTC().Format("2 January 2006 at 15:04 UTC"), fr.Version, fr.Family, fr.Origin)
+	if !fr.IsChampion && st.champion != nil {
+		made += fmt.Sprintf(" Version %d has since become the champion; the next forecast will use it.", st.champion.Version)
+	}
+	return append(out, made)
+}
+
+// qualitySentences say how good the forecasts have been.
+func qualitySentences(st *state) []string {
+	if st.champion == nil {
+		return []string{"No model has been chosen yet, so there is no accuracy to report."}
+	}
+	var out []string
+	if mae := st.championBacktestMAE(); mae.Valid() {
+		out = append(out, fmt.Sprintf("Tested on past data as if it were forecasting then (a backtest), the current model (%s, version %d) was off by %s deaths per day on average.",
+			st.champion.Family, st.champion.Version, fmtNum(float64(mae), 1)))
+	} else {
+		out = append(out, fmt.Sprintf("The current model (%s, version %d) has no backtest result to show yet.", st.champion.Family, st.champion.Version))
+	}
+	if l := st.championLive(); l != nil {
+		out = append(out, fmt.Sprintf("Checked against what really happened on its last %d forecast days (%s to %s), its forecasts were off by %s deaths per day on average, and the real number fell inside the 80%% range %s of the time (ideally 80%%).",
+			l.Days, l.From, l.To, fmtNum(float64(l.MAE), 1), fmtNum(100*float64(l.Coverage80), 0)+"%"))
+	} else {
+		out = append(out, "Its forecasts have not yet been checked against real numbers: that happens once the forecast days have been published.")
+	}
+	return out
+}
+
+// freshnessSentences say when the data and the forecast were last updated.
+func freshnessSentences(st *state) []string {
+	var out []string
+	if d := st.dataLastDate(); d != 0 {
+		age := int(prevoir.DateOf(st.at.UTC()) - d)
+		out = append(out, fmt.Sprintf("The latest published day is %s (%d days ago).", d, age))
+	} else {
+		out = append(out, "No data has been fetched yet.")
+	}
+	var checked time.Time
+	for _, f := range st.sources {
+		if f.LastChecked.After(checked) {
+			checked = f.LastChecked
+		}
+	}
+	if !checked.IsZero() {
+		out = append(out, fmt.Sprintf("The sources were last checked %s (%s).", ago(st.at, checked), checked.UTC().Format("2006-01-02 15:04 UTC")))
+	}
+	return out
+}
+
+func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	q, err := parseQuery(r, "days")
+	if err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	span := q.Get("days")
+	if span == "" {
+		span = defaultSpan
+	}
+	if !slices.Contains(spans[:], span) {
+		s.writePageError(w, r, badRequest("days %q: want 60, 120, 365 or all", truncate(span, 20)))
+		return
+	}
+	respond(w, r, st, "page:dashboard:"+span, func() *blob { return s.dashboard(st, span) })
+}
+
+// --- models ---
+
+type modelsPage struct {
+	page
+	Champion       *prevoir.ModelVersion
+	ChampionSince  time.Time
+	ChampionReason string
+	Backtest       *Backtest
+	BacktestMsg    string
+	HorizonChart   template.HTML
+	LiveChart      template.HTML
+	Live           []LiveScore
+	History        []*prevoir.AliasChange
+	Versions       []VersionView
+}
+
+func (s *Server) modelsPage(st *state) *blob {
+	p := modelsPage{page: s.basePage(st, "Models", "models"), Champion: st.champion, Backtest: st.backtest, BacktestMsg: st.backtestMsg,
+		Live: st.live, History: st.aliasHistory, Versions: st.modelsView().Versions}
+	for _, ch := range st.aliasHistory {
+		if st.champion != nil && ch.Version == st.champion.Version {
+			p.ChampionSince, p.ChampionReason = ch.At, ch.Reason
+			break
+		}
+	}
+	if st.backtest != nil {
+		in := lineInput{ID: "horizon-chart", Title: "Backtest error by days ahead",
+			Desc:   "Mean absolute error of each model's backtest forecasts, by how many days ahead they forecast",
+			XLabel: "days ahead", YLabel: "mean error (deaths/day)"}
+		for _, m := range st.backtest.Models {
+			sr := lineSeries{Name: m.Name, Bold: m.Champion}
+			for i, v := range m.MAEByHorizon {
+				sr.X = append(sr.X, float64(i+1))
+				sr.Y = append(sr.Y, float64(v))
+			}
+			in.Series = append(in.Series, sr)
+		}
+		p.HorizonChart = lineChart(in)
+	}
+	if len(st.liveDaily) > 0 {
+		in := lineInput{ID: "live-chart", Title: "Live error over time", XDates: true,
+			Desc:   "Mean absolute error of each model version's forecasts for each observed day",
+			YLabel: "mean error (deaths/day)"}
+		byVersion := map[int]*lineSeries{}
+		var order []int
+		for _, d := range st.liveDaily {
+			sr := byVersion[d.Version]
+			if sr == nil {
+				name := "v" + strconv.Itoa(d.Version)
+				sr = &lineSeries{Name: name, Bold: st.champion != nil && st.champion.Version == d.Version}
+				byVersion[d.Version] = sr
+				order = append(order, d.Version)
+			}
+			sr.X = append(sr.X, float64(d.Date))
+			sr.Y = append(sr.Y, float64(d.MAE))
+		}
+		for _, v := range order {
+			sr := byVersion[v]
+			for _, vv := range st.versions {
+				if vv.Version == v {
+					sr.Name += " " + vv.Family
+				}
+			}
+			in.Series = append(in.Series, *sr)
+		}
+		p.LiveChart = lineChart(in)
+	}
+	return s.execute("models", http.StatusOK, p)
+}
+
+func (s *Server) pageModels(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, st, "page:models", func() *blob { return s.modelsPage(st) })
+}
+
+// --- runs ---
+
+type runsPage struct {
+	page
+	Kind     string
+	Kinds    []spanLink
+	Runs     []*RunDetail
+	Versions []VersionView
+	Kept     int
+}
+
+func (s *Server) runsPage(st *state, kind string) *blob {
+	p := runsPage{page: s.basePage(st, "Runs and model versions", "runs"), Kind: kind, Versions: st.modelsView().Versions, Kept: s.cfg.RunsKept}
+	p.Kinds = append(p.Kinds, spanLink{Label: "all", Value: "", Current: kind == ""})
+	for _, k := range runKinds {
+		p.Kinds = append(p.Kinds, spanLink{Label: k, Value: k, Current: kind == k})
+	}
+	for _, d := range st.runs {
+		if kind == "" || string(d.Kind) == kind {
+			p.Runs = append(p.Runs, d)
+		}
+	}
+	return s.execute("runs", http.StatusOK, p)
+}
+
+func (s *Server) pageRuns(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	q, err := parseQuery(r, "kind")
+	if err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	kind := q.Get("kind")
+	if kind != "" && !slices.Contains(runKinds, kind) {
+		s.writePageError(w, r, badRequest("kind %q: want one of %s", truncate(kind, 20), strings.Join(runKinds, ", ")))
+		return
+	}
+	respond(w, r, st, "page:runs:"+kind, func() *blob { return s.runsPage(st, kind) })
+}
+
+type keyValue struct{ Key, Value string }
+
+type metricRow struct {
+	Key   string
+	Last  float64
+	Steps int
+}
+
+type runPage struct {
+	page
+	Run       *RunDetail
+	Params    []keyValue
+	Tags      []keyValue
+	Lineage   []keyValue
+	Metrics   []metricRow
+	Charts    []template.HTML
+	Artifacts []prevoir.Artifact
+}
+
+// maxRunCharts bounds the metric curves drawn on a run's page.
+const maxRunCharts = 6
+
+func sortedPairs(m map[string]string) []keyValue {
+	out := make([]keyValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, keyValue{k, v})
+	}
+	slices.SortFunc(out, func(a, b keyValue) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func (s *Server) runPage(st *state, d *RunDetail) *blob {
+	p := runPage{page: s.basePage(st, "Run "+truncate(d.ID, 13), "runs"), Run: d, Params: sortedPairs(d.Params), Tags: sortedPairs(d.Tags), Artifacts: d.Artifacts}
+	lin := map[string]string{"frame_sha256": d.FrameSHA256, "code_version": d.CodeVersion}
+	for src, sha := range d.Snapshots {
+		lin["snapshot "+src] = sha
+	}
+	for _, kv := range sortedPairs(lin) {
+		if kv.Value != "" {
+			p.Lineage = append(p.Lineage, kv)
+		}
+	}
+	series := map[string]*lineSeries{}
+	for _, m := range d.Metrics {
+		n := len(p.Metrics)
+		if n == 0 || p.Metrics[n-1].Key != m.Key {
+			p.Metrics = append(p.Metrics, metricRow{Key: m.Key})
+			n++
+		}
+		p.Metrics[n-1].Last = m.Value
+		p.Metrics[n-1].Steps++
+		sr := series[m.Key]
+		if sr == nil {
+			sr = &lineSeries{Name: m.Key}
+			series[m.Key] = sr
+		}
+		sr.X = append(sr.X, float64(m.Step))
+		sr.Y = append(sr.Y, m.Value)
+	}
+	for _, mr := range p.Metrics {
+		if mr.Steps < 2 || len(p.Charts) == maxRunCharts {
+			continue
+		}
+		p.Charts = append(p.Charts, lineChart(lineInput{ID: "metric-" + strconv.Itoa(len(p.Charts)), Title: mr.Key + " by step",
+			Desc: "Values of the metric " + mr.Key + " logged by the run, by step", XLabel: "step", YLabel: mr.Key,
+			Series: []lineSeries{*series[mr.Key]}, YFormat: func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }}))
+	}
+	return s.execute("run", http.StatusOK, p)
+}
+
+func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	d, herr := s.findRun(st, r.PathValue("id"))
+	if herr != nil {
+		s.writePageError(w, r, herr)
+		return
+	}
+	serveBlob(w, r, s.runPage(st, d))
+}
+
+// --- data ---
+
+type dataPage struct {
+	page
+	Sources   []SourceFreshness
+	Frame     *FrameSummary
+	FrameErr  string
+	Snapshots []*prevoir.Snapshot
+}
+
+func (s *Server) dataPage(st *state) *blob {
+	dv := st.dataView()
+	p := dataPage{page: s.basePage(st, "Data", "data"), Sources: dv.Sources, Frame: dv.Frame, FrameErr: dv.FrameError, Snapshots: st.snapshots}
+	return s.execute("data", http.StatusOK, p)
+}
+
+func (s *Server) pageData(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, st, "page:data", func() *blob { return s.dataPage(st) })
+}
+
+// --- actions and jobs ---
+
+type actionsPage struct {
+	page
+	Versions []VersionView
+	Champion *prevoir.ModelVersion
+}
+
+func (s *Server) actionsPage(st *state) *blob {
+	p := actionsPage{page: s.basePage(st, "Actions", "actions"), Versions: st.modelsView().Versions, Champion: st.champion}
+	return s.execute("actions", http.StatusOK, p)
+}
+
+func (s *Server) pageActions(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, st, "page:actions", func() *blob { return s.actionsPage(st) })
+}
+
+type jobPage struct {
+	page
+	Job *JobStatus
+}
+
+func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	if !s.actionsEnabled() {
+		s.writePageError(w, r, notFoundErr("Actions are disabled on this server, so there are no jobs to follow."))
+		return
+	}
+	id, herr := parseJobID(r.PathValue("id"))
+	if herr != nil {
+		s.writePageError(w, r, herr)
+		return
+	}
+	js, err := s.jobState(r.Context(), id)
+	if err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	p := jobPage{page: s.basePage(s.state.Load(), "Job "+strconv.FormatInt(id, 10), "actions"), Job: js}
+	p.Now = s.now()
+	if !js.Done {
+		p.AutoRefresh = 2
+	}
+	serveBlob(w, r, s.execute("job", http.StatusOK, p))
+}
+
+// renderPages pre-renders the pages for the common requests.
+func (s *Server) renderPages(st *state) {
+	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
+	for _, sp := range spans {
+		put("page:dashboard:"+sp, s.dashboard(st, sp))
+	}
+	put("page:models", s.modelsPage(st))
+	put("page:runs:", s.runsPage(st, ""))
+	for _, k := range runKinds {
+		put("page:runs:"+k, s.runsPage(st, k))
+	}
+	put("page:data", s.dataPage(st))
+	put("page:actions", s.actionsPage(st))
+}
+
+// render fills the state's pre-rendered answers.
+func (s *Server) render(st *state) error {
+	st.blobs = map[string]*blob{}
+	renderAPI(st)
+	s.renderPages(st)
+	for k, b := range st.blobs {
+		if b.status == http.StatusInternalServerError && b.ctype == ctypeHTML {
+			return fmt.Errorf("render %s failed", k)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,485 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prevoir/prevoir"
+)
+
+// This file holds the shapes of the API's JSON answers (the same values feed the pages) and
+// the pure functions that build them from what the stores returned.
+
+// Number is a float64 that is null in JSON when it is missing (NaN) or infinite, so that "not
+// measured yet" is never confused with zero.
+type Number float64
+
+// NaN is a missing Number.
+func NaN() Number { return Number(math.NaN()) }
+
+// Valid reports whether n is a finite value.
+func (n Number) Valid() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float64(n), 0) }
+
+// MarshalJSON writes NaN and ±Inf as null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	if !n.Valid() {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(n), 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = NaN()
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Number(f)
+	return nil
+}
+
+// ErrorResponse is the body of every error answer of the API.
+type ErrorResponse struct {
+	Error string `json:"error"`
+	// Code is one of prevoir's error codes: "not_found", "invalid", "conflict", "unavailable",
+	// "internal", or "unauthorized", "forbidden", "method_not_allowed", "disabled".
+	Code string `json:"code"`
+}
+
+// ForecastDay is one forecast day. Quantiles are at ForecastResponse.QuantileLevels; the named
+// bounds are those of the central 50%, 80% and 95% ranges (null when the forecast lacks them).
+type ForecastDay struct {
+	Date      prevoir.Date `json:"date"`
+	Horizon   int          `json:"horizon"`
+	Point     Number       `json:"point"`
+	Quantiles []Number     `json:"quantiles"`
+	Lower50   Number       `json:"lower_50"`
+	Upper50   Number       `json:"upper_50"`
+	Lower80   Number       `json:"lower_80"`
+	Upper80   Number       `json:"upper_80"`
+	Lower95   Number       `json:"lower_95"`
+	Upper95   Number       `json:"upper_95"`
+}
+
+// ForecastResponse is GET /api/v1/forecast: the latest forecast of the registered model.
+type ForecastResponse struct {
+	RegisteredModel string `json:"registered_model"`
+	Version         int    `json:"version"`
+	Family          string `json:"family"`
+	// IsChampion says whether the version that made it is the champion now.
+	IsChampion bool      `json:"is_champion"`
+	RunID      string    `json:"run_id"`
+	MadeAt     time.Time `json:"made_at"`
+	// Origin is the last day of data the forecast saw.
+	Origin  prevoir.Date `json:"origin"`
+	Target  string       `json:"target"`
+	Horizon int          `json:"horizon"`
+	// Snapshots are the SHA-256 of the data snapshots it was made from, by source.
+	Snapshots      map[string]string `json:"snapshots"`
+	QuantileLevels []float64         `json:"quantile_levels"`
+	Days           []ForecastDay     `json:"days"`
+}
+
+func interval(fc *prevoir.Forecast, i int, c float64) (Number, Number) {
+	lo, hi, ok := fc.Interval(i, c)
+	if !ok {
+		return NaN(), NaN()
+	}
+	return Number(lo), Number(hi)
+}
+
+func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion, target string) *ForecastResponse {
+	r := &ForecastResponse{
+		RegisteredModel: sf.Model, Version: sf.Version, Family: sf.Family, RunID: sf.RunID, MadeAt: sf.MadeAt,
+		Origin: sf.Origin, Target: target, Horizon: len(sf.Dates), Snapshots: sf.Snapshots,
+		QuantileLevels: sf.Quantiles, IsChampion: champion != nil && champion.Version == sf.Version,
+	}
+	if r.Snapshots == nil {
+		r.Snapshots = map[string]string{}
+	}
+	for i, d := range sf.Dates {
+		day := ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: make([]Number, len(sf.Values[i]))}
+		for j, v := range sf.Values[i] {
+			day.Quantiles[j] = Number(v)
+		}
+		day.Lower50, day.Upper50 = interval(&sf.Forecast, i, 0.5)
+		day.Lower80, day.Upper80 = interval(&sf.Forecast, i, 0.8)
+		day.Lower95, day.Upper95 = interval(&sf.Forecast, i, 0.95)
+		r.Days = append(r.Days, day)
+	}
+	return r
+}
+
+// HistoryDay is one observed day of the target; Value is null where the source has a gap.
+type HistoryDay struct {
+	Date  prevoir.Date `json:"date"`
+	Value Number       `json:"value"`
+}
+
+// HistoryResponse is GET /api/v1/history: the observed target over a span.
+type HistoryResponse struct {
+	Target string       `json:"target"`
+	From   prevoir.Date `json:"from"`
+	To     prevoir.Date `json:"to"`
+	Days   []HistoryDay `json:"days"`
+	// Sources are the snapshots the series comes from.
+	Sources []prevoir.FrameSource `json:"sources"`
+}
+
+// PastForecastDay is a forecast day and, once observed, what happened.
+type PastForecastDay struct {
+	Date     prevoir.Date `json:"date"`
+	Horizon  int          `json:"horizon"`
+	Point    Number       `json:"point"`
+	Lower80  Number       `json:"lower_80"`
+	Upper80  Number       `json:"upper_80"`
+	Lower95  Number       `json:"lower_95"`
+	Upper95  Number       `json:"upper_95"`
+	Actual   Number       `json:"actual"`
+	AbsError Number       `json:"abs_error"`
+}
+
+// PastForecast is a stored forecast with its realised error over its scored days.
+type PastForecast struct {
+	ID         int64             `json:"id"`
+	Version    int               `json:"version"`
+	Family     string            `json:"family"`
+	RunID      string            `json:"run_id"`
+	Origin     prevoir.Date      `json:"origin"`
+	MadeAt     time.Time         `json:"made_at"`
+	Horizon    int               `json:"horizon"`
+	ScoredDays int               `json:"scored_days"`
+	MAE        Number            `json:"mae"`
+	Coverage80 Number            `json:"coverage_80"`
+	Coverage95 Number            `json:"coverage_95"`
+	Days       []PastForecastDay `json:"days"`
+}
+
+// ForecastsResponse is GET /api/v1/forecasts: past forecasts, latest origin first.
+type ForecastsResponse struct {
+	RegisteredModel string         `json:"registered_model"`
+	Forecasts       []PastForecast `json:"forecasts"`
+}
+
+func pastForecasts(fcs []*prevoir.StoredForecast, scores []prevoir.ForecastScore) []PastForecast {
+	byForecast := map[int64]map[prevoir.Date]prevoir.ForecastScore{}
+	for _, s := range scores {
+		m := byForecast[s.ForecastID]
+		if m == nil {
+			m = map[prevoir.Date]prevoir.ForecastScore{}
+			byForecast[s.ForecastID] = m
+		}
+		m[s.Date] = s
+	}
+	out := make([]PastForecast, 0, len(fcs))
+	for _, f := range fcs {
+		pf := PastForecast{ID: f.ID, Version: f.Version, Family: f.Family, RunID: f.RunID, Origin: f.Origin, MadeAt: f.MadeAt, Horizon: len(f.Dates)}
+		var sum, in80, in95 float64
+		for i, d := range f.Dates {
+			day := PastForecastDay{Date: d, Horizon: i + 1, Point: Number(f.Point[i]), Actual: NaN(), AbsError: NaN()}
+			day.Lower80, day.Upper80 = interval(&f.Forecast, i, 0.8)
+			day.Lower95, day.Upper95 = interval(&f.Forecast, i, 0.95)
+			if s, ok := byForecast[f.ID][d]; ok {
+				day.Actual, day.AbsError = Number(s.Actual), Number(s.AbsError)
+				pf.ScoredDays++
+				sum += s.AbsError
+				if s.In80 {
+					in80++
+				}
+				if s.In95 {
+					in95++
+				}
+			}
+			pf.Days = append(pf.Days, day)
+		}
+		pf.MAE, pf.Coverage80, pf.Coverage95 = NaN(), NaN(), NaN()
+		if n := float64(pf.ScoredDays); n > 0 {
+			pf.MAE, pf.Coverage80, pf.Coverage95 = Number(sum/n), Number(in80/n), Number(in95/n)
+		}
+		out = append(out, pf)
+	}
+	return out
+}
+
+// BacktestModel is one model's line of the backtest leaderboard, as the training flow wrote it
+// in backtest.json. Coverages are fractions in [0, 1].
+type BacktestModel struct {
+	Name         string   `json:"name"`
+	MAE          Number   `json:"mae"`
+	RMSE         Number   `json:"rmse"`
+	MASE         Number   `json:"mase"`
+	WIS          Number   `json:"wis"`
+	Coverage80   Number   `json:"coverage_80"`
+	Coverage95   Number   `json:"coverage_95"`
+	FitSeconds   Number   `json:"fit_seconds"`
+	MAEByHorizon []Number `json:"mae_by_horizon"`
+	// Champion marks the model the backtest's champion rule chose.
+	Champion bool `json:"champion"`
+}
+
+// Backtest is the latest finished backtest run's result.
+type Backtest struct {
+	RunID    string          `json:"run_id"`
+	EndedAt  time.Time       `json:"ended_at"`
+	Champion string          `json:"champion"`
+	Models   []BacktestModel `json:"models"`
+}
+
+// parseBacktest reads a backtest.json artifact: its top level has "champion" and "models".
+// Models are sorted by MAE (missing last) so the leaderboard reads top down.
+func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error) {
+	var file struct {
+		Champion string          `json:"champion"`
+		Models   []BacktestModel `json:"models"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, prevoir.Errorf(prevoir.EINVALID, "backtest.json of run %s: %v", runID, err)
+	}
+	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: file.Champion, Models: file.Models}
+	for i := range bt.Models {
+		bt.Models[i].Champion = bt.Models[i].Name == file.Champion
+	}
+	slices.SortStableFunc(bt.Models, func(a, b BacktestModel) int {
+		switch {
+		case a.MAE.Valid() && !b.MAE.Valid():
+			return -1
+		case !a.MAE.Valid() && b.MAE.Valid():
+			return 1
+		case !a.MAE.Valid():
+			return 0
+		}
+		return cmp.Compare(a.MAE, b.MAE)
+	})
+	return bt, nil
+}
+
+// LiveScore is a model version's error on the forecast days observed since it made them: over
+// the version's last LiveWindowDays scored days.
+type LiveScore struct {
+	Version    int          `json:"version"`
+	Family     string       `json:"family"`
+	From       prevoir.Date `json:"from"`
+	To         prevoir.Date `json:"to"`
+	Days       int          `json:"days"`
+	Points     int          `json:"points"`
+	MAE        Number       `json:"mae"`
+	Coverage80 Number       `json:"coverage_80"`
+	Coverage95 Number       `json:"coverage_95"`
+	Champion   bool         `json:"champion"`
+}
+
+// LiveWindowDays is how many of a version's most recent scored days its live error covers.
+const LiveWindowDays = 14
+
+// liveScores computes each version's live error over its own last window scored days (a
+// retired version stops being scored, and its last days still describe it), newest version
+// first.
+func liveScores(scores []prevoir.ForecastScore, champion int) []LiveScore {
+	last := map[int]prevoir.Date{}
+	family := map[int]string{}
+	for _, s := range scores {
+		last[s.Version] = max(last[s.Version], s.Date)
+		family[s.Version] = s.Family
+	}
+	type acc struct {
+		from            prevoir.Date
+		days            map[prevoir.Date]bool
+		n               int
+		sum, in80, in95 float64
+	}
+	accs := map[int]*acc{}
+	for _, s := range scores {
+		if s.Date <= last[s.Version]-LiveWindowDays {
+			continue
+		}
+		a := accs[s.Version]
+		if a == nil {
+			a = &acc{from: s.Date, days: map[prevoir.Date]bool{}}
+			accs[s.Version] = a
+		}
+		a.from = min(a.from, s.Date)
+		a.days[s.Date] = true
+		a.n++
+		a.sum += s.AbsError
+		if s.In80 {
+			a.in80++
+		}
+		if s.In95 {
+			a.in95++
+		}
+	}
+	out := make([]LiveScore, 0, len(accs))
+	for v, a := range accs {
+		n := float64(a.n)
+		out = append(out, LiveScore{Version: v, Family: family[v], From: a.from, To: last[v], Days: len(a.days), Points: a.n,
+			MAE: Number(a.sum / n), Coverage80: Number(a.in80 / n), Coverage95: Number(a.in95 / n), Champion: v == champion})
+	}
+	slices.SortFunc(out, func(a, b LiveScore) int { return cmp.Compare(b.Version, a.Version) })
+	return out
+}
+
+// LiveDaily is a version's mean absolute error over the forecast days observed on one date.
+type LiveDaily struct {
+	Version int          `json:"version"`
+	Date    prevoir.Date `json:"date"`
+	MAE     Number       `json:"mae"`
+	Points  int          `json:"points"`
+}
+
+func liveDaily(scores []prevoir.ForecastScore) []LiveDaily {
+	type key struct {
+		v int
+		d prevoir.Date
+	}
+	sum := map[key]float64{}
+	n := map[key]int{}
+	for _, s := range scores {
+		k := key{s.Version, s.Date}
+		sum[k] += s.AbsError
+		n[k]++
+	}
+	out := make([]LiveDaily, 0, len(n))
+	for k, c := range n {
+		out = append(out, LiveDaily{Version: k.v, Date: k.d, MAE: Number(sum[k] / float64(c)), Points: c})
+	}
+	slices.SortFunc(out, func(a, b LiveDaily) int {
+		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Date, b.Date))
+	})
+	return out
+}
+
+// LeaderboardResponse is GET /api/v1/leaderboard: how good the models have been, in backtests
+// (forecasting the past) and live (forecasts scored once their days were observed).
+type LeaderboardResponse struct {
+	RegisteredModel string `json:"registered_model"`
+	// Champion is the version whose forecasts are served, null when none was chosen yet.
+	Champion *prevoir.ModelVersion `json:"champion"`
+	// Backtest is the latest finished backtest, null when there is none (BacktestMessage
+	// says why).
+	Backtest        *Backtest              `json:"backtest"`
+	BacktestMessage string                 `json:"backtest_message,omitempty"`
+	LiveWindowDays  int                    `json:"live_window_days"`
+	Live            []LiveScore            `json:"live"`
+	LiveDaily       []LiveDaily            `json:"live_daily"`
+	ChampionHistory []*prevoir.AliasChange `json:"champion_history"`
+}
+
+// VersionView is a registered model version with its aliases and live error.
+type VersionView struct {
+	*prevoir.ModelVersion
+	Aliases []string   `json:"aliases"`
+	Live    *LiveScore `json:"live"`
+}
+
+// ModelsResponse is GET /api/v1/models: the registered model's versions, newest first.
+type ModelsResponse struct {
+	RegisteredModel string                 `json:"registered_model"`
+	Aliases         map[string]int         `json:"aliases"`
+	Versions        []VersionView          `json:"versions"`
+	ChampionHistory []*prevoir.AliasChange `json:"champion_history"`
+}
+
+// RunDetail is GET /api/v1/runs/{id}: a run with its metrics, artifacts and the model versions
+// registered from it.
+type RunDetail struct {
+	*prevoir.Run
+	Metrics       []prevoir.Metric   `json:"metrics"`
+	Artifacts     []prevoir.Artifact `json:"artifacts"`
+	ModelVersions []int              `json:"model_versions"`
+}
+
+// RunsResponse is GET /api/v1/runs: runs, newest first. The runs carry no configuration (see
+// the run's own endpoint).
+type RunsResponse struct {
+	Runs []*prevoir.Run `json:"runs"`
+}
+
+// SnapshotSummary names a stored release.
+type SnapshotSummary struct {
+	ID        int64        `json:"id"`
+	SHA256    string       `json:"sha256"`
+	FetchedAt time.Time    `json:"fetched_at"`
+	Rows      int          `json:"rows"`
+	FirstDate prevoir.Date `json:"first_date"`
+	LastDate  prevoir.Date `json:"last_date"`
+}
+
+// SourceFreshness says how current a source is.
+type SourceFreshness struct {
+	Source string `json:"source"`
+	Title  string `json:"title"`
+	// Snapshot is the current release (null when the source was never fetched).
+	Snapshot *SnapshotSummary `json:"snapshot"`
+	// LastDate is the last day the current release has data for; AgeDays is how many days ago
+	// that is.
+	LastDate prevoir.Date `json:"last_date,omitzero"`
+	AgeDays  *int         `json:"age_days"`
+	// LastChecked is the last fetch attempt, LastCheckStatus its outcome and LastError its
+	// error when it failed; LastChanged is when a new release last arrived.
+	LastChecked     time.Time `json:"last_checked,omitzero"`
+	LastCheckStatus string    `json:"last_check_status,omitempty"`
+	LastError       string    `json:"last_error,omitempty"`
+	LastChanged     time.Time `json:"last_changed,omitzero"`
+}
+
+// FrameSummary describes the daily frame the models learn from.
+type FrameSummary struct {
+	Target    string                `json:"target"`
+	FirstDate prevoir.Date          `json:"first_date"`
+	LastDate  prevoir.Date          `json:"last_date"`
+	Rows      int                   `json:"rows"`
+	Columns   []string              `json:"columns"`
+	Sources   []prevoir.FrameSource `json:"sources"`
+	Decisions []prevoir.Decision    `json:"decisions"`
+}
+
+// DataResponse is GET /api/v1/data: data freshness.
+type DataResponse struct {
+	// Now is when this answer was computed (it is refreshed periodically).
+	Now     time.Time         `json:"now"`
+	Sources []SourceFreshness `json:"sources"`
+	// Frame is null when it cannot be built yet (FrameError says why).
+	Frame      *FrameSummary `json:"frame"`
+	FrameError string        `json:"frame_error,omitempty"`
+}
+
+// SnapshotsResponse is GET /api/v1/snapshots: stored releases, newest first, with what each
+// revised.
+type SnapshotsResponse struct {
+	Snapshots []*prevoir.Snapshot `json:"snapshots"`
+}
+
+// JobStatus is a queued job's state, for GET /api/v1/jobs/{id} and the job page.
+type JobStatus struct {
+	ID          int64      `json:"id"`
+	Kind        string     `json:"kind"`
+	State       string     `json:"state"`
+	Attempt     int        `json:"attempt"`
+	MaxAttempts int        `json:"max_attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	AttemptedAt *time.Time `json:"attempted_at,omitempty"`
+	FinalizedAt *time.Time `json:"finalized_at,omitempty"`
+	// Errors are the failed attempts' messages, oldest first.
+	Errors []string `json:"errors,omitempty"`
+	// Done is true once the job will not run again (completed, cancelled or discarded).
+	Done bool `json:"done"`
+}
+
+// ActionResponse is the answer to an action.
+type ActionResponse struct {
+	Action  string `json:"action"`
+	Message string `json:"message"`
+	// JobID and StatusURL follow a queued job (refresh, retrain).
+	JobID     int64  `json:"job_id,omitempty"`
+	StatusURL string `json:"status_url,omitempty"`
+	// Change is the alias move of a promotion.
+	Change *prevoir.AliasChange `json:"change,omitempty"`
+}
