@@ -48,7 +48,9 @@ and drains the HTTP server.`,
 			srv, err := web.New(web.Config{
 				Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs, Registry: f.Registry, Forecasts: f.Forecasts,
 				Artifacts: f.Tracker, Sources: f.Sources, Model: p.registeredModel, Logger: a.logger,
-				Frame:   func(ctx context.Context) (*prevoir.Frame, error) { return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions) },
+				Frame: func(ctx context.Context) (*prevoir.Frame, error) {
+					return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+				},
 				Actions: &web.QueueActions{Queue: queue, Registry: f.Registry}, AdminToken: adminToken, RefreshEvery: refreshEvery,
 			})
 			if err != nil {
