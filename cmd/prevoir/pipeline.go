@@ -184,7 +184,7 @@ type queueFlags struct {
 	cfg jobs.Config
 }
 
-func (q *queueFlags) register(cmd *cobra.Command, schedules bool) {
+func (q *queueFlags) register(cmd *cobra.Command) {
 	def := jobs.DefaultConfig()
 	q.cfg = def
 	fl := cmd.Flags()
@@ -193,10 +193,8 @@ func (q *queueFlags) register(cmd *cobra.Command, schedules bool) {
 	fl.IntVar(&q.cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "attempts of a job that keeps failing transiently")
 	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "a job running longer than this (and than its timeout) is handed to another worker: its worker died")
 	fl.DurationVar(&q.cfg.JobTimeout, "job-timeout", 0, "timeout of every job (0: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
-	if schedules {
-		fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score)")
-		fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training")
-	}
+	fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score), with an optional CRON_TZ= prefix")
+	fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training, with an optional CRON_TZ= prefix")
 }
 
 // handlers maps the job kinds onto the flows.
@@ -235,8 +233,10 @@ func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, p *pipelineFlags, q *
 
 func (a *app) workerCommand() *cobra.Command {
 	var (
-		p pipelineFlags
-		q queueFlags
+		p         pipelineFlags
+		q         queueFlags
+		schedules bool
+		niceness  int
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -245,24 +245,40 @@ func (a *app) workerCommand() *cobra.Command {
 (with --db postgres://...), share the work; each job runs once. On a signal the worker stops
 taking jobs and lets the running ones finish (up to 1 minute; a job still running then is
 handed to another worker after --rescue-after). A worker inserts no scheduled jobs: prevoir
-serve does.`,
+serve does, unless this worker is given --schedules (for a server run with --no-worker).
+
+Training saturates the cores: --nice lowers this process's CPU priority so that a server on
+the same machine keeps answering fast.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if niceness != 0 {
+				if err := setNice(niceness); err != nil {
+					return fmt.Errorf("--nice %d: %w", niceness, err)
+				}
+			}
 			f, err := a.flows(cmd, &p)
 			if err != nil {
 				return err
 			}
+			q.cfg.Schedules = schedules
 			queue, err := a.openQueue(cmd, f, &p, &q)
 			if err != nil {
 				return err
 			}
 			defer queue.Close()
+			if schedules {
+				if err := a.catchUp(cmd.Context(), queue, f.Tracker.Runs); err != nil {
+					a.logger.Warn("could not catch up missed schedules", "err", err)
+				}
+			}
 			return a.work(cmd.Context(), queue)
 		},
 	}
 	p.register(cmd)
 	p.registerTrain(cmd)
-	q.register(cmd, false)
+	q.register(cmd)
+	cmd.Flags().BoolVar(&schedules, "schedules", false, "also insert the scheduled jobs (when the server runs with --no-worker)")
+	cmd.Flags().IntVar(&niceness, "nice", 0, "lower this process's CPU priority by this much (1-19), as nice(1) does")
 	return cmd
 }
 

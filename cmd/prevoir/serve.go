@@ -81,7 +81,7 @@ and drains the HTTP server.`,
 	}
 	p.register(cmd)
 	p.registerTrain(cmd)
-	q.register(cmd, true)
+	q.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
 	fl.StringVar(&adminToken, "admin-token", "", "token that authorises actions (set it with PREVOIR_ADMIN_TOKEN; empty disables actions)")
