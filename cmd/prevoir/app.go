@@ -97,7 +97,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
 
-	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand())
+	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
 	root.AddCommand(a.runCommand(), a.workerCommand(), a.jobsCommand(), a.backtestCommand(), a.forecastCommand(), a.serveCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package neural
+
+func cpuSeconds() float64 { return 0 }
+
+func maxRSSMB() float64 { return 0 }
