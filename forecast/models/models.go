@@ -22,6 +22,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
+	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/forecast/rolling"
 	"github.com/prevoir/prevoir/forecast/theta"
 )
@@ -113,6 +114,23 @@ func Catalog() []Entry {
 			func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }},
 		{"ensemble_mean", "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			func() prevoir.Forecaster { return newEnsemble("ensemble_mean", ensemble.Mean) }},
+		{"rnn", "Darts BlockRNN (vanilla RNN, hidden 25) on the target and covariates; point forecasts", neuralModel(neural.RNN)},
+		{"lstm", "BlockRNN with an LSTM cell; point forecasts", neuralModel(neural.LSTM)},
+		{"gru", "BlockRNN with a GRU cell; point forecasts", neuralModel(neural.GRU)},
+		{"tcn", "Darts TCN (kernel 3, 3 filters, dilation base 2); point forecasts", neuralModel(neural.TCN)},
+		{"transformer", "Darts Transformer (d_model 64, 4 heads, 3+3 layers); point forecasts", neuralModel(neural.Transformer)},
+	}
+}
+
+// NeuralRefitDays is how often a network is retrained when it is evaluated at many origins
+// (a backtest): every four weeks, and in between it forecasts from the newer data with the
+// latest weights (neural.Refit). Retraining a network at every weekly origin would cost
+// minutes per origin for the Transformer.
+const NeuralRefitDays = 28
+
+func neuralModel(a neural.Arch) func() prevoir.Forecaster {
+	return func() prevoir.Forecaster {
+		return neural.Forecaster{Arch: a, Refit: neural.NewRefit(NeuralRefitDays)}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
@@ -31,6 +32,41 @@ type Forecaster struct {
 	Options TrainOptions
 	// Label is the model's name; string(Arch) when empty.
 	Label string
+	// Refit, when set, makes backtests affordable (see Refit).
+	Refit *Refit
+}
+
+// Refit is the retraining policy of a network evaluated at many origins (a backtest): it is
+// trained only at the origins of a fixed grid, every Every days (Sundays from 1970-01-04 when
+// Every is a multiple of 7), and at an origin between two grid days it forecasts from the
+// newer data with the network trained at the latest grid day before it. A network never sees
+// data after its origin: the grid day is never later than the origin, and it is trained on the
+// frame cut at that day. One Refit value caches its trainings; share it between the fits of
+// one backtest, not across frames (a cached network is keyed by its grid day only).
+type Refit struct {
+	Every int
+	mu    sync.Mutex
+	nets  map[prevoir.Date]*refitEntry
+}
+
+type refitEntry struct {
+	once sync.Once
+	m    *Model
+	err  error
+}
+
+// NewRefit returns a policy retraining every every days.
+func NewRefit(every int) *Refit { return &Refit{Every: every, nets: map[prevoir.Date]*refitEntry{}} }
+
+// refitAnchor is a Sunday, so that a weekly grid falls on Sundays like the backtest origins.
+const refitAnchor = prevoir.Date(3) // 1970-01-04
+
+func (r *Refit) gridDay(origin prevoir.Date) prevoir.Date {
+	off := int(origin-refitAnchor) % r.Every
+	if off < 0 {
+		off += r.Every
+	}
+	return origin - prevoir.Date(off)
 }
 
 // NewForecaster returns the forecaster of the named architecture at Darts' defaults.
@@ -64,6 +100,38 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 	}
 	if f.Len() == 0 {
 		return nil, fmt.Errorf("%s: empty frame", fc.Name())
+	}
+	if r := fc.Refit; r != nil && r.Every > 0 {
+		origin := f.Dates[f.Len()-1]
+		day := r.gridDay(origin)
+		if day >= f.Dates[0] {
+			r.mu.Lock()
+			e := r.nets[day]
+			if e == nil {
+				e = &refitEntry{}
+				r.nets[day] = e
+			}
+			r.mu.Unlock()
+			e.once.Do(func() {
+				cut, err := f.Until(day)
+				if err != nil {
+					e.err = err
+					return
+				}
+				plain := fc
+				plain.Refit = nil
+				ft, err := plain.Fit(ctx, cut)
+				if err != nil {
+					e.err = err
+					return
+				}
+				e.m = ft.(*Fitted).model
+			})
+			if e.err != nil {
+				return nil, e.err
+			}
+			return Bind(fc.Name(), e.m, f)
+		}
 	}
 	ds, err := DatasetFromFrame(f)
 	if err != nil {
@@ -137,3 +205,25 @@ var (
 	_ prevoir.Forecaster = Forecaster{}
 	_ prevoir.Fitted     = (*Fitted)(nil)
 )
+
+// Bind returns a fitted model that forecasts from the latest days of f with the trained
+// network m, without training: how a registered network forecasts from newer data. The frame
+// must hold the network's input columns (m.Features()).
+func Bind(name string, m *Model, f *prevoir.Frame) (*Fitted, error) {
+	if f.Len() == 0 {
+		return nil, fmt.Errorf("%s: empty frame", name)
+	}
+	ds, err := DatasetFromFrame(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !slices.Equal(ds.Names, m.names) {
+		return nil, prevoir.Errorf(prevoir.EINVALID, "%s: the frame's columns %v are not the network's inputs %v (retrain it)", name, ds.Names, m.names)
+	}
+	n := ds.Len()
+	if n < m.cfg.InputLen {
+		return nil, fmt.Errorf("%s: %d complete days, the network needs %d", name, n, m.cfg.InputLen)
+	}
+	origin := f.Dates[f.Len()-1]
+	return &Fitted{name: name, model: m, input: slices.Clone(ds.Rows[n-m.cfg.InputLen:]), origin: origin, lead: int(origin - ds.Dates[n-1])}, nil
+}
