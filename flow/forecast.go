@@ -1,12 +1,14 @@
 package flow
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -50,13 +52,28 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 			if err := json.Unmarshal(b, &spec); err != nil {
 				return prevoir.Errorf(prevoir.EINVALID, "champion v%d: model spec: %v", v.Version, err)
 			}
-			fc, err := models.Lookup(spec.Family)
-			if err != nil {
-				return err
-			}
-			fitted, err := fc.Fit(ctx, frame)
-			if err != nil {
-				return err
+			var fitted prevoir.Fitted
+			if spec.Weights != "" {
+				// A network forecasts with its trained weights from the latest days.
+				w, err := f.Tracker.ReadArtifact(ctx, v.RunID, spec.Weights)
+				if err != nil {
+					return fmt.Errorf("load champion v%d weights: %w", v.Version, err)
+				}
+				m, err := neural.Load(bytes.NewReader(w))
+				if err != nil {
+					return fmt.Errorf("champion v%d weights: %w", v.Version, err)
+				}
+				if fitted, err = neural.Bind(spec.Family, m, frame); err != nil {
+					return err
+				}
+			} else {
+				fc, err := models.Lookup(spec.Family)
+				if err != nil {
+					return err
+				}
+				if fitted, err = fc.Fit(ctx, frame); err != nil {
+					return err
+				}
 			}
 			pred, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles())
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -27,11 +28,18 @@ type TrainOptions struct {
 	Epochs int
 	// Champion configures the champion rule.
 	Champion backtest.ChampionOptions
+	// MinCoverage80 is the lowest backtest coverage of the 80% interval a champion may have
+	// (default 0.6): a model without calibrated intervals (the networks, whose quantiles are
+	// their point forecast) is trained, registered and compared, but never served.
+	MinCoverage80 float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Origins <= 0 {
 		o.Origins = backtest.DefaultChampionWindow
+	}
+	if o.MinCoverage80 == 0 {
+		o.MinCoverage80 = 0.6
 	}
 	return o
 }
@@ -41,6 +49,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 // (milliseconds), so their spec is their registered name.
 type ModelSpec struct {
 	Family string `json:"family"`
+	// Weights names the artifact holding a network's trained weights (forecast/neural file
+	// format); empty for the statistical models, which are refitted.
+	Weights string `json:"weights,omitempty"`
 	// FittedUntil is the last day of the data the model was trained on.
 	FittedUntil prevoir.Date `json:"fitted_until"`
 	Horizon     int          `json:"horizon"`
@@ -51,6 +62,7 @@ type ModelSpec struct {
 const (
 	ModelSpecArtifact = "model.json"
 	BacktestArtifact  = "backtest.json"
+	WeightsArtifact   = "model.bin"
 )
 
 // TrainReport is what training one model did.
@@ -85,6 +97,10 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	if err != nil {
 		return nil, err
 	}
+	if nf, ok := fc.(neural.Forecaster); ok && opts.Epochs > 0 {
+		nf.Options.Epochs = opts.Epochs
+		fc = nf
+	}
 	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 	if err != nil {
 		return nil, err
@@ -117,17 +133,36 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if err := run.LogMetrics(ctx, scoreMetrics(rep.Score)); err != nil {
 			return err
 		}
-		// The final fit on all the data proves the model works on today's frame.
-		fitted, err := fc.Fit(ctx, frame)
+		// The final fit on all the data proves the model works on today's frame; a network's
+		// weights are kept (the forecast flow does not retrain it), with its training curve.
+		final := fc
+		if nf, ok := fc.(neural.Forecaster); ok {
+			nf.Refit = nil
+			nf.Options.Progress = func(p neural.Progress) {
+				run.LogMetric(ctx, "train_mse", p.TrainMSE, int64(p.Epoch))
+			}
+			final = nf
+		}
+		fitted, err := final.Fit(ctx, frame)
 		if err != nil {
 			return fmt.Errorf("fit %s: %w", name, err)
 		}
 		if _, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles()); err != nil {
 			return fmt.Errorf("predict with %s: %w", name, err)
 		}
-		spec, _ := json.MarshalIndent(ModelSpec{Family: name, FittedUntil: frame.Dates[frame.Len()-1], Horizon: prevoir.DefaultHorizon,
-			Quantiles: prevoir.DefaultQuantiles()}, "", "  ")
-		_, err = run.LogArtifact(ctx, ModelSpecArtifact, spec)
+		spec := ModelSpec{Family: name, FittedUntil: frame.Dates[frame.Len()-1], Horizon: prevoir.DefaultHorizon, Quantiles: prevoir.DefaultQuantiles()}
+		if nft, ok := fitted.(*neural.Fitted); ok {
+			var w bytes.Buffer
+			if err := nft.Model().Save(&w); err != nil {
+				return err
+			}
+			if _, err := run.LogArtifact(ctx, WeightsArtifact, w.Bytes()); err != nil {
+				return err
+			}
+			spec.Weights = WeightsArtifact
+		}
+		sb, _ := json.MarshalIndent(spec, "", "  ")
+		_, err = run.LogArtifact(ctx, ModelSpecArtifact, sb)
 		return err
 	})
 	if err != nil {
@@ -209,6 +244,20 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			if len(merged.Models) == 0 {
 				return prevoir.Errorf(prevoir.EINVALID, "batch %s: no model was trained successfully", batch)
 			}
+			// Only models with calibrated intervals may serve.
+			copts := opts.Champion
+			var excluded []string
+			for _, m := range merged.Models {
+				if cov := float64(m.Coverage80); cov >= opts.MinCoverage80 {
+					copts.Candidates = append(copts.Candidates, m.Name)
+				} else {
+					excluded = append(excluded, fmt.Sprintf("%s (80%% interval covered %.0f%%)", m.Name, 100*cov))
+				}
+			}
+			if len(copts.Candidates) == 0 {
+				return prevoir.Errorf(prevoir.EINVALID, "batch %s: no model has calibrated intervals (80%% coverage >= %.0f%%): %s",
+					batch, 100*opts.MinCoverage80, strings.Join(excluded, ", "))
+			}
 			current := ""
 			cur, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion)
 			if err == nil {
@@ -216,9 +265,12 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			} else if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
 				return err
 			}
-			dec, err := backtest.Champion(merged, current, opts.Champion)
+			dec, err := backtest.Champion(merged, current, copts)
 			if err != nil {
 				return err
+			}
+			if len(excluded) > 0 {
+				dec.Reason += fmt.Sprintf("; not eligible, intervals not calibrated (80%% coverage below %.0f%%): %s", 100*opts.MinCoverage80, strings.Join(excluded, ", "))
 			}
 			rep.Decision = dec
 			b, _ := json.MarshalIndent(dec, "", "  ")

@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultTrainModels are the models a training trains when none are named.
-const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean"
+const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn,tcn,transformer"
 
 // pipelineFlags are the settings every flow shares.
 type pipelineFlags struct {
@@ -43,6 +43,7 @@ func (p *pipelineFlags) registerTrain(cmd *cobra.Command) {
 	fl.IntVar(&p.train.Epochs, "epochs", 0, "epochs of the neural models (0: their defaults)")
 	fl.IntVar(&p.train.Origins, "train-origins", backtest.DefaultChampionWindow, "weekly origins each model is backtested on when trained")
 	fl.Float64Var(&p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
+	fl.Float64Var(&p.train.MinCoverage80, "min-coverage", 0.6, "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)")
 }
 
 func (p *pipelineFlags) models() []string {

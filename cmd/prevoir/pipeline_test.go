@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,48 @@ func TestSourceDownIngestJobRetriesThenFails(t *testing.T) {
 	}
 	if jobsOut := c.ok("jobs"); !strings.Contains(jobsOut, "discarded") || !strings.Contains(jobsOut, "ingest indicateurs: fetch") {
 		t.Errorf("jobs:\n%s", jobsOut)
+	}
+}
+
+// TestTrainNetworks: a network is trained with the others, registered with its weights, and
+// not made champion while its intervals are not calibrated; promoted by hand, it forecasts
+// from its stored weights.
+func TestTrainNetworks(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	out := c.ok("run", "train", "--source-dir", data, "--models", "snaive,rnn", "--epochs", "2", "--train-origins", "4")
+	if !strings.Contains(out, "champion: snaive") || !strings.Contains(out, "not eligible") || !strings.Contains(out, "rnn (80% interval covered 0%)") {
+		t.Fatalf("train:\n%s", out)
+	}
+	var versions struct {
+		Versions []prevoir.ModelVersion `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &versions); err != nil {
+		t.Fatal(err)
+	}
+	var rnn *prevoir.ModelVersion
+	for i, v := range versions.Versions {
+		if v.Family == "rnn" {
+			rnn = &versions.Versions[i]
+		}
+	}
+	if rnn == nil {
+		t.Fatalf("no rnn version: %+v", versions)
+	}
+	if w := c.ok("artifacts", "get", rnn.RunID, "model.bin"); !strings.HasPrefix(w, "PREVOIRNN") {
+		t.Errorf("weights artifact starts %q", w[:min(12, len(w))])
+	}
+	if show := c.ok("runs", "show", rnn.RunID); !strings.Contains(show, "train_mse") {
+		t.Errorf("no training curve:\n%s", show)
+	}
+	c.ok("models", "promote", "incid_dchosp", fmt.Sprint(rnn.Version))
+	c.ok("run", "forecast", "--source-dir", data)
+	var fc prevoir.StoredForecast
+	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Family != "rnn" || len(fc.Point) != 14 {
+		t.Errorf("forecast by %s, %d days", fc.Family, len(fc.Point))
 	}
 }
