@@ -7,7 +7,7 @@ HOME_DIR ?= ./prevoir-data
 FUZZTIME ?= 10s
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build run test check vet fuzz fuzz-long bench clean
+.PHONY: all build run test check vet fuzz fuzz-long bench docs clean
 
 all: build
 
@@ -46,6 +46,10 @@ fuzz-long:
 ## bench: the Go benchmarks (outside the test suite)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## docs: regenerate docs/configuration.md from the command definitions
+docs:
+	PREVOIR_UPDATE_DOCS=1 $(GO) test -count=1 -run TestConfigurationDocIsCurrent ./cmd/prevoir
 
 clean:
 	rm -rf bin
