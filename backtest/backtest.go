@@ -388,6 +388,12 @@ func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, sco
 		MASEScale: fmt.Sprintf("per origin: in-sample seasonal naive (period %d) MAE on the %d days up to the origin", MASEPeriod, MASEDays),
 		Data:      slices.Clone(r.f.Sources),
 	}}
+	// Models that are not refitted at every origin (the networks) say how they are.
+	for _, m := range models {
+		if rp, ok := m.(interface{ RefitPolicy() string }); ok {
+			res.Protocol.Refit += "; " + m.Name() + ": " + rp.RefitPolicy()
+		}
+	}
 	window := "an expanding window (all the data up to the origin)"
 	if o.Window > 0 {
 		window = fmt.Sprintf("a sliding window of the last %d days", o.Window)

@@ -12,6 +12,7 @@ import (
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -42,6 +43,7 @@ func (a *app) backtestCommand() *cobra.Command {
 		jsonOut, plotOut string
 		championWindow   int
 		championMargin   float64
+		epochs           int
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest",
@@ -67,6 +69,12 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 			ms, err := models.Parse(modelList)
 			if err != nil {
 				return usageError{fmt.Errorf("--models: %w", err)}
+			}
+			for i, m := range ms {
+				if nf, ok := m.(neural.Forecaster); ok && epochs > 0 {
+					nf.Options.Epochs = epochs
+					ms[i] = nf
+				}
 			}
 			f, err := a.flows(cmd, &p)
 			if err != nil {
@@ -147,6 +155,7 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 	fl.IntVar(&opts.Workers, "workers", backtest.DefaultWorkers, "fits run at once")
 	fl.IntVar(&championWindow, "champion-window", backtest.DefaultChampionWindow, "origins the champion rule ranks on")
 	fl.Float64Var(&championMargin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
+	fl.IntVar(&epochs, "epochs", 0, "epochs of the networks (0: their default, 100)")
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
 	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
 	markPerInvocation(cmd, "models", "from", "to", "json", "plot")

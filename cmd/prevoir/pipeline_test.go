@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,4 +212,48 @@ func TestTrainNetworks(t *testing.T) {
 	if fc.Family != "rnn" || len(fc.Point) != 14 {
 		t.Errorf("forecast by %s, %d days", fc.Family, len(fc.Point))
 	}
+}
+
+// TestTrainingKilledMidRun: a training process killed mid-run leaves a failed run (marked at
+// the next start), no registered version, and the previous champion still serves.
+func TestTrainingKilledMidRun(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	c.ok("run", "train", "--source-dir", data, "--models", "snaive", "--train-origins", "2")
+	c.ok("run", "forecast", "--source-dir", data)
+	modelsBefore := c.ok("models", "show", "incid_dchosp")
+	forecastBefore := c.ok("forecast", "show")
+
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "--home", c.home, "--log-level", "warn", "run", "train", "--source-dir", data,
+		"--models", "transformer", "--epochs", "1000", "--train-origins", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once its training run has started.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(c.ok("runs", "list", "--kind", "train", "--status", "running"), "transformer") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the training run never started")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	// The next start marks it failed.
+	runs := c.ok("runs", "list", "--kind", "train", "--name", "transformer")
+	if !strings.Contains(runs, "failed") || !strings.Contains(runs, "abandoned") {
+		t.Errorf("the killed run:\n%s", runs)
+	}
+	if got := c.ok("models", "show", "incid_dchosp"); got != modelsBefore {
+		t.Errorf("the registry changed:\n%s\nwas\n%s", got, modelsBefore)
+	}
+	if got := c.ok("forecast", "show"); got != forecastBefore {
+		t.Error("the served forecast changed")
+	}
+	c.ok("run", "forecast", "--source-dir", data) // the previous champion still forecasts
 }

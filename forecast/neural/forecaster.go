@@ -206,6 +206,15 @@ var (
 	_ prevoir.Fitted     = (*Fitted)(nil)
 )
 
+// RefitPolicy describes, for a backtest's protocol, how often the network is retrained.
+func (fc Forecaster) RefitPolicy() string {
+	if fc.Refit == nil || fc.Refit.Every <= 0 {
+		return "retrained at every origin"
+	}
+	return fmt.Sprintf("retrained every %d days on a fixed grid of Sundays, on the data up to the grid day; at the origins in between, "+
+		"the network of the latest grid day forecasts from the data up to the origin", fc.Refit.Every)
+}
+
 // Bind returns a fitted model that forecasts from the latest days of f with the trained
 // network m, without training: how a registered network forecasts from newer data. The frame
 // must hold the network's input columns (m.Features()).
