@@ -7,7 +7,7 @@ HOME_DIR ?= ./prevoir-data
 FUZZTIME ?= 10s
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build run test check vet fuzz fuzz-long bench docs clean
+.PHONY: all build run serve test check vet fuzz fuzz-long bench docs clean
 
 all: build
 
@@ -15,10 +15,18 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/prevoir ./cmd/prevoir
 
-## run: the main job on the offline data: ingest both sources, then show the daily frame
+## run: the main job on the offline data: ingest both sources, train every model (a few
+## minutes: the Transformer; MODELS=snaive,ets for a quick run), forecast, show the forecast
+MODELS ?=
 run: build
 	./bin/prevoir --home $(HOME_DIR) ingest --source-dir $(DATA)
 	./bin/prevoir --home $(HOME_DIR) frame --format summary
+	./bin/prevoir --home $(HOME_DIR) run train --source-dir $(DATA) $(if $(MODELS),--models $(MODELS))
+	./bin/prevoir --home $(HOME_DIR) run forecast --source-dir $(DATA)
+
+## serve: the dashboard and the API on http://127.0.0.1:8080/ (after make run)
+serve: build
+	./bin/prevoir --home $(HOME_DIR) serve --source-dir $(DATA)
 
 ## test: install what the tests need, start PostgreSQL, then vet, test and fuzz briefly
 test:
