@@ -100,6 +100,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
 	root.AddCommand(a.runCommand(), a.workerCommand(), a.jobsCommand(), a.backtestCommand(), a.forecastCommand(), a.serveCommand())
+	root.AddCommand(a.backupCommand(), a.restoreCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/s3server"
+	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/sqlstore"
+)
+
+// teamProcess is a prevoir process started by a test, with its log in a file.
+type teamProcess struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+}
+
+// startProcess starts the prevoir binary with env added to the test's environment, and stops it
+// with SIGTERM when the test ends.
+func startProcess(t *testing.T, bin, name string, env []string, args ...string) *teamProcess {
+	t.Helper()
+	p := &teamProcess{name: name, cmd: exec.Command(bin, args...), log: filepath.Join(t.TempDir(), name+".log")}
+	p.cmd.Env = append(os.Environ(), env...)
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil && !t.Failed() {
+				t.Errorf("%s exited with %v:\n%s", name, err, p.output())
+			}
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			t.Errorf("%s did not stop on SIGTERM", name)
+		}
+		logf.Close()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+func (p *teamProcess) output() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// TestTeamDeployment runs the team deployment for real: "prevoir serve --no-worker" and two
+// "prevoir worker" processes configured only through PREVOIR_* variables, on PostgreSQL and an
+// S3-compatible server on a loopback port. A refresh and a retraining are asked for through the
+// API with the admin token; the workers run the ingest, the training fanned out into one job per
+// model, the champion selection and the forecast; the artifacts land in the bucket; and the
+// champion's forecast and model file are served by the server and read by another process.
+func TestTeamDeployment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	dbURL := testutil.PostgresURL(t)
+	s3 := s3server.Start(t, "prevoir")
+	s3.SetEnv(t)
+	artifactsURL := s3.BucketURL("prevoir")
+	gouv := testutil.NewDataGouvServer(t, testutil.DataDir(t))
+	bin := buildBinary(t)
+	ctx := context.Background()
+
+	// The database schema and the queue's tables exist before the processes start, as after
+	// a first "prevoir serve"; the test reads the queue and the registry through them.
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	queue, err := jobs.Open(ctx, db, nil, jobs.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queue.Close()
+
+	const token = "team-s3cret"
+	env := append(s3.Env(),
+		"PREVOIR_DB="+dbURL,
+		"PREVOIR_ARTIFACTS="+artifactsURL,
+		"PREVOIR_DATAGOUV_URL="+gouv.URL,
+		"PREVOIR_MODELS=snaive,ets",
+		"PREVOIR_TRAIN_ORIGINS=3",
+		"PREVOIR_LOG_FORMAT=json",
+		"PREVOIR_LOG_LEVEL=warn",
+	)
+	addr := freeAddr(t)
+	server := startProcess(t, bin, "server", append(env, "PREVOIR_ADMIN_TOKEN="+token, "PREVOIR_ADDR="+addr, "PREVOIR_REFRESH_EVERY=1s"),
+		"serve", "--no-worker")
+	var workerIDs []string
+	for i := range 2 {
+		w := startProcess(t, bin, fmt.Sprintf("worker%d", i), append(env, "PREVOIR_WORKERS=1", "PREVOIR_RETRY_BASE=1s"), "worker")
+		workerIDs = append(workerIDs, fmt.Sprintf("-%d", w.cmd.Process.Pid))
+	}
+
+	base := "http://" + addr
+	waitFor(t, 20*time.Second, "the server to answer /healthz", func() bool {
+		r, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	}, server)
+
+	action := func(name string) int64 {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/actions/"+name, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			JobID int64 `json:"job_id"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted || out.JobID == 0 {
+			t.Fatalf("POST %s: %d %v %+v\n%s", name, resp.StatusCode, err, out, server.output())
+		}
+		return out.JobID
+	}
+	// waitJob waits for a job to complete and returns it.
+	waitJob := func(id int64, timeout time.Duration) *rivertype.JobRow {
+		t.Helper()
+		var j *rivertype.JobRow
+		waitFor(t, timeout, fmt.Sprintf("job %d to complete", id), func() bool {
+			var err error
+			if j, err = queue.Job(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateDiscarded {
+				t.Fatalf("job %d (%s): %s: %v", id, j.Kind, j.State, j.Errors)
+			}
+			return j.State == rivertype.JobStateCompleted
+		})
+		return j
+	}
+
+	// 1. Ingest. (The forecast it queues has no champion yet and is cancelled: expected.)
+	ingestJob := waitJob(action("refresh"), 30*time.Second)
+	checkWorkedByWorker(t, ingestJob, workerIDs)
+
+	// 2. Train: one train_model job per model, shared by the workers, then the champion rule.
+	trainJob := waitJob(action("retrain"), 20*time.Second)
+	checkWorkedByWorker(t, trainJob, workerIDs)
+	var batch []*rivertype.JobRow
+	waitFor(t, 45*time.Second, "the training batch to finish", func() bool {
+		batch = batchJobs(t, queue, trainJob.ID)
+		done := 0
+		for _, j := range batch {
+			if j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateDiscarded {
+				t.Fatalf("job %d (%s): %s: %v", j.ID, j.Kind, j.State, j.Errors)
+			}
+			if j.State == rivertype.JobStateCompleted {
+				done++
+			}
+		}
+		return len(batch) == 3 && done == 3
+	})
+	by := map[string]bool{}
+	for _, j := range batch {
+		checkWorkedByWorker(t, j, workerIDs)
+		by[j.AttemptedBy[len(j.AttemptedBy)-1]] = true
+	}
+	t.Logf("training batch of %d jobs worked by %d worker(s)", len(batch), len(by))
+	champion, err := sqlstore.NewRegistry(db).ResolveAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion)
+	if err != nil {
+		t.Fatalf("no champion after training: %v", err)
+	}
+
+	// 3. Forecast: a second refresh finds nothing new and queues the forecast, which now has
+	// a champion. The server (no worker of its own) serves it once it reloads.
+	waitJob(action("refresh"), 30*time.Second)
+	var fc struct {
+		Origin string `json:"origin"`
+		Days   []struct {
+			Date  string  `json:"date"`
+			Point float64 `json:"point"`
+		} `json:"days"`
+	}
+	waitFor(t, 30*time.Second, "the server to serve the forecast", func() bool {
+		r, err := http.Get(base + "/api/v1/forecast")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		return r.StatusCode == http.StatusOK && json.NewDecoder(r.Body).Decode(&fc) == nil && len(fc.Days) == 14
+	}, server)
+	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
+		t.Errorf("forecast from %s, first day %s", fc.Origin, fc.Days[0].Date)
+	}
+
+	// The artifacts are in the bucket: both snapshots, and the runs' artifacts.
+	bucket, err := blobstore.Open(ctx, artifactsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+	snaps, err := bucket.List(ctx, "snapshots/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Errorf("snapshots in the bucket: %q", snaps)
+	}
+	runKeys, err := bucket.List(ctx, "runs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelKey := "runs/" + champion.RunID + "/artifacts/" + champion.ArtifactPath
+	if !slices.Contains(runKeys, modelKey) {
+		t.Errorf("the champion's model %s is not in the bucket: %q", modelKey, runKeys)
+	}
+
+	// Any process reads the champion: another prevoir process, on the same settings.
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("prevoir %v: %v\n%s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	if out := cli("forecast", "show"); !strings.Contains(out, "2023-01-14") || !strings.Contains(out, champion.Family) {
+		t.Errorf("forecast show:\n%s", out)
+	}
+	model := cli("artifacts", "get", champion.RunID, champion.ArtifactPath)
+	want, err := bucket.Get(ctx, modelKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model != string(want) || !json.Valid(want) {
+		t.Errorf("artifacts get returned %d bytes, the bucket holds %d", len(model), len(want))
+	}
+}
+
+// waitFor polls cond every 100 ms until it holds, failing the test (with the logs of procs)
+// after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, procs ...*teamProcess) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for _, p := range procs {
+				t.Logf("%s log:\n%s", p.name, p.output())
+			}
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkWorkedByWorker checks that a job was worked by one of the worker processes (whose River
+// client IDs end in -PID), not by the server.
+func checkWorkedByWorker(t *testing.T, j *rivertype.JobRow, workerIDs []string) {
+	t.Helper()
+	if len(j.AttemptedBy) == 0 {
+		t.Errorf("job %d (%s) was never attempted", j.ID, j.Kind)
+		return
+	}
+	by := j.AttemptedBy[len(j.AttemptedBy)-1]
+	for _, suffix := range workerIDs {
+		if strings.HasSuffix(by, suffix) {
+			return
+		}
+	}
+	t.Errorf("job %d (%s) was worked by %q, not by a worker %q", j.ID, j.Kind, by, workerIDs)
+}
+
+// batchJobs returns the train_model and select_champion jobs of the training queued by job
+// trainID.
+func batchJobs(t *testing.T, queue *jobs.Queue, trainID int64) []*rivertype.JobRow {
+	t.Helper()
+	all, err := queue.Jobs(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("train-%d", trainID)
+	var out []*rivertype.JobRow
+	for _, j := range all {
+		var args struct {
+			Batch string `json:"batch"`
+		}
+		if (j.Kind == jobs.KindTrainModel || j.Kind == jobs.KindSelectChampion) && json.Unmarshal(j.EncodedArgs, &args) == nil && args.Batch == want {
+			out = append(out, j)
+		}
+	}
+	return out
+}

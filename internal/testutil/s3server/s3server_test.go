@@ -1,0 +1,42 @@
+package s3server_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	_ "gocloud.dev/blob/s3blob" // s3:// buckets
+
+	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/internal/testutil/s3server"
+)
+
+// TestBlobstoreOverS3: the artifact store writes, lists and reads back objects through the
+// S3 API of the local server, including a key in a nested "directory".
+func TestBlobstoreOverS3(t *testing.T) {
+	srv := s3server.Start(t, "artifacts")
+	srv.SetEnv(t)
+	ctx := context.Background()
+	st, err := blobstore.Open(ctx, srv.BucketURL("artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data := []byte("date,incid_dchosp\n2022-12-31,12\n")
+	if err := st.Put(ctx, "runs/abc/artifacts/model.json", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetVerified(ctx, "runs/abc/artifacts/model.json", blobstore.SHA256(data)); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.List(ctx, "runs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keys, []string{"runs/abc/artifacts/model.json"}) {
+		t.Errorf("keys %q", keys)
+	}
+	if _, err := st.Get(ctx, "runs/missing"); err == nil {
+		t.Error("missing key read without error")
+	}
+}

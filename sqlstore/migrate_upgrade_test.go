@@ -1,0 +1,182 @@
+package sqlstore
+
+// This test is in package sqlstore, not sqlstore_test, to build a database at an old schema
+// version with the embedded migration files themselves: no export exists only for it.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/internal/testutil"
+)
+
+// migrateTo applies the dialect's migrations 1..version to an empty database, recording them
+// in schema_migrations as migrate does: the database an older prevoir left behind.
+func migrateTo(t *testing.T, db *DB, version int) {
+	t.Helper()
+	ctx := context.Background()
+	ms, err := migrations(db.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`); err != nil {
+			return err
+		}
+		for _, m := range ms[:version] {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+				m.version, m.name, "2022-08-26T19:30:00Z"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("migrate to version %d: %v", version, err)
+	}
+}
+
+func hexSHA(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
+
+// TestUpgradeFromSchemaVersion1: a database holding what schema version 1 holds (snapshots and
+// fetches) is opened by this binary, which applies migrations 2..N in place; the data survive
+// unchanged, and the tables of the later versions (runs, registry, forecasts) work, next to
+// new snapshots whose IDs follow the old ones.
+func TestUpgradeFromSchemaVersion1(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		old, err := open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrateTo(t, old, 1)
+		fetchedAt := time.Date(2022, 8, 26, 17, 1, 2, 0, time.UTC)
+		cols := `["incid_dchosp","hosp"]`
+		for i, s := range []struct {
+			sha, prev, rev any
+		}{
+			{hexSHA(1), nil, nil},
+			{hexSHA(2), int64(1), `{"added_dates":1,"removed_dates":0,"changed_dates":2,"changed_cells":3,"changed_columns":{"hosp":2}}`},
+		} {
+			var id int64
+			err := old.sql.QueryRowContext(ctx, old.rebind(`INSERT INTO snapshots
+				(source, sha256, blob_key, url, fetched_at, etag, last_modified, size_bytes, row_count,
+				 first_date, last_date, column_names, previous_id, revision)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+				"indicateurs", s.sha, fmt.Sprintf("snapshots/indicateurs/%s.csv", s.sha), "https://www.data.gouv.fr/fr/datasets/r/x",
+				old.ts(fetchedAt.Add(time.Duration(i)*24*time.Hour)), `"etag"`, "Fri, 26 Aug 2022 17:01:00 GMT", 1000+i, 900+i,
+				"2020-03-18", fmt.Sprintf("2022-08-%d", 25+i), cols, s.prev, s.rev).Scan(&id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO fetches
+				(source, url, started_at, duration_ms, status, snapshot_id, etag, last_modified, error)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				"indicateurs", "https://www.data.gouv.fr/fr/datasets/r/x", old.ts(fetchedAt), 120, "new", id, `"etag"`, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO fetches (source, url, started_at, status, error)
+			VALUES (?, ?, ?, ?, ?)`), "sidep", "https://www.data.gouv.fr/fr/datasets/r/y", old.ts(fetchedAt), "failed", "503"); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+
+		// The upgrade, by the ordinary Open.
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("open a version 1 database: %v", err)
+		}
+		defer db.Close()
+		var versions, latest int
+		if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&versions, &latest); err != nil {
+			t.Fatal(err)
+		}
+		if versions != SchemaVersion() || latest != SchemaVersion() || SchemaVersion() < 2 {
+			t.Fatalf("after the upgrade: %d migrations recorded, latest %d; this binary has %d", versions, latest, SchemaVersion())
+		}
+
+		// The version 1 data, read through today's store.
+		snaps := NewSnapshotStore(db)
+		cur, err := snaps.CurrentSnapshot(ctx, "indicateurs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.ID != 2 || cur.SHA256 != hexSHA(2) || cur.PreviousID != 1 || cur.Rows != 901 || cur.Size != 1001 ||
+			cur.LastDate.String() != "2022-08-26" || !cur.FetchedAt.Equal(fetchedAt.Add(24*time.Hour)) ||
+			len(cur.Columns) != 2 || cur.Revision == nil || cur.Revision.ChangedColumns["hosp"] != 2 {
+			t.Errorf("current snapshot after the upgrade: %+v (revision %+v)", cur, cur.Revision)
+		}
+		first, err := snaps.FindSnapshotBySHA(ctx, "indicateurs", hexSHA(1))
+		if err != nil || first.ID != 1 || first.Revision != nil || first.PreviousID != 0 {
+			t.Errorf("first snapshot: %+v, %v", first, err)
+		}
+		if f, err := snaps.LastFetch(ctx, "sidep"); err != nil || f.Status != prevoir.FetchFailed || f.Error != "503" {
+			t.Errorf("last sidep fetch: %+v, %v", f, err)
+		}
+
+		// A new release after the upgrade: its ID follows the old ones.
+		next := &prevoir.Snapshot{Source: "indicateurs", SHA256: hexSHA(3), BlobKey: "snapshots/indicateurs/" + hexSHA(3) + ".csv",
+			URL: "https://www.data.gouv.fr/fr/datasets/r/x", FetchedAt: time.Now(), Size: 1, Rows: 1,
+			FirstDate: prevoir.MustParseDate("2020-03-18"), LastDate: prevoir.MustParseDate("2022-08-27"), Columns: []string{"incid_dchosp"}, PreviousID: cur.ID}
+		if err := snaps.RecordFetch(ctx, &prevoir.Fetch{Source: "indicateurs", URL: next.URL, StartedAt: time.Now(), Status: prevoir.FetchNew}, next); err != nil {
+			t.Fatal(err)
+		}
+		if next.ID != 3 {
+			t.Errorf("new snapshot ID %d, want 3", next.ID)
+		}
+
+		// The tables of the later versions: a run with an artifact, a registered version made
+		// champion, and a forecast.
+		runs := NewRunStore(db)
+		run := &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets", Lineage: prevoir.Lineage{Snapshots: map[string]string{"indicateurs": hexSHA(3)}}}
+		if err := runs.CreateRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if err := runs.LogArtifact(ctx, prevoir.Artifact{RunID: run.ID, Path: "model.json", BlobKey: "runs/" + run.ID + "/artifacts/model.json", SHA256: hexSHA(4), Size: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if err := runs.EndRun(ctx, run.ID, prevoir.RunFinished, ""); err != nil {
+			t.Fatal(err)
+		}
+		reg := NewRegistry(db)
+		v := &prevoir.ModelVersion{Model: prevoir.DefaultTarget, Family: "ets", RunID: run.ID, ArtifactPath: "model.json"}
+		if err := reg.CreateModelVersion(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.SetAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion, v.Version, "upgrade test"); err != nil {
+			t.Fatal(err)
+		}
+		if champ, err := reg.ResolveAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion); err != nil || champ.RunID != run.ID || champ.Version != 1 {
+			t.Errorf("champion after the upgrade: %+v, %v", champ, err)
+		}
+		origin := prevoir.MustParseDate("2022-08-27")
+		fc := &prevoir.StoredForecast{Model: prevoir.DefaultTarget, Version: v.Version, Family: "ets", RunID: run.ID,
+			Forecast: prevoir.Forecast{Model: "ets", Origin: origin, Dates: []prevoir.Date{origin + 1}, Point: []float64{40},
+				Quantiles: []float64{0.1, 0.5, 0.9}, Values: [][]float64{{30, 40, 50}}}}
+		if _, err := NewForecastStore(db).SaveForecast(ctx, fc); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := NewForecastStore(db).LatestForecast(ctx, prevoir.DefaultTarget); err != nil || got.Point[0] != 40 || got.RunID != run.ID {
+			t.Errorf("latest forecast after the upgrade: %+v, %v", got, err)
+		}
+
+		// Opening again applies nothing more.
+		db2, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db2.Close()
+	})
+}
