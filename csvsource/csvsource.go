@@ -55,11 +55,11 @@ func (e *ParseError) Unwrap() error { return e.Err }
 func (e *ParseError) ErrorCode() string { return prevoir.EINVALID }
 
 // bom is the UTF-8 byte-order mark some spreadsheet exports put first.
-var bom = []byte{0xEF, 0xBB, 0xBF}
+const bom = "\xEF\xBB\xBF"
 
 // Parse reads one release of src from data. name is the file name used in error messages.
 func Parse(name string, data []byte, src prevoir.Source) (*prevoir.Table, error) {
-	data = bytes.TrimPrefix(data, bom)
+	data = bytes.TrimPrefix(data, []byte(bom))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &ParseError{File: name, Err: errors.New("empty file")}
 	}

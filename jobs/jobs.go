@@ -122,7 +122,7 @@ type Config struct {
 	// RescueAfter is how long a job may stay running before River hands it to another worker
 	// (its worker died). It must exceed the longest job.
 	RescueAfter time.Duration
-	// JobTimeout, when positive, replaces every kind's timeout (see timeouts). A job that
+	// JobTimeout, when positive, replaces every kind's timeout (see kindTimeout). A job that
 	// outlives its timeout is cancelled and retried; a job whose worker died is handed to
 	// another worker once both its timeout and RescueAfter have passed.
 	JobTimeout time.Duration
@@ -144,17 +144,25 @@ func DefaultConfig() Config {
 	}
 }
 
-// Timeouts per kind: a job running longer is cancelled and retried.
-var timeouts = map[string]time.Duration{ // a constant table
-	KindIngest: 15 * time.Minute, KindForecast: 15 * time.Minute, KindScore: 10 * time.Minute,
-	KindTrain: time.Minute, KindTrainModel: 2 * time.Hour, KindSelectChampion: 10 * time.Minute,
+// kindTimeout is each kind's timeout: a job running longer is cancelled and retried.
+func kindTimeout(kind string) time.Duration {
+	switch kind {
+	case KindIngest, KindForecast:
+		return 15 * time.Minute
+	case KindScore, KindSelectChampion:
+		return 10 * time.Minute
+	case KindTrainModel:
+		return 2 * time.Hour
+	default: // KindTrain only queues jobs
+		return time.Minute
+	}
 }
 
 func (q *Queue) timeout(kind string) time.Duration {
 	if q.cfg.JobTimeout > 0 {
 		return q.cfg.JobTimeout
 	}
-	return timeouts[kind]
+	return kindTimeout(kind)
 }
 
 // ParseSchedule parses a cron expression ("m h dom mon dow", with an optional CRON_TZ=Zone
@@ -277,7 +285,6 @@ func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 		// handler queues nothing it cannot work, but a server may).
 		FetchOnlyKnownKinds: true,
 		SkipUnknownJobCheck: true,
-		JobTimeout:          -1, // per-kind timeouts below
 	}
 	if h == nil {
 		return rc, nil

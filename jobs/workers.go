@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 
@@ -77,8 +76,10 @@ func (w *workerSet) trainModel(ctx context.Context, job *river.Job[TrainModelArg
 	return classify(w.h.TrainModel(ctx, job.Args.Batch, job.Args.Model, job.Args.Epochs))
 }
 
-// finished are the states a job does not leave.
-var finished = []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded}
+// finished reports whether a job is in a state it does not leave.
+func finished(s rivertype.JobState) bool {
+	return s == rivertype.JobStateCompleted || s == rivertype.JobStateCancelled || s == rivertype.JobStateDiscarded
+}
 
 func (w *workerSet) selectChampion(ctx context.Context, job *river.Job[SelectChampionArgs]) error {
 	res, err := w.q.client.JobList(ctx, river.NewJobListParams().Kinds(KindTrainModel).
@@ -91,7 +92,7 @@ func (w *workerSet) selectChampion(ctx context.Context, job *river.Job[SelectCha
 		if json.Unmarshal(j.EncodedArgs, &a) != nil || a.Batch != job.Args.Batch {
 			continue
 		}
-		if !slices.Contains(finished, j.State) {
+		if !finished(j.State) {
 			// Some model of the batch is still training: look again later. Snoozing does not
 			// use up an attempt.
 			return river.JobSnooze(15 * time.Second)
