@@ -12,6 +12,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/ingest"
+	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -28,6 +29,8 @@ type Flows struct {
 	Logger          *slog.Logger
 	// Config is the effective configuration as JSON, recorded with every run.
 	Config string
+	// Monitor sets the alerts' thresholds (package monitor).
+	Monitor monitor.Options
 }
 
 func (f *Flows) logger() *slog.Logger {

@@ -2,9 +2,11 @@ package flow
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -16,6 +18,8 @@ type ScoreReport struct {
 	// MAE and coverage over the last 14 scored days of the champion's registered model.
 	LiveMAE                  float64
 	LiveCover80, LiveCover95 float64
+	// Alerts are the monitoring alerts after scoring (package monitor).
+	Alerts []monitor.Alert
 }
 
 // LiveWindow is the number of most recent scored days the live error is measured on.
@@ -70,8 +74,26 @@ func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
 		}
 		rep.Days = len(scores)
 		rep.LiveMAE, rep.LiveCover80, rep.LiveCover95 = liveError(scores)
+		// New scores are what the model-drift alert watches: check after each scoring.
+		mo := f.Monitor
+		if mo.Model == "" {
+			mo.Model = f.RegisteredModel
+		}
+		rep.Alerts, err = monitor.Check(ctx, monitor.Stores{Registry: f.Registry, Forecasts: f.Forecasts, Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs}, mo)
+		if err != nil {
+			return fmt.Errorf("monitoring checks: %w", err)
+		}
+		tags := map[string]string{}
+		for _, a := range rep.Alerts {
+			f.logger().WarnContext(ctx, "alert", "kind", a.Kind, "subject", a.Subject, "message", a.Message)
+			tags["alert."+a.Kind+"."+a.Subject] = a.Message
+		}
+		if err := f.Tracker.Runs.SetTags(ctx, run.ID, tags); err != nil {
+			return err
+		}
 		return run.LogMetrics(ctx, map[string]float64{"scored_days": float64(rep.Days), "scored_forecasts": float64(rep.Forecasts),
-			"live_mae_14d": rep.LiveMAE, "live_coverage_80_14d": rep.LiveCover80, "live_coverage_95_14d": rep.LiveCover95})
+			"live_mae_14d": rep.LiveMAE, "live_coverage_80_14d": rep.LiveCover80, "live_coverage_95_14d": rep.LiveCover95,
+			"alerts": float64(len(rep.Alerts))})
 	})
 	return rep, err
 }

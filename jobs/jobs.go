@@ -96,7 +96,8 @@ func (SelectChampionArgs) Kind() string { return KindSelectChampion }
 type Handlers struct {
 	Ingest   func(ctx context.Context) error
 	Forecast func(ctx context.Context) error
-	Score    func(ctx context.Context) error
+	// Score scores the forecasts; retrain asks for an early training (the champion drifted).
+	Score func(ctx context.Context) (retrain bool, err error)
 	// TrainModel trains one model as part of a batch; SelectChampion applies the champion rule
 	// over the models of a batch once they are all done.
 	TrainModel     func(ctx context.Context, batch, model string, epochs int) error

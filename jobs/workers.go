@@ -52,7 +52,17 @@ func (w *workerSet) forecast(ctx context.Context, job *river.Job[ForecastArgs]) 
 }
 
 func (w *workerSet) score(ctx context.Context, job *river.Job[ScoreArgs]) error {
-	return classify(w.h.Score(ctx))
+	retrain, err := w.h.Score(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	if retrain {
+		w.q.logger.WarnContext(ctx, "the champion drifted: queueing an early training")
+		if _, _, err := w.q.Insert(ctx, TrainArgs{Trigger: "drift"}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // train fans out: one train_model job per model, so that several workers share a training, and

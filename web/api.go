@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
 )
 
 // Limits of the list endpoints.
@@ -822,4 +823,21 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 // apiIndex lists the endpoints, for a person exploring the API.
 func (s *Server) apiIndex(w http.ResponseWriter, r *http.Request) {
 	serveBlob(w, r, s.assets["api-index"])
+}
+
+// apiAlerts lists the monitoring alerts (an empty list when all is well).
+func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		writeAPIError(w, r, statusOf(err))
+		return
+	}
+	alerts := st.alerts
+	if alerts == nil {
+		alerts = []monitor.Alert{}
+	}
+	respond(w, r, st, "alerts:json", func() *blob { return jsonBlob(http.StatusOK, map[string]any{"alerts": alerts}) })
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
 )
 
 // blob is a pre-rendered answer: its bytes, gzipped bytes when worth it, and an ETag.
@@ -75,6 +76,7 @@ type state struct {
 	lastSuccess  map[prevoir.RunKind]time.Time
 	runFailures  map[prevoir.RunKind]int
 	jobFailures  map[string]int // nil when the actions cannot count them
+	alerts       []monitor.Alert
 
 	// Derived views.
 	forecastResp *ForecastResponse
@@ -159,6 +161,13 @@ func (s *Server) load(ctx context.Context, prev *state) (*state, error) {
 			s.log.WarnContext(ctx, "count failed jobs", "err", err)
 			st.jobFailures = nil
 		}
+	}
+
+	// Alerts: computed from the same stores, so that every process shows the same ones.
+	if st.alerts, err = monitor.Check(ctx, monitor.Stores{Registry: reg, Forecasts: s.cfg.Forecasts, Snapshots: s.cfg.Snapshots, Runs: s.cfg.Runs},
+		s.cfg.Monitor); err != nil {
+		s.log.WarnContext(ctx, "monitoring checks", "err", err)
+		st.alerts = nil
 	}
 
 	// Derived views.

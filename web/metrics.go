@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prevoir/prevoir/monitor"
 )
 
 // The metrics are written in the Prometheus text exposition format (version 0.0.4) by hand:
@@ -168,6 +170,20 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 }
 
 func writeStateMetrics(p *promWriter, st *state) {
+	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind (model_drift, stale_source, flow_failing).")
+	counts := map[string]int{monitor.KindModelDrift: 0, monitor.KindStaleSource: 0, monitor.KindFlowFailing: 0}
+	for _, a := range st.alerts {
+		counts[a.Kind]++
+	}
+	for _, k := range []string{monitor.KindFlowFailing, monitor.KindModelDrift, monitor.KindStaleSource} {
+		p.sample("prevoir_alerts", float64(counts[k]), "kind", k)
+	}
+	if len(st.alerts) > 0 {
+		p.family("prevoir_alert", "gauge", "1 for each alert raised, with what it is about.")
+		for _, a := range st.alerts {
+			p.sample("prevoir_alert", 1, "kind", a.Kind, "subject", a.Subject)
+		}
+	}
 	const ls = "prevoir_last_success_timestamp_seconds"
 	p.family(ls, "gauge", "End time of the last successful run of each flow (ingest, train, backtest, forecast, score).")
 	for _, k := range successKinds {

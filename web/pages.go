@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
 )
 
 //go:embed templates/*.html
@@ -146,6 +147,7 @@ var apiIndex = map[string]any{
 		{"path": "/api/v1/data", "what": "data freshness: current snapshot, last date and age of each source; the frame"},
 		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
 		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
+		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, failing flows"},
 		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\"}"},
 		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
 	},
@@ -160,12 +162,15 @@ type page struct {
 	ActionsEnabled bool
 	// AutoRefresh reloads the page every so many seconds (a job in progress), without script.
 	AutoRefresh int
+	// Alerts are the monitoring alerts, shown on every page.
+	Alerts []monitor.Alert
 }
 
 func (s *Server) basePage(st *state, title, active string) page {
 	p := page{Title: title, Active: active, Model: s.cfg.Model, ActionsEnabled: s.actionsEnabled(), Now: s.now()}
 	if st != nil {
 		p.Now = st.at
+		p.Alerts = st.alerts
 	}
 	return p
 }

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "/api/v1/data", get, s.apiData)
 	s.handle(mux, "/api/v1/snapshots", get, s.apiSnapshots)
 	s.handle(mux, "/api/v1/jobs/{id}", get, s.apiJob)
+	s.handle(mux, "/api/v1/alerts", get, s.apiAlerts)
 	s.handle(mux, "/api/v1/actions/{action}", post, s.apiAction)
 	s.handle(mux, "/api/", nil, s.apiNotFound)
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
 )
 
 // ArtifactReader reads a run's artifact, verified against its recorded hash;
@@ -48,6 +49,8 @@ type Config struct {
 	RunsKept int
 	// Now returns the current time (time.Now when nil); tests pin it.
 	Now func() time.Time
+	// Monitor sets the thresholds of the alerts shown on every page and in /metrics.
+	Monitor monitor.Options
 }
 
 // Defaults.

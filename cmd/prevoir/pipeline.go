@@ -17,6 +17,7 @@ import (
 	"github.com/prevoir/prevoir/flow"
 	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/jobs"
+	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
@@ -29,11 +30,16 @@ type pipelineFlags struct {
 	registeredModel string
 	trainModels     string
 	train           flow.TrainOptions
+	monitor         monitor.Options
+	retrainOnDrift  bool
 }
 
 func (p *pipelineFlags) register(cmd *cobra.Command) {
 	p.sources.register(cmd)
-	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	fl := cmd.Flags()
+	fl.StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	fl.Float64Var(&p.monitor.DriftFactor, "alert-drift-factor", 1.5, "alert when the champion's live MAE over its last 14 scored days exceeds this times its backtest MAE")
+	fl.DurationVar(&p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, "alert when a source has not changed for longer than this")
 }
 
 // registerTrain adds the training settings, for the commands that may train.
@@ -43,6 +49,7 @@ func (p *pipelineFlags) registerTrain(cmd *cobra.Command) {
 	fl.IntVar(&p.train.Epochs, "epochs", 0, "epochs of the neural models (0: their defaults)")
 	fl.IntVar(&p.train.Origins, "train-origins", backtest.DefaultChampionWindow, "weekly origins each model is backtested on when trained")
 	fl.Float64Var(&p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
+	fl.BoolVar(&p.retrainOnDrift, "retrain-on-drift", true, "queue an early training when the champion's live error drifts (see --alert-drift-factor)")
 	fl.Float64Var(&p.train.MinCoverage80, "min-coverage", 0.6, "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)")
 }
 
@@ -74,6 +81,7 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	return &flow.Flows{
 		Sources: srcs, Ingester: svc, Tracker: tr, Registry: reg, Forecasts: sqlstore.NewForecastStore(a.db),
 		RegisteredModel: p.registeredModel, FrameOptions: prevoir.DefaultFrameOptions(), Logger: a.logger, Config: string(cfg),
+		Monitor: p.monitor,
 	}, nil
 }
 
@@ -155,6 +163,9 @@ non-zero if it fails:
 				}
 				fmt.Fprintf(a.stdout, "scored %d forecast days of %d forecasts; live MAE over the last %d days %s, 80%%/95%% coverage %s/%s (run %s)\n",
 					rep.Days, rep.Forecasts, flow.LiveWindow, num(rep.LiveMAE), pct(rep.LiveCover80), pct(rep.LiveCover95), rep.RunID)
+				for _, al := range rep.Alerts {
+					fmt.Fprintf(a.stdout, "ALERT %s %s: %s\n", al.Kind, al.Subject, al.Message)
+				}
 			default:
 				return usageError{fmt.Errorf("unknown flow %q: want ingest, train, forecast or score", args[0])}
 			}
@@ -201,8 +212,19 @@ func (q *queueFlags) register(cmd *cobra.Command) {
 // handlers maps the job kinds onto the flows.
 func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 	return &jobs.Handlers{
-		Ingest:   func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
-		Score:    func(ctx context.Context) error { _, err := f.Score(ctx); return err },
+		Ingest: func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
+		Score: func(ctx context.Context) (bool, error) {
+			rep, err := f.Score(ctx)
+			if err != nil || !p.retrainOnDrift {
+				return false, err
+			}
+			for _, a := range rep.Alerts {
+				if a.Retrain {
+					return true, nil
+				}
+			}
+			return false, nil
+		},
 		Forecast: func(ctx context.Context) error { _, err := f.Forecast(ctx); return err },
 		TrainModel: func(ctx context.Context, batch, model string, epochs int) error {
 			opts := p.train

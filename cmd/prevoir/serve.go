@@ -52,6 +52,7 @@ and drains the HTTP server.`,
 					return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 				},
 				Actions: &web.QueueActions{Queue: queue, Registry: f.Registry}, AdminToken: adminToken, RefreshEvery: refreshEvery,
+				Monitor: f.Monitor,
 			})
 			if err != nil {
 				return err
