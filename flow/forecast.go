@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/conformal"
 	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
@@ -63,8 +65,13 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 				if err != nil {
 					return fmt.Errorf("champion v%d weights: %w", v.Version, err)
 				}
-				if fitted, err = neural.Bind(spec.Family, m, frame); err != nil {
+				if fitted, err = neural.Bind(strings.TrimSuffix(spec.Family, models.ConformalSuffix), m, frame); err != nil {
 					return err
+				}
+				if spec.Calibration != nil {
+					if fitted, err = conformal.WithCalibration(spec.Family, fitted, *spec.Calibration); err != nil {
+						return err
+					}
 				}
 			} else {
 				fc, err := models.Lookup(spec.Family)

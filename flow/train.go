@@ -14,6 +14,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
+	"github.com/prevoir/prevoir/forecast/conformal"
 	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
@@ -52,6 +53,8 @@ type ModelSpec struct {
 	// Weights names the artifact holding a network's trained weights (forecast/neural file
 	// format); empty for the statistical models, which are refitted.
 	Weights string `json:"weights,omitempty"`
+	// Calibration holds the conformal residuals of a network trained with +cp.
+	Calibration *conformal.Calibration `json:"calibration,omitempty"`
 	// FittedUntil is the last day of the data the model was trained on.
 	FittedUntil prevoir.Date `json:"fitted_until"`
 	Horizon     int          `json:"horizon"`
@@ -97,9 +100,8 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	if err != nil {
 		return nil, err
 	}
-	if nf, ok := fc.(neural.Forecaster); ok && opts.Epochs > 0 {
-		nf.Options.Epochs = opts.Epochs
-		fc = nf
+	if opts.Epochs > 0 {
+		fc = withEpochs(fc, opts.Epochs)
 	}
 	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 	if err != nil {
@@ -151,7 +153,13 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 			return fmt.Errorf("predict with %s: %w", name, err)
 		}
 		spec := ModelSpec{Family: name, FittedUntil: frame.Dates[frame.Len()-1], Horizon: prevoir.DefaultHorizon, Quantiles: prevoir.DefaultQuantiles()}
-		if nft, ok := fitted.(*neural.Fitted); ok {
+		inner := fitted
+		if cal, in, ok := conformal.CalibrationOf(fitted); ok {
+			// A network with conformal intervals: keep the calibration with its weights, so
+			// that forecasting needs neither training nor refits at past origins.
+			inner, spec.Calibration = in, &cal
+		}
+		if nft, ok := inner.(*neural.Fitted); ok {
 			var w bytes.Buffer
 			if err := nft.Model().Save(&w); err != nil {
 				return err
@@ -185,6 +193,20 @@ func less(a, b backtest.Number) bool {
 		return !math.IsNaN(float64(a))
 	}
 	return float64(a) < float64(b)
+}
+
+// withEpochs sets the epochs of a network, also inside a conformal wrapper.
+func withEpochs(fc prevoir.Forecaster, epochs int) prevoir.Forecaster {
+	switch m := fc.(type) {
+	case neural.Forecaster:
+		m.Options.Epochs = epochs
+		return m
+	case *conformal.Forecaster:
+		w := *m
+		w.Inner = withEpochs(m.Inner, epochs)
+		return &w
+	}
+	return fc
 }
 
 func scoreMetrics(s backtest.ModelScore) map[string]float64 {

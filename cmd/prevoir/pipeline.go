@@ -22,7 +22,8 @@ import (
 )
 
 // DefaultTrainModels are the models a training trains when none are named.
-const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn,tcn,transformer"
+// The networks train with conformal intervals (+cp) so that they can be champion.
+const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn+cp,tcn+cp,transformer+cp"
 
 // pipelineFlags are the settings every flow shares.
 type pipelineFlags struct {

@@ -257,3 +257,26 @@ func TestTrainingKilledMidRun(t *testing.T) {
 	}
 	c.ok("run", "forecast", "--source-dir", data) // the previous champion still forecasts
 }
+
+// TestNetworkWithConformalIntervals: a network trained with +cp keeps its calibration with its
+// weights and forecasts with real intervals, without training or refitting at forecast time.
+func TestNetworkWithConformalIntervals(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	c.ok("run", "train", "--source-dir", data, "--models", "rnn+cp", "--epochs", "2", "--train-origins", "3", "--min-coverage", "0.01")
+	var fc prevoir.StoredForecast
+	c.ok("run", "forecast", "--source-dir", data)
+	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if fc.Family != "rnn+cp" {
+		t.Fatalf("forecast by %s", fc.Family)
+	}
+	for i := range fc.Dates {
+		lo, hi, ok := fc.Interval(i, 0.8)
+		if !ok || !(lo < hi) {
+			t.Errorf("day %d: 80%% interval %v..%v", i+1, lo, hi)
+		}
+	}
+}

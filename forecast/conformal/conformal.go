@@ -269,3 +269,36 @@ func Quantile(x []float64, p float64) float64 {
 	k := int(math.Floor(h))
 	return x[k-1] + (h-float64(k))*(x[k]-x[k-1])
 }
+
+// Calibration is what a conformal fit learned: the sorted residuals per horizon on its scale.
+// It is stored with a model whose point forecasts come from elsewhere (a network's stored
+// weights), so that its intervals need no refit at past origins.
+type Calibration struct {
+	Scale     Scale       `json:"scale"`
+	Residuals [][]float64 `json:"residuals"`
+}
+
+// CalibrationOf returns the calibration of a conformal fit and its inner fit.
+func CalibrationOf(f prevoir.Fitted) (cal Calibration, inner prevoir.Fitted, ok bool) {
+	ft, ok := f.(*fitted)
+	if !ok {
+		return Calibration{}, nil, false
+	}
+	return Calibration{Scale: ft.scale, Residuals: ft.res}, ft.inner, true
+}
+
+// WithCalibration gives inner the intervals of a stored calibration.
+func WithCalibration(name string, inner prevoir.Fitted, cal Calibration) (prevoir.Fitted, error) {
+	if len(cal.Residuals) == 0 {
+		return nil, fmt.Errorf("%s: empty calibration", name)
+	}
+	res := make([][]float64, len(cal.Residuals))
+	for j, r := range cal.Residuals {
+		if len(r) == 0 {
+			return nil, fmt.Errorf("%s: no residual at horizon %d", name, j+1)
+		}
+		res[j] = slices.Clone(r)
+		slices.Sort(res[j])
+	}
+	return &fitted{name: name, inner: inner, scale: cal.Scale, res: res}, nil
+}
