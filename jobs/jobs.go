@@ -286,6 +286,9 @@ func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 		// handler queues nothing it cannot work, but a server may).
 		FetchOnlyKnownKinds: true,
 		SkipUnknownJobCheck: true,
+		// Every worker sets its own timeout (kindTimeout); the client-wide one is off, which
+		// also lets RescueAfter be shorter than the longest kind's timeout.
+		JobTimeout: -1,
 	}
 	if h == nil {
 		return rc, nil

@@ -82,7 +82,7 @@ func TestTwoWorkersOnPostgres(t *testing.T) {
 
 	// Kill the worker that holds a running job.
 	var killed *rivertype.JobRow
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for killed == nil && time.Now().Before(deadline) {
 		for _, id := range ids {
 			j, err := queue.Job(ctx, id)
@@ -108,6 +108,10 @@ func TestTwoWorkersOnPostgres(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if killed == nil {
+		for i := range 2 {
+			b, _ := os.ReadFile(filepath.Join(home, fmt.Sprintf("worker%d.log", i)))
+			t.Logf("worker %d log:\n%s", i, b)
+		}
 		t.Fatal("no job was seen running")
 	}
 	t.Logf("killed the worker running job %d", killed.ID)
