@@ -101,7 +101,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		return nil, err
 	}
 	if opts.Epochs > 0 {
-		fc = withEpochs(fc, opts.Epochs)
+		fc = models.WithEpochs(fc, opts.Epochs)
 	}
 	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 	if err != nil {
@@ -193,20 +193,6 @@ func less(a, b backtest.Number) bool {
 		return !math.IsNaN(float64(a))
 	}
 	return float64(a) < float64(b)
-}
-
-// withEpochs sets the epochs of a network, also inside a conformal wrapper.
-func withEpochs(fc prevoir.Forecaster, epochs int) prevoir.Forecaster {
-	switch m := fc.(type) {
-	case neural.Forecaster:
-		m.Options.Epochs = epochs
-		return m
-	case *conformal.Forecaster:
-		w := *m
-		w.Inner = withEpochs(m.Inner, epochs)
-		return &w
-	}
-	return fc
 }
 
 func scoreMetrics(s backtest.ModelScore) map[string]float64 {

@@ -12,7 +12,6 @@ import (
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
-	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -70,10 +69,9 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 			if err != nil {
 				return usageError{fmt.Errorf("--models: %w", err)}
 			}
-			for i, m := range ms {
-				if nf, ok := m.(neural.Forecaster); ok && epochs > 0 {
-					nf.Options.Epochs = epochs
-					ms[i] = nf
+			if epochs > 0 {
+				for i, m := range ms {
+					ms[i] = models.WithEpochs(m, epochs)
 				}
 			}
 			f, err := a.flows(cmd, &p)
