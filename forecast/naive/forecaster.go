@@ -85,25 +85,12 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
-	return &fitted{name: fc.Name(), origin: s.Origin, md: md}, nil
+	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Model: md}, md: md}, nil
 }
 
 type fitted struct {
-	name   string
-	origin prevoir.Date
-	md     *Model
-}
-
-// Predict forecasts the h days after the origin.
-func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prevoir.Forecast, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	point, q, err := ft.md.Forecast(h, quantiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ft.name, err)
-	}
-	return adapt.Forecast(ft.name, ft.origin, 0, h, point, q, quantiles)
+	adapt.Fitted
+	md *Model
 }
 
 // Describe says how the model was fitted, for the run record.

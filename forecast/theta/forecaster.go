@@ -51,25 +51,13 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
-	return &fitted{name: fc.Name(), s: s, md: md}, nil
+	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Lead: s.Lead, Model: md}, s: s, md: md}, nil
 }
 
 type fitted struct {
-	name string
-	s    *adapt.Series
-	md   *Model
-}
-
-// Predict forecasts the h days after the origin.
-func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prevoir.Forecast, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	point, q, err := ft.md.Forecast(h+ft.s.Lead, quantiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ft.name, err)
-	}
-	return adapt.Forecast(ft.name, ft.s.Origin, ft.s.Lead, h, point, q, quantiles)
+	adapt.Fitted
+	s  *adapt.Series
+	md *Model
 }
 
 // Describe says how the model was fitted, for the run record.

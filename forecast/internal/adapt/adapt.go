@@ -32,6 +32,7 @@
 package adapt
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -258,4 +259,30 @@ func Forecast(model string, origin prevoir.Date, lead, h int, point []float64, q
 		return nil, err
 	}
 	return fc, nil
+}
+
+// Model is a model fitted on a plain series: it forecasts h steps after the series' end.
+type Model interface {
+	Forecast(h int, quantiles []float64) (point []float64, q [][]float64, err error)
+}
+
+// Fitted adapts a plain-series model to prevoir.Fitted: it forecasts the Lead days between
+// the series' end and the origin too, then keeps the h days after the origin.
+type Fitted struct {
+	Name   string
+	Origin prevoir.Date
+	Lead   int
+	Model  Model
+}
+
+// Predict forecasts the h days after the origin.
+func (ft *Fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prevoir.Forecast, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	point, q, err := ft.Model.Forecast(h+ft.Lead, quantiles)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ft.Name, err)
+	}
+	return Forecast(ft.Name, ft.Origin, ft.Lead, h, point, q, quantiles)
 }
