@@ -273,6 +273,26 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			} else if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
 				return err
 			}
+			if cur != nil && versions[cur.Family] == nil {
+				// The champion was not retrained in this batch (a training of a few models):
+				// it competes with its own backtest if that was made on the same origins, and
+				// otherwise it stays, since nothing comparable says a challenger is better.
+				ok, err := f.mergeChampion(ctx, merged, cur)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					rep.Champion = cur
+					rep.Decision = backtest.Decision{Champion: cur.Family, Current: cur.Family,
+						Reason: fmt.Sprintf("current champion %s v%d kept: it was not retrained in batch %s and its backtest is on other origins, so the batch's models cannot be compared with it", cur.Family, cur.Version, batch)}
+					b, _ := json.MarshalIndent(rep.Decision, "", "  ")
+					_, err := run.LogArtifact(ctx, "decision.json", b)
+					return err
+				}
+				if float64(mergedCoverage(merged, cur.Family)) >= opts.MinCoverage80 {
+					copts.Candidates = append(copts.Candidates, cur.Family)
+				}
+			}
 			dec, err := backtest.Champion(merged, current, copts)
 			if err != nil {
 				return err
@@ -310,6 +330,38 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			return err
 		})
 	return rep, err
+}
+
+// mergeChampion adds the current champion's own backtest to a batch's merged result when it
+// was made on the same origins (the same frame); it reports whether it did.
+func (f *Flows) mergeChampion(ctx context.Context, merged *backtest.Result, cur *prevoir.ModelVersion) (bool, error) {
+	b, err := f.Tracker.ReadArtifact(ctx, cur.RunID, BacktestArtifact)
+	if prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res, err := backtest.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		return false, err
+	}
+	if !slices.Equal(res.Protocol.Origins, merged.Protocol.Origins) || res.Protocol.Horizon != merged.Protocol.Horizon {
+		return false, nil
+	}
+	merged.Models = append(merged.Models, res.Models...)
+	merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
+	merged.Fits = append(merged.Fits, res.Fits...)
+	return true, nil
+}
+
+func mergedCoverage(res *backtest.Result, name string) backtest.Number {
+	for _, m := range res.Models {
+		if m.Name == name {
+			return m.Coverage80
+		}
+	}
+	return backtest.Number(math.NaN())
 }
 
 // Train trains every model of names as one batch and applies the champion rule: what a train

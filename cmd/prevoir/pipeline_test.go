@@ -280,3 +280,24 @@ func TestNetworkWithConformalIntervals(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialBatchKeepsChampion: a training of a single worse model does not dethrone a
+// champion it did not retrain: the champion competes with its own backtest on the same origins.
+func TestPartialBatchKeepsChampion(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	out := c.ok("run", "train", "--source-dir", data, "--models", "snaive,ets", "--train-origins", "4")
+	if !strings.Contains(out, "champion: ") {
+		t.Fatal(out)
+	}
+	before := c.ok("models", "list")
+	out = c.ok("run", "train", "--source-dir", data, "--models", "naive", "--train-origins", "4")
+	if !strings.Contains(out, "(changed: false)") {
+		t.Errorf("a worse single model changed the champion:\n%s", out)
+	}
+	after := c.ok("models", "list")
+	if strings.Fields(strings.Split(after, "\n")[1])[2] != strings.Fields(strings.Split(before, "\n")[1])[2] {
+		t.Errorf("champion moved:\n%s\nwas\n%s", after, before)
+	}
+}
