@@ -42,7 +42,8 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 		return &ForecastReport{Forecast: last, Existing: true}, nil
 	}
 	rep := &ForecastReport{}
-	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: f.lineage(frame),
+	lin := f.Lineage(frame)
+	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: lin,
 		Params: map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}},
 		func(run *tracking.Run) error {
 			rep.RunID = run.ID
@@ -87,7 +88,7 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 				return err
 			}
 			sf := &prevoir.StoredForecast{Model: f.RegisteredModel, Version: v.Version, Family: v.Family, RunID: run.ID,
-				Snapshots: f.lineage(frame).Snapshots, Forecast: *pred}
+				Snapshots: lin.Snapshots, Forecast: *pred}
 			created, err := f.Forecasts.SaveForecast(ctx, sf)
 			if err != nil {
 				return err

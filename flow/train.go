@@ -75,8 +75,9 @@ type TrainReport struct {
 	Score   backtest.ModelScore
 }
 
-// lineage records the frame and snapshots a run uses.
-func (f *Flows) lineage(frame *prevoir.Frame) prevoir.Lineage {
+// Lineage records what a run on frame uses: the snapshots, the frame's hash, the effective
+// configuration and the code version.
+func (f *Flows) Lineage(frame *prevoir.Frame) prevoir.Lineage {
 	l := prevoir.Lineage{Snapshots: map[string]string{}, FrameSHA256: csvsource.FrameSHA256(frame), Config: f.Config, CodeVersion: tracking.CodeVersion()}
 	for _, s := range frame.Sources {
 		l.Snapshots[s.Source] = s.SHA256
@@ -115,7 +116,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		params["epochs"] = strconv.Itoa(opts.Epochs)
 	}
 	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: name, Params: params, Tags: map[string]string{"batch": batch},
-		Lineage: f.lineage(frame)}, func(run *tracking.Run) error {
+		Lineage: f.Lineage(frame)}, func(run *tracking.Run) error {
 		rep.RunID = run.ID
 		res, err := backtest.Run(ctx, frame, []prevoir.Forecaster{fc}, backtest.Options{From: from, To: to})
 		if err != nil {

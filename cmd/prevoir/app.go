@@ -261,28 +261,13 @@ func (a *app) close() {
 	}
 }
 
-// version returns the module version and VCS revision the binary was built from.
+// version returns the module version, the VCS revision and the Go version of the binary.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
 	}
-	v := bi.Main.Version
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		v += " " + rev[:min(12, len(rev))] + dirty
-	}
-	return v + " " + bi.GoVersion
+	return bi.Main.Version + " " + tracking.CodeVersion() + " " + bi.GoVersion
 }
 
 func (a *app) versionCommand() *cobra.Command {

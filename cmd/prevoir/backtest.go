@@ -10,7 +10,6 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
-	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/tracking"
 )
@@ -109,7 +108,7 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 				"models": modelList, "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
-			}, Lineage: lineage(frame, f.Config)})
+			}, Lineage: f.Lineage(frame)})
 			if err != nil {
 				return err
 			}
@@ -193,13 +192,4 @@ func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms
 		return nil, err
 	}
 	return res, nil
-}
-
-// lineage records the frame and snapshots a run uses.
-func lineage(f *prevoir.Frame, config string) prevoir.Lineage {
-	l := prevoir.Lineage{Snapshots: map[string]string{}, FrameSHA256: csvsource.FrameSHA256(f), Config: config, CodeVersion: tracking.CodeVersion()}
-	for _, s := range f.Sources {
-		l.Snapshots[s.Source] = s.SHA256
-	}
-	return l
 }
