@@ -142,6 +142,17 @@ func parseQuery(r *http.Request, allowed ...string) (url.Values, error) {
 	return q, nil
 }
 
+// parseFormatQuery reads a query that may hold the allowed parameters and "format" (json or
+// csv): the preamble of every list endpoint.
+func parseFormatQuery(r *http.Request, allowed ...string) (url.Values, string, error) {
+	q, err := parseQuery(r, append(allowed, "format")...)
+	if err != nil {
+		return nil, "", err
+	}
+	format, err := parseFormat(q, true)
+	return q, format, err
+}
+
 // parseFormat reads format=json|csv (json by default); csv only where a table makes sense.
 func parseFormat(q url.Values, csvOK bool) (string, error) {
 	switch f := q.Get("format"); f {
@@ -494,12 +505,7 @@ func (s *Server) apiForecast(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "format")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	_, format, err := parseFormatQuery(r)
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return
@@ -512,12 +518,7 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "days", "from", "to", "format")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	q, format, err := parseFormatQuery(r, "days", "from", "to")
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return
@@ -563,12 +564,7 @@ func (s *Server) apiForecasts(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "limit", "version", "format")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	q, format, err := parseFormatQuery(r, "limit", "version")
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return
@@ -597,12 +593,7 @@ func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "format", "table")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	q, format, err := parseFormatQuery(r, "table")
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return
@@ -717,12 +708,7 @@ func (s *Server) apiModels(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "format")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	_, format, err := parseFormatQuery(r)
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return
@@ -784,12 +770,7 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "source", "limit", "format")
-	if err != nil {
-		writeAPIError(w, r, statusOf(err))
-		return
-	}
-	format, err := parseFormat(q, true)
+	q, format, err := parseFormatQuery(r, "source", "limit")
 	if err != nil {
 		writeAPIError(w, r, statusOf(err))
 		return

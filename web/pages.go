@@ -444,15 +444,7 @@ func (s *Server) modelsPage(st *state) *blob {
 }
 
 func (s *Server) pageModels(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
-		return
-	}
-	if _, err := parseQuery(r); err != nil {
-		s.writePageError(w, r, statusOf(err))
-		return
-	}
-	respond(w, r, st, "page:models", func() *blob { return s.modelsPage(st) })
+	s.servePage(w, r, "page:models", s.modelsPage)
 }
 
 // --- runs ---
@@ -602,15 +594,7 @@ func (s *Server) dataPage(st *state) *blob {
 }
 
 func (s *Server) pageData(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
-		return
-	}
-	if _, err := parseQuery(r); err != nil {
-		s.writePageError(w, r, statusOf(err))
-		return
-	}
-	respond(w, r, st, "page:data", func() *blob { return s.dataPage(st) })
+	s.servePage(w, r, "page:data", s.dataPage)
 }
 
 // --- actions and jobs ---
@@ -627,15 +611,7 @@ func (s *Server) actionsPage(st *state) *blob {
 }
 
 func (s *Server) pageActions(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
-		return
-	}
-	if _, err := parseQuery(r); err != nil {
-		s.writePageError(w, r, statusOf(err))
-		return
-	}
-	respond(w, r, st, "page:actions", func() *blob { return s.actionsPage(st) })
+	s.servePage(w, r, "page:actions", s.actionsPage)
 }
 
 type jobPage struct {
@@ -696,4 +672,18 @@ func (s *Server) render(st *state) error {
 		}
 	}
 	return nil
+}
+
+// servePage answers a page that takes no parameters with the blob build makes from the
+// current state (cached under key).
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request, key string, build func(*state) *blob) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, st, key, func() *blob { return build(st) })
 }
