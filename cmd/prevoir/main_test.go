@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/sqlstore"
 )
 
 // cli runs prevoir in-process with its own home and environment.
@@ -41,6 +43,24 @@ func (c *cli) ok(args ...string) string {
 		c.t.Fatalf("prevoir %v: exit %d\n%s", args, code, errs)
 	}
 	return out
+}
+
+// stores opens the home's database and artifact folder, as another process would; they are
+// closed when the test ends.
+func (c *cli) stores() (*sqlstore.DB, *blobstore.Store) {
+	c.t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.home, "prevoir.db"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { db.Close() })
+	blobs, err := blobstore.Open(ctx, filepath.Join(c.home, "artifacts"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { blobs.Close() })
+	return db, blobs
 }
 
 func (c *cli) snapshots() []prevoir.Snapshot {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/ingest"
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/jobs"
@@ -78,11 +77,7 @@ func TestMonitoringDrift(t *testing.T) {
 
 	// The score job queues an early training.
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.home, "prevoir.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, blobs := c.stores()
 	q, err := jobs.Open(ctx, db, nil, jobs.DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +111,6 @@ func TestMonitoringDrift(t *testing.T) {
 	}
 
 	// The server shows it.
-	blobs, err := blobstore.Open(ctx, filepath.Join(c.home, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blobs.Close()
 	svc := &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs}
 	srv, err := web.New(web.Config{Snapshots: svc.Snapshots, Runs: sqlstore.NewRunStore(db), Registry: sqlstore.NewRegistry(db),
 		Forecasts: sqlstore.NewForecastStore(db), Artifacts: &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs},

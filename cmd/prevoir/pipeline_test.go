@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/datagouv"
 	"github.com/prevoir/prevoir/flow"
 	"github.com/prevoir/prevoir/ingest"
@@ -107,16 +105,7 @@ func TestSourceDownIngestJobRetriesThenFails(t *testing.T) {
 	dead := httptest.NewServer(nil)
 	dead.Close()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.home, "prevoir.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	blobs, err := blobstore.Open(ctx, filepath.Join(c.home, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blobs.Close()
+	db, blobs := c.stores()
 	srcs := prevoir.DefaultSources()
 	for i := range srcs {
 		srcs[i].URL = prevoir.StableURL(dead.URL, srcs[i].ResourceID)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
 )
@@ -19,16 +18,7 @@ import (
 func seedRegistry(t *testing.T, c *cli) (runIDs []string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.home, "prevoir.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	blobs, err := blobstore.Open(ctx, filepath.Join(c.home, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blobs.Close()
+	db, blobs := c.stores()
 	tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs}
 	reg := sqlstore.NewRegistry(db)
 	for i, fam := range []string{"ets", "tcn"} {
