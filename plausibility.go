@@ -185,15 +185,22 @@ type QuarantineError struct {
 	Count      int
 }
 
-func (e *QuarantineError) Error() string {
+// Summary is the first violation and how many more there are.
+func (e *QuarantineError) Summary() string {
 	var b strings.Builder
-	b.WriteString("quarantined: ")
 	if len(e.Violations) > 0 {
 		b.WriteString(e.Violations[0].String())
 	}
 	if e.Count > 1 {
 		fmt.Fprintf(&b, " (and %d more)", e.Count-1)
 	}
+	return b.String()
+}
+
+func (e *QuarantineError) Error() string {
+	var b strings.Builder
+	b.WriteString("quarantined: ")
+	b.WriteString(e.Summary())
 	if e.SnapshotID != 0 {
 		fmt.Fprintf(&b, "; the release is kept as snapshot %d and the previous one stays current: review it, then run prevoir snapshots accept %d", e.SnapshotID, e.SnapshotID)
 	}

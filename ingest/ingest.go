@@ -220,7 +220,7 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	record := func() error {
 		fetch.Status, fetch.Error, fetch.Duration = status, "", s.now().Sub(start)
 		if qerr := snap.QuarantineError(); qerr != nil {
-			fetch.Status, fetch.Error = prevoir.FetchQuarantined, qerr.Error()
+			fetch.Status, fetch.Error = prevoir.FetchQuarantined, qerr.Summary()
 		}
 		return s.Snapshots.RecordFetch(ctx, fetch, snap)
 	}

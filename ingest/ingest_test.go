@@ -284,32 +284,6 @@ func TestFrameFromStoreOriginalGolden(t *testing.T) {
 	}
 }
 
-// spoil writes a copy of a real indicators file into dir with one field changed: column
-// (or "date") of the row dated day. It returns the file's path, its bytes and the row's line.
-func spoil(t *testing.T, dir, file, day, column, value string) (path string, body []byte, line int) {
-	t.Helper()
-	lines := strings.Split(string(testutil.ReadData(t, file)), "\n")
-	col := slices.Index(strings.Split(lines[0], ","), column)
-	if col < 0 {
-		t.Fatalf("%s has no column %s", file, column)
-	}
-	for i, l := range lines {
-		if f := strings.Split(l, ","); strings.HasPrefix(l, day+",") {
-			f[col] = value
-			lines[i], line = strings.Join(f, ","), i+1
-		}
-	}
-	if line == 0 {
-		t.Fatalf("%s has no day %s", file, day)
-	}
-	body = []byte(strings.Join(lines, "\n"))
-	path = filepath.Join(dir, "spoiled-"+column+".csv")
-	if err := os.WriteFile(path, body, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, body, line
-}
-
 // TestQuarantine: a release breaking each plausibility rule, served by a stand-in for
 // data.gouv.fr, is quarantined through the real ingest path: an error naming file, line,
 // column and rule, the bytes stored as a quarantined snapshot, the previous release still
@@ -361,7 +335,11 @@ func TestQuarantine(t *testing.T) {
 				before := frame()
 				snaps, _ := e.counts(t)
 
-				path, body, line := spoil(t, t.TempDir(), later, tt.day, tt.column, tt.value)
+				body, line := testutil.SpoilField(t, later, tt.day, tt.column, tt.value)
+				path := filepath.Join(t.TempDir(), "spoiled.csv")
+				if err := os.WriteFile(path, body, 0o644); err != nil {
+					t.Fatal(err)
+				}
 				srv.SetFile(ind.ResourceID, path)
 				want := fmt.Sprintf("table-indicateurs-open-data-france.csv line %d column %s: %s", line, tt.column, tt.want)
 				for attempt := 1; attempt <= 2; attempt++ {
@@ -434,8 +412,8 @@ func TestQuarantineFirstRelease(t *testing.T) {
 	e := newEnv(t, testutil.SQLiteURL(t))
 	ctx := context.Background()
 	dir := sourceDir(t, "table-indicateurs-open-data-france.csv", "sp-fra-jour.csv")
-	spoil(t, dir, "table-indicateurs-open-data-france.csv", "2021-03-01", "TO", "138.7")
-	if err := os.Rename(filepath.Join(dir, "spoiled-TO.csv"), filepath.Join(dir, "table-indicateurs-open-data-france.csv")); err != nil {
+	body, _ := testutil.SpoilField(t, "table-indicateurs-open-data-france.csv", "2021-03-01", "TO", "138.7")
+	if err := os.WriteFile(filepath.Join(dir, "table-indicateurs-open-data-france.csv"), body, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rs, err := e.svc.Ingest(ctx, sources(t, dir))
