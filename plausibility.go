@@ -96,8 +96,8 @@ func (v Violation) String() string {
 	return b.String()
 }
 
-// DateRule names the rule on a source's days, given the last plausible day.
-func DateRule(last Date) string {
+// dateRule names the rule on a source's days, given the last plausible day.
+func dateRule(last Date) string {
 	return fmt.Sprintf("date between %s and %s", FirstPlausibleDay, last)
 }
 
@@ -117,7 +117,7 @@ func CheckPlausibility(src Source, t *Table, fetched Date, prev *Table) []Violat
 	last := fetched.AddDays(1)
 	for i, d := range t.Dates {
 		if d < FirstPlausibleDay || d > last {
-			out = append(out, at(i, src.DateColumn, d.String(), DateRule(last)))
+			out = append(out, at(i, src.DateColumn, d.String(), dateRule(last)))
 		}
 	}
 	for c, name := range t.Columns {

@@ -58,6 +58,9 @@ func TestQuarantineAndAccept(t *testing.T) {
 	if m := get("/metrics"); !strings.Contains(m, `prevoir_alerts{kind="quarantined_release"} 1`) {
 		t.Errorf("metrics lack the alert:\n%s", grepLines(m, "alert"))
 	}
+	if csv := get("/api/v1/snapshots?format=csv"); !strings.Contains(csv, ",state\n") || !strings.Contains(csv, ",quarantined\n") {
+		t.Errorf("snapshots CSV:\n%s", csv)
+	}
 	if page := get("/data"); !strings.Contains(page, fmt.Sprintf("%d (quarantined)", q.ID)) || !strings.Contains(page, "Needs attention") {
 		t.Error("the data page does not show the quarantine")
 	}
