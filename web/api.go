@@ -458,9 +458,9 @@ func snapshotsBlob(st *state, source string, limit int, format string) *blob {
 			added, changedDates, changedCells = strconv.Itoa(rv.AddedDates), strconv.Itoa(rv.ChangedDates), strconv.Itoa(rv.ChangedCells)
 		}
 		rows = append(rows, []string{strconv.FormatInt(sn.ID, 10), sn.Source, sn.SHA256, csvTime(sn.FetchedAt), strconv.Itoa(sn.Rows),
-			sn.FirstDate.String(), sn.LastDate.String(), added, changedDates, changedCells})
+			sn.FirstDate.String(), sn.LastDate.String(), added, changedDates, changedCells, string(sn.State)})
 	}
-	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells"}, rows)
+	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells", "state"}, rows)
 }
 
 // renderAPI pre-renders the API's answers to its default requests.

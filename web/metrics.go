@@ -170,12 +170,12 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 }
 
 func writeStateMetrics(p *promWriter, st *state) {
-	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind (model_drift, stale_source, flow_failing).")
-	counts := map[string]int{monitor.KindModelDrift: 0, monitor.KindStaleSource: 0, monitor.KindFlowFailing: 0}
+	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(monitor.Kinds(), ", ")+").")
+	counts := map[string]int{}
 	for _, a := range st.alerts {
 		counts[a.Kind]++
 	}
-	for _, k := range []string{monitor.KindFlowFailing, monitor.KindModelDrift, monitor.KindStaleSource} {
+	for _, k := range monitor.Kinds() {
 		p.sample("prevoir_alerts", float64(counts[k]), "kind", k)
 	}
 	if len(st.alerts) > 0 {
