@@ -6,10 +6,11 @@
 // exponential backoff and jitter on transient failures only (timeouts, refused or reset
 // connections, 408, 429 and 5xx answers, truncated bodies; a Retry-After is honoured up to
 // MaxBackoff), and none on failures that cannot pass (a host that does not exist, a redirect
-// to another scheme than http(s), 404 and the other 4xx answers); conditional requests (If-None-Match / If-Modified-Since) so that an
-// unchanged file costs a 304; a size cap; and a refusal of HTML pages served in place of a
-// file. file:// URLs are read from disk with the same size cap, which is how local copies
-// (--source-dir) and tests that need no server are served.
+// to another scheme than http(s), 404 and the other 4xx answers); conditional requests
+// (If-None-Match / If-Modified-Since) so that an unchanged file costs a 304; a size cap; and a
+// refusal of HTML pages served in place of a file. file:// URLs are read from disk with the
+// same size cap, which is how local copies (--source-dir) and tests that need no server are
+// served.
 package datagouv
 
 import (
@@ -49,7 +50,8 @@ type Client struct {
 	// MaxAttempts bounds the attempts of one Fetch, the first included.
 	MaxAttempts int
 	// Backoff is the wait before the first retry; it doubles at each retry, up to MaxBackoff,
-	// with ±25% jitter so that many clients do not retry in step.
+	// with ±25% jitter so that many clients do not retry in step. A longer Retry-After is
+	// waited for, up to MaxBackoff; beyond, the fetch fails (temporarily) at once.
 	Backoff, MaxBackoff time.Duration
 	// MaxBytes caps the size of a body.
 	MaxBytes  int64
