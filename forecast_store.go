@@ -19,6 +19,11 @@ type StoredForecast struct {
 	MadeAt time.Time `json:"made_at"`
 	// Snapshots are the SHA-256 of the raw snapshots of the data, by source.
 	Snapshots map[string]string `json:"snapshots,omitempty"`
+	// FrameSHA256 identifies the frame it was made from (csvsource.FrameSHA256): a revision
+	// that changes past values but not the last date makes a new frame, hence a new forecast
+	// from the same origin. Empty for forecasts stored before it was recorded and whose run
+	// is gone.
+	FrameSHA256 string `json:"frame_sha256,omitempty"`
 	Forecast
 }
 
@@ -53,9 +58,9 @@ type ForecastFilter struct {
 
 // ForecastStore keeps forecasts and their scores.
 type ForecastStore interface {
-	// SaveForecast stores a forecast and sets its ID. A forecast of the same model version and
-	// origin already stored is returned instead (created false): the forecast flow is
-	// idempotent.
+	// SaveForecast stores a forecast and sets its ID. A forecast of the same model version,
+	// origin and frame already stored is returned instead (created false): the forecast flow
+	// is idempotent.
 	SaveForecast(ctx context.Context, f *StoredForecast) (created bool, err error)
 	// LatestForecast returns the forecast with the latest origin (then the latest made) of the
 	// registered model, or ENOTFOUND.

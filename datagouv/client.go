@@ -3,11 +3,14 @@
 // It fetches the stable resource links (https://www.data.gouv.fr/fr/datasets/r/<id>), which
 // redirect to the current file on the static host, with what a daily robot needs to be a good
 // citizen and to survive a bad day: a timeout per attempt, a bounded number of retries with
-// exponential backoff and jitter on timeouts, connection failures, 429 and 5xx answers and
-// truncated bodies; conditional requests (If-None-Match / If-Modified-Since) so that an
-// unchanged file costs a 304; a size cap; and a refusal of HTML pages served in place of a
-// file. file:// URLs are read from disk with the same size cap, which is how local copies
-// (--source-dir) and tests that need no server are served.
+// exponential backoff and jitter on transient failures only (timeouts, refused or reset
+// connections, 408, 429 and 5xx answers, truncated bodies; a Retry-After is honoured up to
+// MaxBackoff), and none on failures that cannot pass (a host that does not exist, a redirect
+// to another scheme than http(s), 404 and the other 4xx answers); conditional requests
+// (If-None-Match / If-Modified-Since) so that an unchanged file costs a 304; a size cap; and a
+// refusal of HTML pages served in place of a file. file:// URLs are read from disk with the
+// same size cap, which is how local copies (--source-dir) and tests that need no server are
+// served.
 package datagouv
 
 import (
@@ -24,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prevoir/prevoir"
@@ -46,7 +50,8 @@ type Client struct {
 	// MaxAttempts bounds the attempts of one Fetch, the first included.
 	MaxAttempts int
 	// Backoff is the wait before the first retry; it doubles at each retry, up to MaxBackoff,
-	// with ±25% jitter so that many clients do not retry in step.
+	// with ±25% jitter so that many clients do not retry in step. A longer Retry-After is
+	// waited for, up to MaxBackoff; beyond, the fetch fails (temporarily) at once.
 	Backoff, MaxBackoff time.Duration
 	// MaxBytes caps the size of a body.
 	MaxBytes  int64
@@ -127,12 +132,35 @@ func (e *FetchError) ErrorCode() string {
 	return prevoir.EINVALID
 }
 
-// attemptError is the outcome of one failed attempt; retry says whether another may succeed.
-type attemptError struct {
-	err        error
-	retry      bool
-	retryAfter time.Duration
+// statusError is an HTTP answer other than 200 and 304.
+type statusError struct {
+	Code   int
+	Status string // as the server sent it, e.g. "503 Service Unavailable"
+	// RetryAfter is the wait the server asked for (Retry-After), 0 when it asked none.
+	RetryAfter time.Duration
 }
+
+func (e *statusError) Error() string { return "server answered " + e.Status }
+
+// redirectError is a redirect this client refuses to follow.
+type redirectError struct{ to string }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("redirected to %s: only http and https redirects are followed", e.to)
+}
+
+// htmlPageError is an HTML page served with a 200 in place of the file.
+type htmlPageError struct{ contentType string }
+
+func (e *htmlPageError) Error() string {
+	return fmt.Sprintf("got an HTML page (Content-Type %q), not a CSV file", e.contentType)
+}
+
+// bodyError is a failure while reading the body of a 200 answer.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "read body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
 
 // Fetch downloads req.URL.
 func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
@@ -147,26 +175,32 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 	default:
 		return nil, &FetchError{URL: req.URL, Err: fmt.Errorf("unsupported URL scheme %q (want https, http or file)", u.Scheme)}
 	}
+	hc := c.redirectChecked()
 	attempts := orDefault(c.MaxAttempts, DefaultMaxAttempts)
 	wait := orDefault(c.Backoff, DefaultBackoff)
 	maxWait := orDefault(c.MaxBackoff, DefaultMaxBackoff)
-	var last *attemptError
 	for n := 1; ; n++ {
-		resp, aerr := c.attempt(ctx, req)
-		if aerr == nil {
+		resp, err := c.attempt(ctx, hc, req)
+		if err == nil {
 			resp.Attempts = n
 			return resp, nil
 		}
-		last = aerr
-		if !aerr.retry || n == attempts || ctx.Err() != nil {
-			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: aerr.retry, Err: aerr.err}
+		retry := transient(err)
+		if !retry || n == attempts || ctx.Err() != nil {
+			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: retry, Err: err}
 		}
-		d := wait
-		if aerr.retryAfter > d {
-			d = min(aerr.retryAfter, maxWait)
+		d := time.Duration(float64(wait) * (0.75 + 0.5*rand.Float64()))
+		var se *statusError
+		if errors.As(err, &se) && se.RetryAfter > d {
+			if se.RetryAfter > maxWait {
+				// Retrying sooner than asked is impolite, and waiting longer than MaxBackoff
+				// stalls the flow: leave it to the next scheduled fetch.
+				return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true,
+					Err: fmt.Errorf("%w, and asks to retry after %s, longer than the %s this client waits", err, se.RetryAfter, maxWait)}
+			}
+			d = se.RetryAfter
 		}
-		d = time.Duration(float64(d) * (0.75 + 0.5*rand.Float64()))
-		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", req.URL, "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", last.err)
+		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", req.URL, "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", err)
 		select {
 		case <-ctx.Done():
 			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true, Err: ctx.Err()}
@@ -176,10 +210,34 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 	}
 }
 
-func (c *Client) attempt(ctx context.Context, req Request) (*Response, *attemptError) {
+// redirectChecked returns the HTTP client with a redirect policy that refuses any scheme but
+// http and https (net/http would fail on file:// anyway, with a less clear error), on top of
+// the client's own policy.
+func (c *Client) redirectChecked() *http.Client {
+	hc := *c.httpClient()
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+			return &redirectError{to: r.URL.String()}
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &hc
+}
+
+func (c *Client) attempt(ctx context.Context, hc *http.Client, req Request) (*Response, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
-		return nil, &attemptError{err: err}
+		return nil, err
+	}
+	if host := hr.URL.Hostname(); reservedInvalid(host) {
+		return nil, &net.DNSError{Err: "no such host (the .invalid domain is reserved and never resolves)", Name: host, IsNotFound: true}
 	}
 	hr.Header.Set("User-Agent", orString(c.UserAgent, DefaultUserAgent))
 	hr.Header.Set("Accept", "text/csv, text/plain;q=0.9, */*;q=0.1")
@@ -189,14 +247,15 @@ func (c *Client) attempt(ctx context.Context, req Request) (*Response, *attemptE
 	if req.LastModified != "" {
 		hr.Header.Set("If-Modified-Since", req.LastModified)
 	}
-	resp, err := c.httpClient().Do(hr)
+	resp, err := hc.Do(hr)
 	if err != nil {
-		return nil, &attemptError{err: err, retry: retryable(err)}
+		return nil, transportError(err)
 	}
 	defer resp.Body.Close()
 	out := &Response{URL: resp.Request.URL.String(), ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	switch {
-	case resp.StatusCode == http.StatusNotModified:
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
 		out.NotModified = true
 		if out.ETag == "" {
 			out.ETag = req.ETag
@@ -205,27 +264,24 @@ func (c *Client) attempt(ctx context.Context, req Request) (*Response, *attemptE
 			out.LastModified = req.LastModified
 		}
 		return out, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+	default:
+		// Drain a little so that the connection can be reused.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, &attemptError{err: fmt.Errorf("server answered %s", resp.Status), retry: true, retryAfter: retryAfter(resp.Header)}
-	case resp.StatusCode != http.StatusOK:
-		return nil, &attemptError{err: fmt.Errorf("server answered %s", resp.Status)}
+		return nil, &statusError{Code: resp.StatusCode, Status: resp.Status, RetryAfter: retryAfter(resp.Header, time.Now())}
 	}
 	maxBytes := orDefault(c.MaxBytes, DefaultMaxBytes)
 	if resp.ContentLength > maxBytes {
-		return nil, &attemptError{err: fmt.Errorf("file is %d bytes, more than the %d-byte cap", resp.ContentLength, maxBytes)}
+		return nil, fmt.Errorf("file is %d bytes, more than the %d-byte cap", resp.ContentLength, maxBytes)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		// A connection cut mid-body (fewer bytes than Content-Length) is worth another try.
-		return nil, &attemptError{err: fmt.Errorf("read body: %w", err), retry: true}
+		return nil, &bodyError{err}
 	}
 	if int64(len(body)) > maxBytes {
-		return nil, &attemptError{err: fmt.Errorf("file is more than the %d-byte cap", maxBytes)}
+		return nil, fmt.Errorf("file is more than the %d-byte cap", maxBytes)
 	}
 	if isHTML(resp.Header.Get("Content-Type"), body) {
-		// An HTML page with a 200 is a portal's error or maintenance page, not the file.
-		return nil, &attemptError{err: fmt.Errorf("got an HTML page (Content-Type %q), not a CSV file", resp.Header.Get("Content-Type")), retry: true}
+		return nil, &htmlPageError{resp.Header.Get("Content-Type")}
 	}
 	out.Body = body
 	return out, nil
@@ -261,30 +317,94 @@ func FileURL(path string) string {
 	return (&url.URL{Scheme: "file", Path: path}).String()
 }
 
-// retryable reports whether a transport error may pass: timeouts, refused or reset
-// connections, DNS failures. Context cancellation is not retried.
-func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) {
+// transient reports whether a failed attempt may succeed if tried again: a timeout, a refused,
+// reset or unreachable connection, a temporary DNS failure, an answer 408, 429 or 5xx (but 501
+// and 505, which will not change), a body cut short, an HTML maintenance page. Anything else
+// (a host that does not exist, a refused redirect, 404 and the other 4xx, a certificate or
+// protocol error, a file over the size cap, a cancelled context) is permanent.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
+	var (
+		se *statusError
+		de *net.DNSError
+		re *redirectError
+		he *htmlPageError
+		be *bodyError
+		ne net.Error
+	)
+	switch {
+	case errors.As(err, &se):
+		switch {
+		case se.Code == http.StatusRequestTimeout, se.Code == http.StatusTooManyRequests:
+			return true
+		case se.Code == http.StatusNotImplemented, se.Code == http.StatusHTTPVersionNotSupported:
+			return false
+		}
+		return se.Code >= 500 && se.Code <= 599
+	case errors.As(err, &re):
+		return false
+	case errors.As(err, &he):
+		// A portal serves its maintenance page with a 200.
+		return true
+	case errors.As(err, &de):
+		return !de.IsNotFound && (de.IsTimeout || de.IsTemporary)
+	case errors.As(err, &be):
+		// The answer was a 200: a body cut short (unexpected EOF, a reset, an HTTP/2 stream
+		// reset, a timeout) is the connection's fault.
+		return true
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETDOWN):
+		return true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// The server closed the connection before answering.
+		return true
+	case errors.As(err, &ne) && ne.Timeout():
 		return true
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	return false
 }
 
-// retryAfter reads a Retry-After header given in seconds.
-func retryAfter(h http.Header) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
-	if err != nil || s < 0 {
+// transportError strips what net/http wraps around a failed request (the URL, which the
+// FetchError names already) and the resolver's address from a DNS failure: it is a detail of
+// the machine, not of the fetch.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		d := *de
+		d.Server = ""
+		return &d
+	}
+	return err
+}
+
+// reservedInvalid reports whether host is in the .invalid domain, which RFC 6761 reserves
+// for names that never resolve and asks resolvers to answer at once: without a network, a
+// resolver would otherwise wait for its timeout.
+func reservedInvalid(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	return h == "invalid" || strings.HasSuffix(h, ".invalid")
+}
+
+// retryAfter reads a Retry-After header, given in seconds or as an HTTP date.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
 		return 0
 	}
-	return time.Duration(s) * time.Second
+	if s, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(s, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func isHTML(contentType string, body []byte) bool {

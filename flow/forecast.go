@@ -18,13 +18,14 @@ import (
 type ForecastReport struct {
 	RunID    string
 	Forecast *prevoir.StoredForecast
-	// Existing is true when this champion version had already forecast from this origin: the
+	// Existing is true when this champion version had already forecast from this frame: the
 	// stored forecast is returned and nothing is recomputed.
 	Existing bool
 }
 
 // Forecast loads the champion, forecasts the 14 days after the last observed day with
-// quantiles, and stores the forecast dated by its origin.
+// quantiles, and stores the forecast dated by its origin, unless the champion has already
+// forecast from the same frame.
 func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 	v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion)
 	if err != nil {
@@ -38,11 +39,14 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 		return nil, err
 	}
 	origin := frame.Dates[frame.Len()-1]
-	if last, err := f.Forecasts.LatestForecast(ctx, f.RegisteredModel); err == nil && last.Version == v.Version && last.Origin == origin {
+	lin := f.Lineage(frame)
+	// The frame's hash, not only its last date: a revision of past values that keeps the last
+	// date changes the model's inputs, so it is forecast again.
+	if last, err := f.Forecasts.LatestForecast(ctx, f.RegisteredModel); err == nil && last.Version == v.Version &&
+		last.Origin == origin && last.FrameSHA256 == lin.FrameSHA256 {
 		return &ForecastReport{Forecast: last, Existing: true}, nil
 	}
 	rep := &ForecastReport{}
-	lin := f.Lineage(frame)
 	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: lin,
 		Params: map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}},
 		func(run *tracking.Run) error {
@@ -88,7 +92,7 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 				return err
 			}
 			sf := &prevoir.StoredForecast{Model: f.RegisteredModel, Version: v.Version, Family: v.Family, RunID: run.ID,
-				Snapshots: lin.Snapshots, Forecast: *pred}
+				Snapshots: lin.Snapshots, FrameSHA256: lin.FrameSHA256, Forecast: *pred}
 			created, err := f.Forecasts.SaveForecast(ctx, sf)
 			if err != nil {
 				return err

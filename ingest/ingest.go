@@ -1,4 +1,4 @@
-// Package ingest brings the sources into prevoir: it fetches each source, validates the
+// Package ingest brings the sources into prevoir: it fetches the sources, validates the
 // bytes, stores each distinct release once (raw bytes in the artifact store, addressed by their
 // SHA-256; metadata in SQL), reports how a new release revises the one before, and rebuilds the
 // daily frame from the current releases.
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prevoir/prevoir"
@@ -67,19 +68,21 @@ func WithSourceDir(sources []prevoir.Source, dir string) ([]prevoir.Source, erro
 	return out, nil
 }
 
-// Ingest fetches every source, one after the other, and returns a result for each. The error
-// is non-nil when any source failed; the other sources are ingested all the same.
+// Ingest fetches every source at the same time and returns a result for each, in the order of
+// sources. The error is non-nil when any source failed; a failing source does not stop the
+// others.
 func (s *Service) Ingest(ctx context.Context, sources []prevoir.Source) ([]Result, error) {
-	var (
-		results []Result
-		errs    []error
-	)
-	for _, src := range sources {
-		if err := ctx.Err(); err != nil {
-			return results, err
-		}
-		r := s.ingestOne(ctx, src)
-		results = append(results, r)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Go(func() { results[i] = s.ingestOne(ctx, src) })
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range results {
 		if r.Err != nil {
 			errs = append(errs, r.Err)
 		}

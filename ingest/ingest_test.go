@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,6 +255,62 @@ func TestIngestSourceDownKeepsPrevious(t *testing.T) {
 	}
 	if last := f.Dates[f.Len()-1].String(); last != "2022-12-31" {
 		t.Errorf("frame ends %s, want the previous release's 2022-12-31", last)
+	}
+}
+
+func TestIngestFetchesSourcesConcurrently(t *testing.T) {
+	e := newEnv(t, testutil.SQLiteURL(t))
+	e.svc.Client.MaxAttempts = 1
+	ctx := context.Background()
+	upstream := testutil.NewDataGouvServer(t, testutil.DataDir(t))
+	// In front of it, a gate holds each source's first request until the other source's has
+	// arrived too: fetched one after the other, the first waits in vain and gets a 503.
+	var (
+		mu      sync.Mutex
+		arrived int
+		both    chan struct{}
+	)
+	reset := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		arrived, both = 0, make(chan struct{})
+	}
+	reset()
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/fr/datasets/r/") {
+			mu.Lock()
+			arrived++
+			wait := both
+			if arrived == 2 {
+				close(both)
+			}
+			mu.Unlock()
+			select {
+			case <-wait:
+			case <-time.After(10 * time.Second):
+				http.Error(w, "no other request came while this one waited: the sources are fetched one after the other", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		upstream.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	srcs := upstream.Sources()
+	for i := range srcs {
+		srcs[i].URL = prevoir.StableURL(gate.URL, srcs[i].ResourceID)
+	}
+	rs, err := e.svc.Ingest(ctx, srcs)
+	if err != nil || statuses(rs) != "indicateurs=new sidep=new" {
+		t.Fatalf("got %s, %v; want both new (a 503 means the fetches did not overlap)", statuses(rs), err)
+	}
+
+	// One source failing does not stop the other, and the results keep the sources' order.
+	reset()
+	upstream.Inject(srcs[0].ResourceID, testutil.Fault404)
+	upstream.SetFile(srcs[1].ResourceID, filepath.Join(testutil.DataDir(t), "vintages/sp-fra-jour-2022-08-05-19h01.csv"))
+	rs, err = e.svc.Ingest(ctx, srcs)
+	if err == nil || !strings.Contains(err.Error(), "404") || statuses(rs) != "indicateurs=failed sidep=revised" {
+		t.Fatalf("got %s, %v; want indicateurs failed (404) and sidep revised", statuses(rs), err)
 	}
 }
 

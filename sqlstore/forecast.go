@@ -49,8 +49,8 @@ func (st *ForecastStore) SaveForecast(ctx context.Context, f *prevoir.StoredFore
 	created := false
 	err = st.db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT id FROM forecasts WHERE model = ? AND version = ? AND origin = ?"),
-			f.Model, f.Version, f.Origin.String()).Scan(&id)
+		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT id FROM forecasts WHERE "+sameForecast),
+			f.Model, f.Version, f.Origin.String(), f.FrameSHA256).Scan(&id)
 		if err == nil {
 			existing, err := st.find(ctx, tx, "WHERE id = ?", id)
 			if err != nil {
@@ -64,13 +64,14 @@ func (st *ForecastStore) SaveForecast(ctx context.Context, f *prevoir.StoredFore
 		}
 		created = true
 		return tx.QueryRowContext(ctx, st.db.rebind(`INSERT INTO forecasts
-			(model, version, family, run_id, origin, made_at, horizon, body, snapshots)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			f.Model, f.Version, f.Family, f.RunID, f.Origin.String(), st.db.ts(f.MadeAt), len(f.Dates), string(body), string(snaps)).Scan(&f.ID)
+			(model, version, family, run_id, origin, made_at, horizon, body, snapshots, frame_sha256)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			f.Model, f.Version, f.Family, f.RunID, f.Origin.String(), st.db.ts(f.MadeAt), len(f.Dates), string(body), string(snaps),
+			f.FrameSHA256).Scan(&f.ID)
 	})
 	if isUniqueViolation(err) {
 		// A concurrent flow stored it first: return that one.
-		existing, ferr := st.find(ctx, st.db.sql, "WHERE model = ? AND version = ? AND origin = ?", f.Model, f.Version, f.Origin.String())
+		existing, ferr := st.find(ctx, st.db.sql, "WHERE "+sameForecast, f.Model, f.Version, f.Origin.String(), f.FrameSHA256)
 		if ferr != nil {
 			return false, ferr
 		}
@@ -83,7 +84,11 @@ func (st *ForecastStore) SaveForecast(ctx context.Context, f *prevoir.StoredFore
 	return created, nil
 }
 
-const forecastColumns = "id, model, version, family, run_id, origin, made_at, body, snapshots"
+// sameForecast selects the forecast of a model version from an origin and a frame: the key
+// that makes the forecast flow idempotent.
+const sameForecast = "model = ? AND version = ? AND origin = ? AND frame_sha256 = ?"
+
+const forecastColumns = "id, model, version, family, run_id, origin, made_at, body, snapshots, frame_sha256"
 
 func scanForecast(r rowScanner) (*prevoir.StoredForecast, error) {
 	var (
@@ -91,7 +96,7 @@ func scanForecast(r rowScanner) (*prevoir.StoredForecast, error) {
 		origin      string
 		body, snaps string
 	)
-	if err := r.Scan(&f.ID, &f.Model, &f.Version, &f.Family, &f.RunID, &origin, timeScan{&f.MadeAt}, &body, &snaps); err != nil {
+	if err := r.Scan(&f.ID, &f.Model, &f.Version, &f.Family, &f.RunID, &origin, timeScan{&f.MadeAt}, &body, &snaps, &f.FrameSHA256); err != nil {
 		return nil, err
 	}
 	var err error

@@ -40,6 +40,18 @@ func TestForecastStore(t *testing.T) {
 		if err != nil || created || again.ID != a.ID || again.Point[0] != 50 {
 			t.Errorf("second save: created %v, id %d, point %v, %v", created, again.ID, again.Point, err)
 		}
+		// The same version and origin on another frame (a revision that kept the last date): a
+		// new forecast; on that frame again, that one.
+		revised := storedForecast("2022-12-11", 1, 70)
+		revised.FrameSHA256 = sha(9)
+		if created, err := st.SaveForecast(ctx, revised); err != nil || !created || revised.ID == a.ID {
+			t.Errorf("save on another frame: created %v, id %d (first %d), %v", created, revised.ID, a.ID, err)
+		}
+		same := storedForecast("2022-12-11", 1, 99)
+		same.FrameSHA256 = sha(9)
+		if created, err := st.SaveForecast(ctx, same); err != nil || created || same.ID != revised.ID || same.Point[0] != 70 || same.FrameSHA256 != sha(9) {
+			t.Errorf("save on that frame again: created %v, id %d (want %d), point %v, frame %.12s, %v", created, same.ID, revised.ID, same.Point, same.FrameSHA256, err)
+		}
 		b := storedForecast("2022-12-18", 2, 60)
 		if _, err := st.SaveForecast(ctx, b); err != nil {
 			t.Fatal(err)

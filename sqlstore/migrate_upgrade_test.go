@@ -6,6 +6,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -263,6 +264,82 @@ func TestUpgradeToQuarantine(t *testing.T) {
 		if _, err := db.sql.ExecContext(ctx, db.rebind(`INSERT INTO fetches (source, url, started_at, status) VALUES (?, ?, ?, ?)`),
 			"sidep", "u", db.ts(time.Now()), "bogus"); err == nil {
 			t.Error("a fetch with status bogus was stored")
+		}
+	})
+}
+
+// TestUpgradeForecastsKeyedOnFrame: forecasts stored at schema version 3, keyed on (model,
+// version, origin), get the frame hash their run recorded (empty when the run is gone), keep
+// their scores, and after the upgrade a forecast of the same version and origin on another
+// frame is a new forecast; scores still reference forecasts.
+func TestUpgradeForecastsKeyedOnFrame(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		old, err := open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrateTo(t, old, 3)
+		at := time.Date(2022, 8, 27, 19, 45, 0, 0, time.UTC)
+		runID := strings.Repeat("a", 32)
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO runs (id, experiment, kind, name, status, started_at, heartbeat_at, frame_sha256)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), runID, "default", "forecast", "ets", "finished", old.ts(at), old.ts(at), hexSHA(7)); err != nil {
+			t.Fatal(err)
+		}
+		origin := prevoir.MustParseDate("2022-08-26")
+		body, err := json.Marshal(forecastBody{Dates: []prevoir.Date{origin + 1}, Point: []float64{40}, Quantiles: []float64{0.1, 0.5, 0.9}, Values: [][]float64{{30, 40, 50}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids [2]int64
+		for i, run := range []string{runID, strings.Repeat("b", 32)} { // the second run is not recorded
+			if err := old.sql.QueryRowContext(ctx, old.rebind(`INSERT INTO forecasts (model, version, family, run_id, origin, made_at, horizon, body, snapshots)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), prevoir.DefaultTarget, i+1, "ets", run, origin.String(), old.ts(at), 1, string(body), "{}").Scan(&ids[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO forecast_scores (forecast_id, date, horizon, actual, point, abs_error, in_80, in_95, scored_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), ids[0], (origin + 1).String(), 1, 45.0, 40.0, 5.0, true, true, old.ts(at)); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("open a version 3 database: %v", err)
+		}
+		defer db.Close()
+		st := NewForecastStore(db)
+		list, err := st.ListForecasts(ctx, prevoir.ForecastFilter{Model: prevoir.DefaultTarget})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("forecasts after the upgrade: %v, %v", list, err)
+		}
+		frames := map[int64]string{}
+		for _, f := range list {
+			frames[f.ID] = f.FrameSHA256
+		}
+		if frames[ids[0]] != hexSHA(7) || frames[ids[1]] != "" {
+			t.Errorf("frames after the upgrade: %v; want %s for the forecast whose run recorded it, empty for the other", frames, hexSHA(7)[:12])
+		}
+		scores, err := st.Scores(ctx, prevoir.DefaultTarget, 0)
+		if err != nil || len(scores) != 1 || scores[0].ForecastID != ids[0] || scores[0].Actual != 45 || !scores[0].In80 {
+			t.Errorf("scores after the upgrade: %+v, %v", scores, err)
+		}
+
+		// Version 1 from the same origin on another frame: a new forecast, which can be scored.
+		fc := &prevoir.StoredForecast{Model: prevoir.DefaultTarget, Version: 1, Family: "ets", RunID: runID, FrameSHA256: hexSHA(8),
+			Forecast: prevoir.Forecast{Model: "ets", Origin: origin, Dates: []prevoir.Date{origin + 1}, Point: []float64{42},
+				Quantiles: []float64{0.1, 0.5, 0.9}, Values: [][]float64{{32, 42, 52}}}}
+		created, err := st.SaveForecast(ctx, fc)
+		if err != nil || !created || fc.ID == ids[0] || fc.ID == ids[1] {
+			t.Fatalf("a forecast on another frame: created %v, id %d, %v", created, fc.ID, err)
+		}
+		if err := st.SaveScores(ctx, []prevoir.ForecastScore{{ForecastID: fc.ID, Date: origin + 1, Horizon: 1, Actual: 45, Point: 42, AbsError: 3}}); err != nil {
+			t.Errorf("score the new forecast: %v", err)
+		}
+		if err := st.SaveScores(ctx, []prevoir.ForecastScore{{ForecastID: 999, Date: origin + 1, Horizon: 1}}); err == nil ||
+			!strings.Contains(strings.ToLower(err.Error()), "foreign key") {
+			t.Errorf("a score of no forecast: %v; want a foreign key violation", err)
 		}
 	})
 }

@@ -1,0 +1,93 @@
+package flow_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/flow"
+	"github.com/prevoir/prevoir/ingest"
+	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
+)
+
+// TestForecastAfterRevisionKeepingLastDate: a release that revises a past value but ends on
+// the same day makes a new frame, and the forecast flow forecasts again from the same origin;
+// unchanged data still computes nothing.
+func TestForecastAfterRevisionKeepingLastDate(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		e := seed.Open(t, dbURL)
+		dir := t.TempDir()
+		for _, name := range []string{"table-indicateurs-open-data-france.csv", "sp-fra-jour.csv"} {
+			if err := os.WriteFile(filepath.Join(dir, name), testutil.ReadData(t, name), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srcs, err := ingest.WithSourceDir(prevoir.DefaultSources(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Flows.Sources = srcs
+		if _, err := e.Flows.Ingest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := e.Flows.TrainModel(ctx, "b1", "snaive", flow.TrainOptions{Origins: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Promote(t, tr.Version.Version, "test")
+
+		first, err := e.Flows.Forecast(ctx)
+		if err != nil || first.Existing || first.Forecast.FrameSHA256 == "" {
+			t.Fatalf("first forecast: %+v, %v", first, err)
+		}
+		again, err := e.Flows.Forecast(ctx)
+		if err != nil || !again.Existing || again.Forecast.ID != first.Forecast.ID {
+			t.Fatalf("unchanged data: %+v, %v; want the first forecast, nothing recomputed", again, err)
+		}
+
+		// The publisher revises the deaths of 1 June 2022; the file still ends on 31 December.
+		path := filepath.Join(dir, "table-indicateurs-open-data-france.csv")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const was = "2022-06-01,14.76,204.72,0.183669434559114,0.896336653323753,929,14850,665161,119517,45,459,671,56,"
+		revised := strings.Replace(string(b), was, strings.Replace(was, ",671,56,", ",671,61,", 1), 1)
+		if revised == string(b) {
+			t.Fatal("the line to revise is not in the file")
+		}
+		if err := os.WriteFile(path, []byte(revised), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ing, err := e.Flows.Ingest(ctx)
+		if err != nil || ing.Results[0].Status != prevoir.FetchRevised || ing.Results[0].Revision.AddedDates != 0 {
+			t.Fatalf("ingest the revision: %+v, %v", ing, err)
+		}
+
+		second, err := e.Flows.Forecast(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, f := second.Forecast, first.Forecast
+		if second.Existing || s.ID == f.ID || s.Origin != f.Origin || s.FrameSHA256 == f.FrameSHA256 || s.Version != f.Version {
+			t.Fatalf("after the revision: existing %v, forecast %d from %s on frame %.12s; first was %d from %s on %.12s",
+				second.Existing, s.ID, s.Origin, s.FrameSHA256, f.ID, f.Origin, f.FrameSHA256)
+		}
+		if latest, err := e.Forecasts.LatestForecast(ctx, seed.Model); err != nil || latest.ID != s.ID {
+			t.Errorf("latest forecast: %+v, %v; want the new one (%d)", latest, err, s.ID)
+		}
+		third, err := e.Flows.Forecast(ctx)
+		if err != nil || !third.Existing || third.Forecast.ID != s.ID {
+			t.Errorf("unchanged again: %+v, %v", third, err)
+		}
+		list, err := e.Forecasts.ListForecasts(ctx, prevoir.ForecastFilter{Model: seed.Model})
+		if err != nil || len(list) != 2 {
+			t.Errorf("%d forecasts stored (%v), want 2", len(list), err)
+		}
+	})
+}
