@@ -2,10 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,47 +14,6 @@ import (
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/sqlstore"
 )
-
-// dirState describes every file under dir by its size, modification time and SHA-256: equal
-// states mean nothing was written, created or removed.
-func dirState(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	state := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		h := sha256.Sum256(b)
-		state[p] = fmt.Sprintf("%d %d %s", info.Size(), info.ModTime().UnixNano(), hex.EncodeToString(h[:]))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return state
-}
-
-func sameState(t *testing.T, before, after map[string]string) {
-	t.Helper()
-	for p, s := range after {
-		if before[p] != s {
-			t.Errorf("%s: %q, was %q", p, s, before[p])
-		}
-	}
-	for p := range before {
-		if _, ok := after[p]; !ok {
-			t.Errorf("%s was removed", p)
-		}
-	}
-}
 
 // TestOpenReadOnly: a read-only open reads what was written, refuses to write, and on SQLite
 // leaves every file of the database's folder as it was (no -wal, -shm or journal file).
@@ -77,7 +33,7 @@ func TestOpenReadOnly(t *testing.T) {
 		var before map[string]string
 		if strings.HasPrefix(url, "sqlite:") {
 			dir = filepath.Dir(strings.TrimPrefix(url, "sqlite:"))
-			before = dirState(t, dir)
+			before = testutil.TreeState(t, dir)
 		}
 
 		db, err := sqlstore.OpenReadOnly(ctx, url)
@@ -97,7 +53,7 @@ func TestOpenReadOnly(t *testing.T) {
 		}
 		db.Close()
 		if dir != "" {
-			sameState(t, before, dirState(t, dir))
+			testutil.SameTree(t, before, testutil.TreeState(t, dir))
 		}
 	})
 }
@@ -146,9 +102,9 @@ func TestOpenReadOnlyRefusesMissingOrEmpty(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := dirState(t, dir)
+	before := testutil.TreeState(t, dir)
 	if _, err := sqlstore.OpenReadOnly(ctx, "sqlite:"+empty); prevoir.ErrorCode(err) != prevoir.ENOTFOUND || !strings.Contains(err.Error(), "no prevoir schema") {
 		t.Errorf("read-only open of an empty database: %v", err)
 	}
-	sameState(t, before, dirState(t, dir))
+	testutil.SameTree(t, before, testutil.TreeState(t, dir))
 }
