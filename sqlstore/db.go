@@ -153,7 +153,7 @@ func openReadOnly(rawURL string) (*DB, error) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, prevoir.Errorf(prevoir.ENOTFOUND, "database %s does not exist: run a command that writes (prevoir ingest) first; a read-only command does not create it", path)
+			return nil, prevoir.Errorf(prevoir.ENOTFOUND, "database %s does not exist: run prevoir ingest first (a read-only command does not create it)", path)
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -361,7 +361,7 @@ func (db *DB) checkSchema(ctx context.Context) error {
 		return fmt.Errorf("open database %s: %w", db.url, err)
 	}
 	if n == 0 {
-		return prevoir.Errorf(prevoir.ENOTFOUND, "database %s holds no prevoir schema: run a command that writes (prevoir ingest) first", db.url)
+		return prevoir.Errorf(prevoir.ENOTFOUND, "database %s holds no prevoir schema: run prevoir ingest first (a read-only command does not create it)", db.url)
 	}
 	latest := SchemaVersion()
 	v, err := db.schemaVersion(ctx, db.sql, latest)

@@ -237,5 +237,6 @@ func (a *app) snapshotsCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many snapshots (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "source", "limit", "json")
+	markReadOnly(cmd)
 	return cmd
 }
