@@ -240,14 +240,15 @@ type RestoreHooks struct {
 // the copy is verified as the backup was (sizes and SHA-256, integrity, references), then the
 // old database (with its -wal and -shm files) and artifact folder are renamed aside
 // (DB.old-ID, ARTIFACTS.old-ID), the new ones renamed into place, and the old ones removed.
-// A failure before that last step puts the old home back and removes the copy; the database
+// A failure before that last step puts the old home back and removes the copy. The database
 // and the artifact folder are renamed one by one, never the folder that holds them, which may
-// be a mount point or carry its own permissions. A journal beside the database
+// be a mount point or carry its own permissions; symbolic links to them are resolved first,
+// so that the copy is made beside their targets, on the same file system, and the links kept. A journal beside the database
 // (DB.restore.json) records each step, so that if the process dies, Recover (which the next
 // restore and the next prevoir command that writes run) undoes an unfinished swap or removes
 // what a finished one left.
 func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*Manifest, error) {
-	home, err := home.abs()
+	home, err := home.resolve()
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
@@ -292,17 +293,40 @@ func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*
 	return m, nil
 }
 
-// abs returns the home with absolute, clean paths: the journal must name the same files
-// whatever the working directory of the process that reads it.
-func (h Home) abs() (Home, error) {
+// resolve returns the home with absolute paths free of symbolic links: the journal must name
+// the same files whatever the working directory of the process that reads it, and a database
+// or artifact folder that is a link to another disk is replaced there, beside its target, with
+// the link left as it is.
+func (h Home) resolve() (Home, error) {
 	var err error
-	if h.DB, err = filepath.Abs(h.DB); err != nil {
+	if h.DB, err = realPath(h.DB); err != nil {
 		return h, err
 	}
-	if h.Artifacts, err = filepath.Abs(h.Artifacts); err != nil {
+	if h.Artifacts, err = realPath(h.Artifacts); err != nil {
 		return h, err
 	}
 	return h, nil
+}
+
+// realPath returns the absolute path of file with every symbolic link resolved, for as much
+// of it as exists.
+func realPath(file string) (string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", err
+	}
+	p, err := filepath.EvalSymlinks(abs)
+	switch {
+	case err == nil:
+		return p, nil
+	case !errors.Is(err, fs.ErrNotExist) || filepath.Dir(abs) == abs:
+		return "", err
+	}
+	dir, err := realPath(filepath.Dir(abs))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
 }
 
 // sqliteSideFiles are the suffixes of the files SQLite keeps beside a database: they belong to
@@ -614,6 +638,10 @@ func readJournal(home Home) (*journal, error) {
 // removes the old home (it stopped after the new one was in place). It returns what it did, ""
 // when there was nothing to do. Run it only while no restore is running on the home.
 func Recover(home Home) (string, error) {
+	home, err := home.resolve()
+	if err != nil {
+		return "", err
+	}
 	j, err := readJournal(home)
 	if err != nil || j == nil {
 		return "", err
@@ -643,6 +671,10 @@ func Recover(home Home) (string, error) {
 // a failed copy rather than a new home (SQLite would take it for a new, empty database). A
 // zero-byte database beside no artifacts is a new home.
 func CheckHome(home Home) error {
+	home, err := home.resolve()
+	if err != nil {
+		return err
+	}
 	j, err := readJournal(home)
 	if err != nil {
 		return err

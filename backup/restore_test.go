@@ -376,3 +376,54 @@ func TestCheckHomeRefusesEmptyDatabaseBesideArtifacts(t *testing.T) {
 		t.Errorf("a zero-byte database beside artifacts: %v", err)
 	}
 }
+
+// TestRestoreThroughLinks: a home whose artifact folder is a symbolic link to another folder
+// (another disk) is restored there, beside the link's target: the link stays as it was and
+// leads to the restored artifacts, and nothing is left beside either.
+func TestRestoreThroughLinks(t *testing.T) {
+	ctx := context.Background()
+	_, dir := smallBackup(t)
+	home, _ := usedHome(t)
+	elsewhere := filepath.Join(t.TempDir(), "disk", "artifacts")
+	mustDo(t, os.MkdirAll(filepath.Dir(elsewhere), 0o755))
+	mustRename(t, home.Artifacts, elsewhere)
+	mustDo(t, os.Symlink(elsewhere, home.Artifacts))
+
+	if _, err := backup.Restore(ctx, dir, home, backup.RestoreOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(home.Artifacts); err != nil || target != elsewhere {
+		t.Errorf("the artifact folder's link: %q, %v; want it to lead to %s still", target, err, elsewhere)
+	}
+	m, err := backup.ReadManifest(dir)
+	mustDo(t, err)
+	files := 0
+	for _, s := range testutil.TreeState(t, elsewhere) {
+		if strings.Contains(s, "sha256") {
+			files++
+		}
+	}
+	if files != len(m.Artifacts) {
+		t.Errorf("the link's target holds %d files, want the %d restored artifacts", files, len(m.Artifacts))
+	}
+	for _, d := range []string{filepath.Dir(elsewhere), filepath.Dir(home.DB)} {
+		entries, err := os.ReadDir(d)
+		mustDo(t, err)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".restore") || strings.Contains(e.Name(), ".old-") {
+				t.Errorf("left beside the home: %s", filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	_, tr := openHome(t, home)
+	runs, err := tr.Runs.ListRuns(ctx, prevoir.RunFilter{})
+	mustDo(t, err)
+	for _, r := range runs {
+		if _, err := tr.ReadArtifact(ctx, r.ID, "model.bin"); err != nil {
+			t.Error(err)
+		}
+	}
+	if len(runs) != 2 {
+		t.Errorf("%d runs restored, want 2", len(runs))
+	}
+}
