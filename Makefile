@@ -46,6 +46,8 @@ vet:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseSIDEP$$' -fuzztime=$(FUZZTIME) ./csvsource
 	$(GO) test -run='^$$' -fuzz='^FuzzParseIndicators$$' -fuzztime=$(FUZZTIME) ./csvsource
+	$(GO) test -run='^$$' -fuzz='^FuzzPlausibilitySIDEP$$' -fuzztime=$(FUZZTIME) ./csvsource
+	$(GO) test -run='^$$' -fuzz='^FuzzPlausibilityIndicators$$' -fuzztime=$(FUZZTIME) ./csvsource
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDate$$' -fuzztime=$(FUZZTIME) .
 
 ## fuzz-long: the same targets for ten minutes each (outside CI)

@@ -34,6 +34,41 @@ type Snapshot struct {
 	// (0 for the first), and Revision what changed since it.
 	PreviousID int64     `json:"previous_id,omitempty"`
 	Revision   *Revision `json:"revision,omitempty"`
+	// State says whether the release passed the plausibility rules (ok), broke them and awaits
+	// review (quarantined: never current), or broke them and was accepted by an operator.
+	State SnapshotState `json:"state"`
+	// Violations are the first rules the release broke (at most MaxViolationsKept) and
+	// ViolationCount how many it broke in all; empty for a release that passed.
+	Violations     []Violation `json:"violations,omitempty"`
+	ViolationCount int         `json:"violation_count,omitempty"`
+	// Acceptance records who accepted a quarantined release, when and why.
+	Acceptance *Acceptance `json:"acceptance,omitempty"`
+}
+
+// SnapshotState is where a release stands with the plausibility rules.
+type SnapshotState string
+
+// Snapshot states.
+const (
+	SnapshotOK          SnapshotState = "ok"
+	SnapshotQuarantined SnapshotState = "quarantined"
+	SnapshotAccepted    SnapshotState = "accepted"
+)
+
+// Acceptance is an operator's decision to use a quarantined release after review.
+type Acceptance struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// QuarantineError returns the error that reports the snapshot's quarantine, or nil when it is
+// not quarantined.
+func (s *Snapshot) QuarantineError() *QuarantineError {
+	if s.State != SnapshotQuarantined {
+		return nil
+	}
+	return &QuarantineError{Source: s.Source, SnapshotID: s.ID, Violations: s.Violations, Count: s.ViolationCount}
 }
 
 // FetchStatus is the outcome of one attempt to fetch a source.
@@ -51,6 +86,9 @@ const (
 	FetchNotModified FetchStatus = "not-modified"
 	// FetchFailed: the download or the validation failed; nothing stored.
 	FetchFailed FetchStatus = "failed"
+	// FetchQuarantined: a release that parses but breaks plausibility rules; its bytes are
+	// stored as a quarantined snapshot, which does not become current until accepted.
+	FetchQuarantined FetchStatus = "quarantined"
 )
 
 // Fetch records one attempt to fetch a source, successful or not, so that freshness ("last
@@ -67,7 +105,7 @@ type Fetch struct {
 	// ETag and LastModified are the validators to send with the next conditional request.
 	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"last_modified,omitempty"`
-	// Error is the failure message when Status is FetchFailed.
+	// Error is the failure message when Status is FetchFailed or FetchQuarantined.
 	Error string `json:"error,omitempty"`
 }
 
@@ -85,9 +123,13 @@ type SnapshotStore interface {
 	FindSnapshotBySHA(ctx context.Context, source, sha256 string) (*Snapshot, error)
 	// FindSnapshot returns the snapshot with the given ID, or an ENOTFOUND error.
 	FindSnapshot(ctx context.Context, id int64) (*Snapshot, error)
-	// CurrentSnapshot returns the snapshot of the source's latest successful fetch: the
-	// release the frame is built from. ENOTFOUND when the source was never fetched.
+	// CurrentSnapshot returns the snapshot of the source's latest successful fetch (a
+	// quarantined release counts once accepted): the release the frame is built from.
+	// ENOTFOUND when the source was never fetched.
 	CurrentSnapshot(ctx context.Context, source string) (*Snapshot, error)
+	// AcceptSnapshot marks a quarantined snapshot accepted, recording a, and returns it. An
+	// unknown ID is an ENOTFOUND error; a snapshot that is not quarantined an ECONFLICT one.
+	AcceptSnapshot(ctx context.Context, id int64, a Acceptance) (*Snapshot, error)
 	// ListSnapshots returns snapshots, newest first.
 	ListSnapshots(ctx context.Context, f SnapshotFilter) ([]*Snapshot, error)
 	// RecordFetch stores a fetch attempt and, when snap is not nil and has no ID yet, the new

@@ -1,6 +1,9 @@
 package prevoir
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // DefaultTarget is the series prevoir forecasts: new deaths in hospital per day.
 const DefaultTarget = "incid_dchosp"
@@ -43,6 +46,9 @@ type Schema struct {
 	Text []string
 	// Filter, when set, selects one row per day out of several (an age class, a region).
 	Filter *Filter
+	// Rules are the plausibility rules of the numeric columns (see CheckPlausibility); a
+	// column without one is only bounded by MaxUndeclared.
+	Rules []ColumnRule
 }
 
 // Source is one dataset published on data.gouv.fr.
@@ -98,6 +104,23 @@ func DefaultSources() []Source {
 					"incid_dchosp", "hosp", "incid_hosp", "rea", "incid_rea", "rad", "incid_rad",
 					"pos", "pos_7j", "tx_pos", "tx_incid", "TO",
 				},
+				Rules: slices.Concat(
+					// Daily and cumulative counts of people: deaths, admissions, patients in
+					// hospital (hosp) and in intensive care (rea), returns home, positive tests.
+					Counts("incid_dchosp", "incid_hosp", "incid_rea", "incid_rad", "hosp", "rea", "rad", "dchosp",
+						"pos", "pos_7j", "conf", "conf_j1", "esms_dc", "dc_tot", "esms_cas"),
+					// Percentages: test positivity, share of people with a first dose.
+					Within(0, 100, "tx_pos", "cv_dose1"),
+					// Positive tests per 100,000 inhabitants over 7 days (3,815 at the January
+					// 2022 peak).
+					Within(0, 100_000, "tx_incid"),
+					// TO is a ratio, COVID-19 patients in intensive care over the initial ICU
+					// capacity: 1.39 at the April 2020 peak. A release writing it in percent
+					// (139) is quarantined: a change of unit must be looked at.
+					Within(0, 5, "TO"),
+					// R, the effective reproduction number (0.52 .. 2.10 in the data).
+					Within(0, 10, "R"),
+				),
 			},
 		},
 		{
@@ -113,6 +136,13 @@ func DefaultSources() []Source {
 				Required:   []string{"pop", "P", "T", "Ti", "Tp", "Td"},
 				Text:       []string{"fra"},
 				Filter:     &Filter{Column: "cl_age90", Value: "0"},
+				Rules: slices.Concat(
+					// Population, positive tests, tests.
+					Counts("pop", "P", "T"),
+					// Incidence and tests per 100,000 inhabitants; positivity in percent.
+					Within(0, 100_000, "Ti", "Td"),
+					Within(0, 100, "Tp"),
+				),
 			},
 		},
 	}

@@ -19,6 +19,9 @@ type Table struct {
 	Values [][]float64
 	// Ignored lists columns of the file that were not kept (unknown non-numeric columns).
 	Ignored []string
+	// Lines are the 1-based file lines of the rows, aligned with Dates, so that a problem found
+	// after parsing (a plausibility rule) can still point into the file; nil when unknown.
+	Lines []int
 }
 
 // Column returns the values of the named column, or false if the table has no such column.

@@ -14,7 +14,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/models"
 )
 
-// TestProtocol runs the accuracy protocol of /work/shared/bench/ACCURACY.md — origins every 7
+// TestProtocol runs the accuracy protocol of ../shared/bench/ACCURACY.md — origins every 7
 // days from 2022-01-02 to 2022-12-11 (50 origins), horizon 14, expanding window — on every
 // registered model and prints the leaderboard and the champion decision. It is skipped unless
 // PREVOIR_PROTOCOL=1:

@@ -224,9 +224,9 @@ func (p *plan) table(rows []row) (*prevoir.Table, error) {
 		}
 		return nil, &ParseError{File: p.name, Err: errors.New(what)}
 	}
-	t := &prevoir.Table{Source: p.src.Name, Dates: make([]prevoir.Date, len(rows))}
+	t := &prevoir.Table{Source: p.src.Name, Dates: make([]prevoir.Date, len(rows)), Lines: make([]int, len(rows))}
 	for i, rw := range rows {
-		t.Dates[i] = rw.date
+		t.Dates[i], t.Lines[i] = rw.date, rw.line
 	}
 	for k, i := range p.numeric {
 		if p.ignored[k] {

@@ -6,8 +6,10 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/csvsource"
@@ -56,16 +58,40 @@ func (f *Flows) track(ctx context.Context, r *prevoir.Run, fn func(*tracking.Run
 	return ferr
 }
 
+// raiseAlerts runs the monitoring checks, logs each alert and tags the run with it.
+func (f *Flows) raiseAlerts(ctx context.Context, runID string) ([]monitor.Alert, error) {
+	mo := f.Monitor
+	if mo.Model == "" {
+		mo.Model = f.RegisteredModel
+	}
+	alerts, err := monitor.Check(ctx, monitor.Stores{Registry: f.Registry, Forecasts: f.Forecasts, Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs}, mo)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring checks: %w", err)
+	}
+	tags := map[string]string{}
+	for _, a := range alerts {
+		f.logger().WarnContext(ctx, "alert", "kind", a.Kind, "subject", a.Subject, "message", a.Message)
+		tags["alert."+a.Kind+"."+a.Subject] = a.Message
+	}
+	if err := f.Tracker.Runs.SetTags(ctx, runID, tags); err != nil {
+		return nil, err
+	}
+	return alerts, nil
+}
+
 // IngestReport is what the ingest flow did.
 type IngestReport struct {
 	RunID   string
 	Results []ingest.Result
 	Frame   *prevoir.Frame
+	// Alerts are the monitoring alerts, checked when a release was quarantined.
+	Alerts []monitor.Alert
 }
 
 // Ingest fetches every source, stores new releases and rebuilds the frame. The error keeps the
 // code of the failure: EUNAVAILABLE when a source could not be reached (worth retrying later),
-// EINVALID when a release is malformed (retrying will not help: someone must look).
+// EINVALID when a release is malformed or quarantined (retrying will not help: someone must
+// look). A quarantine raises its alert at once, on the same channels as the other alerts.
 func (f *Flows) Ingest(ctx context.Context) (*IngestReport, error) {
 	rep := &IngestReport{}
 	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunIngest, Name: "ingest"}, func(run *tracking.Run) error {
@@ -85,6 +111,12 @@ func (f *Flows) Ingest(ctx context.Context) (*IngestReport, error) {
 		}
 		if err := run.LogMetrics(ctx, metrics); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(results, func(r ingest.Result) bool { return r.Status == prevoir.FetchQuarantined }) {
+			var err error
+			if rep.Alerts, err = f.raiseAlerts(ctx, run.ID); err != nil {
+				return errors.Join(ierr, err)
+			}
 		}
 		if ierr != nil {
 			return ierr

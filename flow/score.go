@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"github.com/prevoir/prevoir"
@@ -75,20 +74,7 @@ func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
 		rep.Days = len(scores)
 		rep.LiveMAE, rep.LiveCover80, rep.LiveCover95 = liveError(scores)
 		// New scores are what the model-drift alert watches: check after each scoring.
-		mo := f.Monitor
-		if mo.Model == "" {
-			mo.Model = f.RegisteredModel
-		}
-		rep.Alerts, err = monitor.Check(ctx, monitor.Stores{Registry: f.Registry, Forecasts: f.Forecasts, Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs}, mo)
-		if err != nil {
-			return fmt.Errorf("monitoring checks: %w", err)
-		}
-		tags := map[string]string{}
-		for _, a := range rep.Alerts {
-			f.logger().WarnContext(ctx, "alert", "kind", a.Kind, "subject", a.Subject, "message", a.Message)
-			tags["alert."+a.Kind+"."+a.Subject] = a.Message
-		}
-		if err := f.Tracker.Runs.SetTags(ctx, run.ID, tags); err != nil {
+		if rep.Alerts, err = f.raiseAlerts(ctx, run.ID); err != nil {
 			return err
 		}
 		return run.LogMetrics(ctx, map[string]float64{"scored_days": float64(rep.Days), "scored_forecasts": float64(rep.Forecasts),

@@ -3,9 +3,11 @@
 // SHA-256; metadata in SQL), reports how a new release revises the one before, and rebuilds the
 // daily frame from the current releases.
 //
-// Nothing is stored for a release that fails validation, and a release's bytes are written
-// before its database row, so the database never points at bytes that are not there. (A crash
-// between the two leaves an unreferenced object, which the next ingest of the same bytes reuses.)
+// Nothing is stored for a release that fails validation. A release that parses but breaks the
+// sources' plausibility rules is stored quarantined: kept, reported, never current until an
+// operator accepts it. A release's bytes are written before its database row, so the database
+// never points at bytes that are not there. (A crash between the two leaves an unreferenced
+// object, which the next ingest of the same bytes reuses.)
 package ingest
 
 import (
@@ -43,8 +45,11 @@ type Result struct {
 	// Revision is how the fetched release differs from the one current before it (nil for the
 	// first release, an unchanged or not-modified one).
 	Revision *prevoir.Revision `json:"revision,omitempty"`
-	Fetch    *prevoir.Fetch    `json:"fetch"`
-	// Err is the failure, when Status is failed.
+	// Quarantined is the release that broke plausibility rules, when Status is quarantined:
+	// stored, with its violations, but not current.
+	Quarantined *prevoir.Snapshot `json:"quarantined,omitempty"`
+	Fetch       *prevoir.Fetch    `json:"fetch"`
+	// Err is the failure, when Status is failed or quarantined.
 	Err error `json:"-"`
 }
 
@@ -167,9 +172,12 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 		return fail(err)
 	}
 	status := prevoir.FetchNew
-	var rev *prevoir.Revision
+	var (
+		rev  *prevoir.Revision
+		prev *prevoir.Table
+	)
 	if cur != nil {
-		prev, err := s.LoadTable(ctx, src, cur)
+		prev, err = s.LoadTable(ctx, src, cur)
 		if err != nil {
 			return fail(fmt.Errorf("load current snapshot %d to compare: %w", cur.ID, err))
 		}
@@ -185,16 +193,21 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	switch {
 	case err == nil:
 		// Bytes seen before (a source that went back to an earlier release): it becomes
-		// current again; nothing new is stored.
+		// current again, unless it is still quarantined; nothing new is stored.
 	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
 		snap = &prevoir.Snapshot{
 			Source: src.Name, SHA256: sha, BlobKey: BlobKey(src.Name, sha), URL: resp.URL, FetchedAt: start,
 			ETag: resp.ETag, LastModified: resp.LastModified, Size: int64(len(resp.Body)), Rows: table.Len(),
-			Columns: table.Columns, Revision: rev,
+			Columns: table.Columns, Revision: rev, State: prevoir.SnapshotOK,
 		}
 		snap.FirstDate, snap.LastDate, _ = table.Span()
 		if cur != nil {
 			snap.PreviousID = cur.ID
+		}
+		// Plausibility is judged once, when a release first arrives, against the release
+		// current then; an implausible one is kept (nothing is lost) but not made current.
+		if vs := prevoir.CheckPlausibility(src, table, prevoir.DateOf(start), prev); len(vs) > 0 {
+			snap.State, snap.ViolationCount, snap.Violations = prevoir.SnapshotQuarantined, len(vs), vs[:min(len(vs), prevoir.MaxViolationsKept)]
 		}
 		if err := s.putBlob(ctx, snap.BlobKey, resp.Body); err != nil {
 			return fail(err)
@@ -202,16 +215,29 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	default:
 		return fail(err)
 	}
-	fetch.Status, fetch.Duration = status, s.now().Sub(start)
-	err = s.Snapshots.RecordFetch(ctx, fetch, snap)
+	// record records the fetch as resolving to snap: a quarantined release is reported as such
+	// every time it is fetched again, until accepted.
+	record := func() error {
+		fetch.Status, fetch.Error, fetch.Duration = status, "", s.now().Sub(start)
+		if qerr := snap.QuarantineError(); qerr != nil {
+			fetch.Status, fetch.Error = prevoir.FetchQuarantined, qerr.Summary()
+		}
+		return s.Snapshots.RecordFetch(ctx, fetch, snap)
+	}
+	err = record()
 	if prevoir.ErrorCode(err) == prevoir.ECONFLICT {
 		// Another process stored the same release between our lookup and our insert.
 		if snap, err = s.Snapshots.FindSnapshotBySHA(ctx, src.Name, sha); err == nil {
-			err = s.Snapshots.RecordFetch(ctx, fetch, snap)
+			err = record()
 		}
 	}
 	if err != nil {
 		return fail(err)
+	}
+	if qerr := snap.QuarantineError(); qerr != nil {
+		res.Status, res.Quarantined, res.Err = prevoir.FetchQuarantined, snap, fmt.Errorf("ingest %s: %w", src.Name, qerr)
+		log.ErrorContext(ctx, "release quarantined", "snapshot", snap.ID, "sha256", sha[:12], "violations", snap.ViolationCount, "err", qerr)
+		return res
 	}
 	res.Status, res.Snapshot = status, snap
 	attrs := []any{"snapshot", snap.ID, "rows", snap.Rows, "first", snap.FirstDate, "last", snap.LastDate, "sha256", sha[:12]}

@@ -1,22 +1,29 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/datagouv"
 	"github.com/prevoir/prevoir/ingest"
 	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
 type env struct {
+	db    *sqlstore.DB
 	svc   *ingest.Service
 	store *sqlstore.SnapshotStore
 	blobs *blobstore.Store
@@ -39,6 +46,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Cleanup(func() { blobs.Close() })
 	store := sqlstore.NewSnapshotStore(db)
 	return &env{
+		db:    db,
 		svc:   &ingest.Service{Snapshots: store, Blobs: blobs, Client: &datagouv.Client{MaxAttempts: 2, Backoff: time.Millisecond}},
 		store: store, blobs: blobs, dir: dir,
 	}
@@ -273,5 +281,149 @@ func TestFrameFromStoreOriginalGolden(t *testing.T) {
 	}
 	if _, err := e.svc.Frame(ctx, prevoir.DefaultSources(), opts); err == nil || !strings.Contains(err.Error(), "corrupted") {
 		t.Errorf("corrupted snapshot: got %v", err)
+	}
+}
+
+// TestQuarantine: a release breaking each plausibility rule, served by a stand-in for
+// data.gouv.fr, is quarantined through the real ingest path: an error naming file, line,
+// column and rule, the bytes stored as a quarantined snapshot, the previous release still
+// current and the frame unchanged, an alert raised; fetched again it stays quarantined;
+// accepted, it becomes current and the frame changes.
+func TestQuarantine(t *testing.T) {
+	const (
+		base  = "vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv"
+		later = "table-indicateurs-open-data-france.csv" // the next release, spoiled by each case
+	)
+	now := time.Date(2023, 1, 2, 18, 0, 0, 0, time.UTC)
+	dates := `"date between 2020-01-01 and 2023-01-03"`
+	cases := []struct {
+		name, day, column, value string
+		want                     string // after "line N column C: "
+	}{
+		{"negative death count", "2022-11-15", "incid_dchosp", "-3", `-3 breaks rule "non-negative integer"`},
+		{"negative bed count", "2022-11-16", "hosp", "-20", `-20 breaks rule "non-negative integer"`},
+		{"non-integer count", "2022-10-03", "incid_hosp", "12.5", `12.5 breaks rule "non-negative integer"`},
+		{"1e308", "2022-10-04", "rea", "1e308", `1e+308 breaks rule "within [0, 100000000]"`},
+		{"rate out of range", "2022-09-01", "tx_pos", "120", `120 breaks rule "within [0, 100]"`},
+		{"date in 2099", "2022-12-31", "date", "2099-01-01", `2099-01-01 breaks rule ` + dates},
+		{"date in 1472", "2020-01-23", "date", "1472-01-23", `1472-01-23 breaks rule ` + dates},
+		{"ten times the largest so far", "2022-12-01", "incid_dchosp", "9999", `9999 breaks rule "at most 10 × the largest value seen so far (613)"`},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+				e := newEnv(t, dbURL)
+				e.svc.Now = func() time.Time { return now }
+				ctx := context.Background()
+				data := testutil.DataDir(t)
+				srv := testutil.NewDataGouvServer(t, data)
+				ind := srv.Sources()[0]
+				srv.SetFile(ind.ResourceID, filepath.Join(data, base))
+				rs, err := e.svc.Ingest(ctx, srv.Sources())
+				if err != nil {
+					t.Fatal(err)
+				}
+				good := rs[0].Snapshot
+				frame := func() string {
+					t.Helper()
+					f, err := e.svc.Frame(ctx, srv.Sources(), prevoir.DefaultFrameOptions())
+					if err != nil {
+						t.Fatal(err)
+					}
+					return csvsource.FrameSHA256(f)
+				}
+				before := frame()
+				snaps, _ := e.counts(t)
+
+				body, line := testutil.SpoilField(t, later, tt.day, tt.column, tt.value)
+				path := filepath.Join(t.TempDir(), "spoiled.csv")
+				if err := os.WriteFile(path, body, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				srv.SetFile(ind.ResourceID, path)
+				want := fmt.Sprintf("table-indicateurs-open-data-france.csv line %d column %s: %s", line, tt.column, tt.want)
+				for attempt := 1; attempt <= 2; attempt++ {
+					rs, err = e.svc.Ingest(ctx, srv.Sources())
+					var qerr *prevoir.QuarantineError
+					if !errors.As(err, &qerr) || !strings.Contains(err.Error(), "quarantined: "+want) || prevoir.ErrorCode(err) != prevoir.EINVALID {
+						t.Fatalf("ingest %d: %v\nwant a quarantine: %s", attempt, err, want)
+					}
+					q := rs[0].Quarantined
+					if rs[0].Status != prevoir.FetchQuarantined || q == nil || q.State != prevoir.SnapshotQuarantined || q.ViolationCount != 1 ||
+						rs[0].Snapshot == nil || rs[0].Snapshot.ID != good.ID || rs[1].Status != prevoir.FetchNotModified {
+						t.Fatalf("ingest %d: %s, quarantined %+v, current %+v", attempt, statuses(rs), q, rs[0].Snapshot)
+					}
+					if !strings.Contains(err.Error(), fmt.Sprintf("prevoir snapshots accept %d", q.ID)) {
+						t.Errorf("the error does not say how to accept: %v", err)
+					}
+					// Kept, once: the bytes, and the snapshot with its violation.
+					if stored, err := e.blobs.GetVerified(ctx, q.BlobKey, q.SHA256); err != nil || !bytes.Equal(stored, body) {
+						t.Errorf("quarantined bytes not stored: %v", err)
+					}
+					if n, _ := e.counts(t); n != snaps+1 {
+						t.Errorf("ingest %d: %d snapshots, want %d", attempt, n, snaps+1)
+					}
+					if got, err := e.store.FindSnapshot(ctx, q.ID); err != nil || got.State != prevoir.SnapshotQuarantined ||
+						len(got.Violations) != 1 || got.Violations[0].String() != want {
+						t.Errorf("stored snapshot: %+v, %v", got, err)
+					}
+					// Not current; the frame as it was.
+					if cur, err := e.store.CurrentSnapshot(ctx, prevoir.SourceIndicators); err != nil || cur.ID != good.ID {
+						t.Errorf("current snapshot %+v, %v; want %d", cur, err, good.ID)
+					}
+					if frame() != before {
+						t.Error("the frame changed")
+					}
+				}
+				// An alert is raised.
+				alerts, err := monitor.Check(ctx, monitor.Stores{Registry: sqlstore.NewRegistry(e.db), Forecasts: sqlstore.NewForecastStore(e.db),
+					Snapshots: e.store, Runs: sqlstore.NewRunStore(e.db)}, monitor.Options{Now: func() time.Time { return now }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i := slices.IndexFunc(alerts, func(a monitor.Alert) bool { return a.Kind == monitor.KindQuarantine }); i < 0 ||
+					alerts[i].Subject != prevoir.SourceIndicators || !strings.Contains(alerts[i].Message, want) {
+					t.Errorf("alerts: %+v", alerts)
+				}
+
+				// Accepted after review: current, and the frame is built from it.
+				q := rs[0].Quarantined
+				if _, err := e.store.AcceptSnapshot(ctx, q.ID, prevoir.Acceptance{At: now, By: "test", Reason: tt.name}); err != nil {
+					t.Fatal(err)
+				}
+				if cur, err := e.store.CurrentSnapshot(ctx, prevoir.SourceIndicators); err != nil || cur.ID != q.ID {
+					t.Fatalf("current after the acceptance: %+v, %v; want %d", cur, err, q.ID)
+				}
+				if frame() == before {
+					t.Error("the frame did not change after the acceptance")
+				}
+				// The next fetch of the same release is unchanged, not quarantined again.
+				if rs, err := e.svc.Ingest(ctx, srv.Sources()); err != nil || rs[0].Status != prevoir.FetchUnchanged {
+					t.Errorf("after the acceptance: %s, %v", statuses(rs), err)
+				}
+			})
+		})
+	}
+}
+
+// TestQuarantineFirstRelease: an implausible first release is kept but leaves the source with
+// no current release, and the ingest of the other source goes on.
+func TestQuarantineFirstRelease(t *testing.T) {
+	e := newEnv(t, testutil.SQLiteURL(t))
+	ctx := context.Background()
+	dir := sourceDir(t, "table-indicateurs-open-data-france.csv", "sp-fra-jour.csv")
+	body, _ := testutil.SpoilField(t, "table-indicateurs-open-data-france.csv", "2021-03-01", "TO", "138.7")
+	if err := os.WriteFile(filepath.Join(dir, "table-indicateurs-open-data-france.csv"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := e.svc.Ingest(ctx, sources(t, dir))
+	if prevoir.ErrorCode(err) != prevoir.EINVALID || !strings.Contains(err.Error(), `column TO: 138.7 breaks rule "within [0, 5]"`) {
+		t.Fatalf("got %v", err)
+	}
+	if statuses(rs) != "indicateurs=quarantined sidep=new" || rs[0].Snapshot != nil {
+		t.Errorf("results: %s, current %+v", statuses(rs), rs[0].Snapshot)
+	}
+	if _, err := e.store.CurrentSnapshot(ctx, prevoir.SourceIndicators); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+		t.Errorf("current snapshot of indicateurs: %v", err)
 	}
 }

@@ -2,6 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,6 +215,17 @@ func TestIngestJobRetriesAndChains(t *testing.T) {
 		bad := waitState(t, q, job.ID, rivertype.JobStateCancelled, rivertype.JobStateCompleted)
 		if bad.State != rivertype.JobStateCancelled || bad.Attempt != 1 || len(bad.Errors) == 0 {
 			t.Errorf("invalid release: state %s after %d attempts, errors %v", bad.State, bad.Attempt, bad.Errors)
+		}
+
+		// Nor is a quarantined one (as the ingest flow wraps it, beside a source that is fine):
+		// quarantine is permanent for that release, and the job fails visibly with the reason.
+		outcome <- errors.Join(fmt.Errorf("ingest indicateurs: %w", &prevoir.QuarantineError{Source: "indicateurs", SnapshotID: 3, Count: 1,
+			Violations: []prevoir.Violation{{File: "table-indicateurs-open-data-france.csv", Line: 812, Column: "incid_dchosp", Value: "-3", Rule: prevoir.RuleNonNegativeInteger}}}))
+		job, _, _ = q.Insert(ctx, jobs.IngestArgs{Trigger: "test-3"})
+		quarantined := waitState(t, q, job.ID, rivertype.JobStateCancelled, rivertype.JobStateCompleted)
+		if quarantined.State != rivertype.JobStateCancelled || quarantined.Attempt != 1 || len(quarantined.Errors) == 0 ||
+			!strings.Contains(quarantined.Errors[0].Error, `line 812 column incid_dchosp: -3 breaks rule "non-negative integer"`) {
+			t.Errorf("quarantined release: state %s after %d attempts, errors %v", quarantined.State, quarantined.Attempt, quarantined.Errors)
 		}
 	})
 }

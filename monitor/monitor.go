@@ -1,7 +1,8 @@
 // Package monitor watches a running prevoir and raises alerts an operator should act on: the
 // champion's live error has drifted well above its backtest error (the model no longer fits
 // the epidemic), a source has not changed for longer than expected (the publisher stopped or
-// the fetch is stuck), or a flow failed twice in a row (something is broken, not flaky).
+// the fetch is stuck), a source's latest release broke the plausibility rules and waits in
+// quarantine for review, or a flow failed twice in a row (something is broken, not flaky).
 //
 // The checks read only stored numbers (scores, model versions, fetches, runs), so every
 // alert can be explained from the database, and any process can compute them.
@@ -22,7 +23,13 @@ const (
 	KindModelDrift  = "model_drift"
 	KindStaleSource = "stale_source"
 	KindFlowFailing = "flow_failing"
+	KindQuarantine  = "quarantined_release"
 )
+
+// Kinds lists every alert kind, in the order Check sorts them.
+func Kinds() []string {
+	return []string{KindFlowFailing, KindModelDrift, KindQuarantine, KindStaleSource}
+}
 
 // Alert is one condition that needs attention.
 type Alert struct {
@@ -112,6 +119,10 @@ func Check(ctx context.Context, st Stores, opts Options) ([]Alert, error) {
 		return nil, err
 	}
 	alerts = append(alerts, a...)
+	if a, err = quarantined(ctx, st, opts); err != nil {
+		return nil, err
+	}
+	alerts = append(alerts, a...)
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].Kind < alerts[j].Kind })
 	return alerts, nil
 }
@@ -179,6 +190,34 @@ func stale(ctx context.Context, st Stores, o Options) ([]Alert, error) {
 			out = append(out, Alert{Kind: KindStaleSource, Subject: src, Value: age.Hours() / 24, Limit: o.StaleAfter.Hours() / 24,
 				Message: fmt.Sprintf("source %s has not changed since %s (%.0f days; expected within %.0f)",
 					src, f.StartedAt.Format(time.DateTime), age.Hours()/24, o.StaleAfter.Hours()/24)})
+		}
+	}
+	return out, nil
+}
+
+// quarantined finds sources whose latest release broke the plausibility rules and has not been
+// accepted: the data stand still until someone reviews it. A later release that passes, or
+// the previous one served again, ends the alert.
+func quarantined(ctx context.Context, st Stores, o Options) ([]Alert, error) {
+	var out []Alert
+	for _, src := range o.Sources {
+		f, err := st.Snapshots.LastFetch(ctx, src, prevoir.FetchNew, prevoir.FetchRevised, prevoir.FetchUnchanged, prevoir.FetchQuarantined)
+		if prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.Status != prevoir.FetchQuarantined {
+			continue
+		}
+		snap, err := st.Snapshots.FindSnapshot(ctx, f.SnapshotID)
+		if err != nil {
+			return nil, err
+		}
+		if qerr := snap.QuarantineError(); qerr != nil {
+			out = append(out, Alert{Kind: KindQuarantine, Subject: src, Value: float64(qerr.Count), Limit: 0,
+				Message: fmt.Sprintf("the release of %s fetched %s is %s", src, f.StartedAt.Format(time.DateTime), qerr)})
 		}
 	}
 	return out, nil

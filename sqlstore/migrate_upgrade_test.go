@@ -181,6 +181,92 @@ func TestUpgradeFromSchemaVersion1(t *testing.T) {
 	})
 }
 
+// TestUpgradeToQuarantine: a home from before the quarantine migration (snapshots and
+// fetches of every status) is upgraded in place: its snapshots are ok, the current one stays
+// current, fetch IDs continue, and a quarantined release can be stored and accepted.
+func TestUpgradeToQuarantine(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		ms, err := migrations(SQLite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := 0
+		for _, m := range ms {
+			if strings.HasSuffix(m.name, "_quarantine") {
+				before = m.version - 1
+			}
+		}
+		if before == 0 {
+			t.Fatal("no quarantine migration")
+		}
+		old, err := open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrateTo(t, old, before)
+		fetchedAt := time.Date(2022, 8, 26, 17, 1, 2, 0, time.UTC)
+		for i, status := range []string{"new", "unchanged", "failed", "not-modified"} {
+			var sid any
+			if status == "new" || status == "unchanged" {
+				sid = int64(1)
+			}
+			if i == 0 {
+				if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO snapshots
+					(source, sha256, blob_key, url, fetched_at, size_bytes, row_count, first_date, last_date, column_names)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+					"sidep", hexSHA(1), "snapshots/sidep/x.csv", "https://example.test/sidep", old.ts(fetchedAt), 10, 2,
+					"2020-05-13", "2022-08-23", `["P"]`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO fetches (source, url, started_at, status, snapshot_id, etag)
+				VALUES (?, ?, ?, ?, ?, ?)`), "sidep", "https://example.test/sidep", old.ts(fetchedAt.Add(time.Duration(i)*time.Hour)), status, sid, `"e"`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old.Close()
+
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("upgrade: %v", err)
+		}
+		defer db.Close()
+		st := NewSnapshotStore(db)
+		cur, err := st.CurrentSnapshot(ctx, "sidep")
+		if err != nil || cur.ID != 1 || cur.State != prevoir.SnapshotOK || cur.ViolationCount != 0 || cur.Acceptance != nil {
+			t.Fatalf("current after the upgrade: %+v, %v", cur, err)
+		}
+		if f, err := st.LastFetch(ctx, "sidep", prevoir.FetchUnchanged); err != nil || f.ID != 2 || f.ETag != `"e"` {
+			t.Errorf("fetch kept through the upgrade: %+v, %v", f, err)
+		}
+		q := &prevoir.Snapshot{Source: "sidep", SHA256: hexSHA(2), BlobKey: "snapshots/sidep/y.csv", URL: "u", FetchedAt: time.Now(), Rows: 1,
+			Columns: []string{"P"}, State: prevoir.SnapshotQuarantined, ViolationCount: 1,
+			Violations: []prevoir.Violation{{File: "sp-fra-jour.csv", Line: 3, Column: "P", Value: "-1", Rule: prevoir.RuleNonNegativeInteger}}}
+		f := &prevoir.Fetch{Source: "sidep", URL: "u", StartedAt: time.Now(), Status: prevoir.FetchQuarantined}
+		if err := st.RecordFetch(ctx, f, q); err != nil {
+			t.Fatalf("a quarantined fetch after the upgrade: %v", err)
+		}
+		if f.ID != 5 || q.ID != 2 {
+			t.Errorf("IDs after the upgrade: fetch %d snapshot %d; want 5 and 2", f.ID, q.ID)
+		}
+		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != 1 {
+			t.Errorf("a quarantined release became current: %d", cur.ID)
+		}
+		if _, err := st.AcceptSnapshot(ctx, q.ID, prevoir.Acceptance{At: time.Now(), By: "op"}); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != q.ID {
+			t.Errorf("current after the acceptance: %d, want %d", cur.ID, q.ID)
+		}
+		// An unknown status is still refused: the rebuilt table kept its check.
+		if _, err := db.sql.ExecContext(ctx, db.rebind(`INSERT INTO fetches (source, url, started_at, status) VALUES (?, ?, ?, ?)`),
+			"sidep", "u", db.ts(time.Now()), "bogus"); err == nil {
+			t.Error("a fetch with status bogus was stored")
+		}
+	})
+}
+
 // TestOpenReadOnlyOlderSchema: a read-only open of a database an older prevoir left refuses
 // it, saying that a command that writes upgrades it, and migrates nothing.
 func TestOpenReadOnlyOlderSchema(t *testing.T) {

@@ -23,7 +23,8 @@ var _ prevoir.SnapshotStore = (*SnapshotStore)(nil)
 func NewSnapshotStore(db *DB) *SnapshotStore { return &SnapshotStore{db: db} }
 
 const snapshotColumns = `s.id, s.source, s.sha256, s.blob_key, s.url, s.fetched_at, s.etag, s.last_modified,
-	s.size_bytes, s.row_count, s.first_date, s.last_date, s.column_names, s.previous_id, s.revision`
+	s.size_bytes, s.row_count, s.first_date, s.last_date, s.column_names, s.previous_id, s.revision,
+	s.state, s.violations, s.violation_count, s.accepted_at, s.accepted_by, s.accept_reason`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(...any) error }
@@ -35,10 +36,23 @@ func scanSnapshot(r rowScanner) (*prevoir.Snapshot, error) {
 		cols        string
 		prev        sql.NullInt64
 		rev         sql.NullString
+		state       string
+		violations  sql.NullString
+		acc         prevoir.Acceptance
 	)
 	if err := r.Scan(&s.ID, &s.Source, &s.SHA256, &s.BlobKey, &s.URL, timeScan{&s.FetchedAt}, &s.ETag, &s.LastModified,
-		&s.Size, &s.Rows, &first, &last, &cols, &prev, &rev); err != nil {
+		&s.Size, &s.Rows, &first, &last, &cols, &prev, &rev,
+		&state, &violations, &s.ViolationCount, timeScan{&acc.At}, &acc.By, &acc.Reason); err != nil {
 		return nil, err
+	}
+	s.State = prevoir.SnapshotState(state)
+	if violations.Valid {
+		if err := json.Unmarshal([]byte(violations.String), &s.Violations); err != nil {
+			return nil, fmt.Errorf("snapshot %d: violations: %w", s.ID, err)
+		}
+	}
+	if !acc.At.IsZero() {
+		s.Acceptance = &acc
 	}
 	var err error
 	if s.FirstDate, err = prevoir.ParseDate(first); err != nil {
@@ -84,11 +98,43 @@ func (st *SnapshotStore) FindSnapshotBySHA(ctx context.Context, source, sha256 s
 
 // CurrentSnapshot implements prevoir.SnapshotStore: the snapshot of the latest fetch that
 // resolved to one (new, revised or unchanged; not-modified and failed fetches resolve to none).
+// A quarantined release counts from the fetch that brought it once it is accepted, so an
+// acceptance does not override a release fetched after it.
 func (st *SnapshotStore) CurrentSnapshot(ctx context.Context, source string) (*prevoir.Snapshot, error) {
 	return st.findOne(ctx, "for source "+source+" (run prevoir ingest)",
 		`JOIN fetches f ON f.snapshot_id = s.id
-		WHERE f.source = ? AND f.status IN ('new', 'revised', 'unchanged')
+		WHERE f.source = ? AND (f.status IN ('new', 'revised', 'unchanged') OR (f.status = 'quarantined' AND s.state = 'accepted'))
 		ORDER BY f.id DESC LIMIT 1`, source)
+}
+
+// AcceptSnapshot implements prevoir.SnapshotStore.
+func (st *SnapshotStore) AcceptSnapshot(ctx context.Context, id int64, a prevoir.Acceptance) (*prevoir.Snapshot, error) {
+	err := st.db.inTx(ctx, func(tx *sql.Tx) error {
+		var state, by string
+		var at time.Time
+		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT state, accepted_by, accepted_at FROM snapshots WHERE id = ?"), id).
+			Scan(&state, &by, timeScan{&at})
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return prevoir.Errorf(prevoir.ENOTFOUND, "no snapshot with id %d", id)
+		case err != nil:
+			return err
+		case state == string(prevoir.SnapshotAccepted):
+			return prevoir.Errorf(prevoir.ECONFLICT, "snapshot %d was already accepted by %s on %s", id, by, at.Format(time.DateTime))
+		case state != string(prevoir.SnapshotQuarantined):
+			return prevoir.Errorf(prevoir.ECONFLICT, "snapshot %d is not quarantined (it passed the plausibility rules): nothing to accept", id)
+		}
+		_, err = tx.ExecContext(ctx, st.db.rebind(`UPDATE snapshots SET state = ?, accepted_at = ?, accepted_by = ?, accept_reason = ?
+			WHERE id = ?`), string(prevoir.SnapshotAccepted), st.db.ts(a.At), a.By, a.Reason, id)
+		return err
+	})
+	if err != nil {
+		if prevoir.ErrorCode(err) != prevoir.EINTERNAL {
+			return nil, err
+		}
+		return nil, fmt.Errorf("accept snapshot %d: %w", id, err)
+	}
+	return st.FindSnapshot(ctx, id)
 }
 
 // ListSnapshots implements prevoir.SnapshotStore.
@@ -154,6 +200,9 @@ func (st *SnapshotStore) RecordFetch(ctx context.Context, f *prevoir.Fetch, snap
 	// IDs are set only once the transaction committed, so a failed call changes nothing.
 	if snap != nil {
 		snap.ID = snapID
+		if snap.State == "" {
+			snap.State = prevoir.SnapshotOK
+		}
 	}
 	f.SnapshotID = snapID
 	return nil
@@ -164,7 +213,18 @@ func (st *SnapshotStore) insertSnapshot(ctx context.Context, tx *sql.Tx, s *prev
 	if err != nil {
 		return 0, err
 	}
-	var rev, prev any
+	var rev, prev, violations any
+	if len(s.Violations) > 0 {
+		b, err := json.Marshal(s.Violations)
+		if err != nil {
+			return 0, err
+		}
+		violations = string(b)
+	}
+	state := s.State
+	if state == "" {
+		state = prevoir.SnapshotOK
+	}
 	if s.Revision != nil {
 		b, err := json.Marshal(s.Revision)
 		if err != nil {
@@ -178,10 +238,10 @@ func (st *SnapshotStore) insertSnapshot(ctx context.Context, tx *sql.Tx, s *prev
 	var id int64
 	err = tx.QueryRowContext(ctx, st.db.rebind(`INSERT INTO snapshots
 		(source, sha256, blob_key, url, fetched_at, etag, last_modified, size_bytes, row_count,
-		 first_date, last_date, column_names, previous_id, revision)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		 first_date, last_date, column_names, previous_id, revision, state, violations, violation_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		s.Source, s.SHA256, s.BlobKey, s.URL, st.db.ts(s.FetchedAt), s.ETag, s.LastModified, s.Size, s.Rows,
-		s.FirstDate.String(), s.LastDate.String(), string(cols), prev, rev).Scan(&id)
+		s.FirstDate.String(), s.LastDate.String(), string(cols), prev, rev, string(state), violations, s.ViolationCount).Scan(&id)
 	return id, err
 }
 

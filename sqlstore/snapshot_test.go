@@ -185,3 +185,89 @@ func TestOpenBadURL(t *testing.T) {
 		t.Errorf("Redact kept the password: %s", got)
 	}
 }
+
+// TestQuarantineAndAccept: a quarantined snapshot keeps its violations, never becomes current
+// while quarantined, and becomes current once accepted — from the fetch that brought it, so a
+// release fetched after it stays current. Accepting twice, an unknown ID or a release that
+// passed the rules is an error.
+func TestQuarantineAndAccept(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		st := sqlstore.NewSnapshotStore(openDB(t, url))
+		good := newSnapshot("indicateurs", 1)
+		if err := st.RecordFetch(ctx, &prevoir.Fetch{Source: "indicateurs", StartedAt: time.Now(), Status: prevoir.FetchNew}, good); err != nil {
+			t.Fatal(err)
+		}
+		if good.State != prevoir.SnapshotOK {
+			t.Errorf("a new snapshot's state is %q, want ok", good.State)
+		}
+		bad := newSnapshot("indicateurs", 2)
+		bad.State, bad.ViolationCount = prevoir.SnapshotQuarantined, 30
+		bad.Violations = []prevoir.Violation{{File: "f.csv", Line: 812, Date: prevoir.MustParseDate("2022-06-01"), Column: "incid_dchosp", Value: "-3", Rule: prevoir.RuleNonNegativeInteger}}
+		qf := &prevoir.Fetch{Source: "indicateurs", StartedAt: time.Now(), Status: prevoir.FetchQuarantined, Error: "quarantined: ..."}
+		if err := st.RecordFetch(ctx, qf, bad); err != nil {
+			t.Fatal(err)
+		}
+		if cur, err := st.CurrentSnapshot(ctx, "indicateurs"); err != nil || cur.ID != good.ID {
+			t.Fatalf("current while quarantined: %+v, %v; want snapshot %d", cur, err, good.ID)
+		}
+		got, err := st.FindSnapshot(ctx, bad.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != prevoir.SnapshotQuarantined || got.ViolationCount != 30 || len(got.Violations) != 1 ||
+			got.Violations[0] != bad.Violations[0] || got.Acceptance != nil {
+			t.Errorf("quarantined snapshot read back: %+v", got)
+		}
+		if f, err := st.LastFetch(ctx, "indicateurs"); err != nil || f.Status != prevoir.FetchQuarantined || f.SnapshotID != bad.ID {
+			t.Errorf("last fetch: %+v, %v", f, err)
+		}
+
+		for _, tt := range []struct {
+			id   int64
+			code string
+			want string
+		}{
+			{999, prevoir.ENOTFOUND, "no snapshot with id 999"},
+			{good.ID, prevoir.ECONFLICT, "is not quarantined"},
+		} {
+			if _, err := st.AcceptSnapshot(ctx, tt.id, prevoir.Acceptance{At: time.Now(), By: "alice"}); prevoir.ErrorCode(err) != tt.code || !strings.Contains(fmt.Sprint(err), tt.want) {
+				t.Errorf("accept %d: %v; want %s %q", tt.id, err, tt.code, tt.want)
+			}
+		}
+		at := time.Date(2022, 8, 27, 9, 30, 0, 0, time.UTC)
+		acc, err := st.AcceptSnapshot(ctx, bad.ID, prevoir.Acceptance{At: at, By: "alice", Reason: "late reports, checked with SpF"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acc.State != prevoir.SnapshotAccepted || acc.Acceptance == nil || !acc.Acceptance.At.Equal(at) || acc.Acceptance.By != "alice" ||
+			acc.Acceptance.Reason != "late reports, checked with SpF" || acc.ViolationCount != 30 {
+			t.Errorf("accepted snapshot: %+v (acceptance %+v)", acc, acc.Acceptance)
+		}
+		if cur, err := st.CurrentSnapshot(ctx, "indicateurs"); err != nil || cur.ID != bad.ID {
+			t.Errorf("current after the acceptance: %+v, %v; want snapshot %d", cur, err, bad.ID)
+		}
+		if _, err := st.AcceptSnapshot(ctx, bad.ID, prevoir.Acceptance{At: time.Now(), By: "bob"}); prevoir.ErrorCode(err) != prevoir.ECONFLICT ||
+			!strings.Contains(err.Error(), "already accepted by alice") {
+			t.Errorf("accepting twice: %v", err)
+		}
+
+		// A later quarantined release, then a good one: accepting the quarantined one does not
+		// override the release fetched after it.
+		bad2 := newSnapshot("indicateurs", 3)
+		bad2.State, bad2.ViolationCount = prevoir.SnapshotQuarantined, 1
+		if err := st.RecordFetch(ctx, &prevoir.Fetch{Source: "indicateurs", StartedAt: time.Now(), Status: prevoir.FetchQuarantined}, bad2); err != nil {
+			t.Fatal(err)
+		}
+		good2 := newSnapshot("indicateurs", 4)
+		if err := st.RecordFetch(ctx, &prevoir.Fetch{Source: "indicateurs", StartedAt: time.Now(), Status: prevoir.FetchNew}, good2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AcceptSnapshot(ctx, bad2.ID, prevoir.Acceptance{At: time.Now(), By: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if cur, err := st.CurrentSnapshot(ctx, "indicateurs"); err != nil || cur.ID != good2.ID {
+			t.Errorf("current: %+v, %v; want the later release %d", cur, err, good2.ID)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -138,29 +139,48 @@ type actionRequest struct {
 }
 
 // authorize checks that actions are enabled and that the caller gave the admin token, from
-// the Authorization header or, for the pages' forms, the "token" form field.
+// the Authorization header or, for the pages' forms, the "token" form field. A client that
+// gave wrong tokens too often is refused without a check until its delay is over.
 func (s *Server) authorize(r *http.Request, formToken string) *httpError {
 	if !s.actionsEnabled() {
-		return &httpError{http.StatusForbidden, "disabled", "actions are disabled on this server: it was started without an admin token (PREVOIR_ADMIN_TOKEN)"}
+		return &httpError{status: http.StatusForbidden, code: "disabled", msg: "actions are disabled on this server: it was started without an admin token (PREVOIR_ADMIN_TOKEN)"}
 	}
 	token := formToken
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, t, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return &httpError{http.StatusUnauthorized, "unauthorized", "Authorization header: want Bearer TOKEN"}
+			return &httpError{status: http.StatusUnauthorized, code: "unauthorized", msg: "Authorization header: want Bearer TOKEN"}
 		}
 		token = strings.TrimSpace(t)
 	}
 	if token == "" {
-		return &httpError{http.StatusUnauthorized, "unauthorized", "this action needs the admin token"}
+		return &httpError{status: http.StatusUnauthorized, code: "unauthorized", msg: "this action needs the admin token"}
+	}
+	client, now := clientOf(r.RemoteAddr), s.now()
+	if d := s.auth.wait(client, now); d > 0 {
+		return tooManyAttempts(d)
 	}
 	// Hashing first makes the comparison constant-time whatever the lengths.
 	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.AdminToken))
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		return &httpError{http.StatusForbidden, "forbidden", "wrong admin token"}
+		he := &httpError{status: http.StatusForbidden, code: "forbidden", msg: "wrong admin token"}
+		if d := s.auth.fail(client, now); d > 0 {
+			he.msg += fmt.Sprintf("; after %d wrong tokens, this client must wait %s before the next attempt", authFreeFailures, retrySeconds(d))
+		}
+		return he
 	}
+	s.auth.succeed(client)
 	return nil
 }
+
+// tooManyAttempts is the answer to a client that must wait d before its next attempt.
+func tooManyAttempts(d time.Duration) *httpError {
+	return &httpError{status: http.StatusTooManyRequests, code: "rate_limited", retryAfter: d,
+		msg: fmt.Sprintf("too many wrong admin tokens from this client: try again in %s", retrySeconds(d))}
+}
+
+// retrySeconds is d rounded up to whole seconds, the unit of Retry-After.
+func retrySeconds(d time.Duration) time.Duration { return (d + time.Second - 1).Truncate(time.Second) }
 
 // parseActionRequest reads an action's parameters from a JSON or form body.
 func parseActionRequest(r *http.Request, name string) (actionRequest, string, *httpError) {
@@ -178,7 +198,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 		if err := dec.Decode(&body); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return req, "", &httpError{http.StatusRequestEntityTooLarge, prevoir.EINVALID, "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+				return req, "", &httpError{status: http.StatusRequestEntityTooLarge, code: prevoir.EINVALID, msg: "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
 			}
 			return req, "", badRequest("JSON body: %v", err)
 		}
@@ -191,13 +211,13 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 		if err := parse(); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return req, "", &httpError{http.StatusRequestEntityTooLarge, prevoir.EINVALID, "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+				return req, "", &httpError{status: http.StatusRequestEntityTooLarge, code: prevoir.EINVALID, msg: "request body larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
 			}
 			return req, "", badRequest("form: %v", err)
 		}
 		version, req.reason, token = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token")
 	default:
-		return req, "", &httpError{http.StatusUnsupportedMediaType, prevoir.EINVALID, "content type " + ct + ": want application/json or a form"}
+		return req, "", &httpError{status: http.StatusUnsupportedMediaType, code: prevoir.EINVALID, msg: "content type " + ct + ": want application/json or a form"}
 	}
 	if name == actPromote {
 		v, herr := parseVersion(version)
@@ -239,9 +259,7 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := s.Refresh(rctx); err != nil {
-			s.log.WarnContext(ctx, "refresh after promotion failed", "err", err)
-		}
+		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
 		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}, nil
 	}
 	return nil, notFoundErr("no action %q", req.name)
@@ -255,7 +273,7 @@ func knownAction(name string) bool {
 func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("action")
 	if !knownAction(name) {
-		writeAPIError(w, r, notFoundErr("no action %q: want refresh, retrain or promote", truncate(name, 40)))
+		s.writeAPIError(w, r, notFoundErr("no action %q: want refresh, retrain or promote", truncate(name, 40)))
 		return
 	}
 	// The body is read first (bounded by the middleware) because a form may carry the token.
@@ -265,14 +283,14 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if herr != nil {
-		writeAPIError(w, r, herr)
+		s.writeAPIError(w, r, herr)
 		return
 	}
 	resp, err := s.do(r.Context(), req)
 	if err != nil {
 		he := statusOf(err)
 		s.logActionError(r, name, err, he)
-		writeAPIError(w, r, he)
+		s.writeAPIError(w, r, he)
 		return
 	}
 	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
@@ -286,21 +304,28 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers a refused action and logs it (without the token).
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he *httpError, api bool) {
-	s.log.WarnContext(r.Context(), "action refused", "action", name, "remote", r.RemoteAddr, "status", he.status, "reason", he.msg)
-	if he.status == http.StatusUnauthorized {
+	level := slog.LevelWarn
+	if he.status == http.StatusTooManyRequests {
+		level = slog.LevelDebug // the failure that started the delay was logged; the rest would flood the log
+	}
+	s.log.Log(r.Context(), level, "action refused", "action", name, "remote", r.RemoteAddr, "status", he.status, "reason", he.msg)
+	switch he.status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="prevoir"`)
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(retrySeconds(he.retryAfter)/time.Second), 10))
 	}
 	if api {
-		writeAPIError(w, r, he)
+		s.writeAPIError(w, r, he)
 	} else {
 		s.writePageError(w, r, he)
 	}
 }
 
+// logActionError logs an action the stores rejected; a failure (5xx) is logged, with its error
+// id, when its answer is written.
 func (s *Server) logActionError(r *http.Request, name string, err error, he *httpError) {
-	if he.status >= 500 {
-		s.log.ErrorContext(r.Context(), "action failed", "action", name, "err", err)
-	} else {
+	if he.status < 500 {
 		s.log.InfoContext(r.Context(), "action rejected", "action", name, "err", err)
 	}
 }
@@ -402,25 +427,21 @@ func parseJobID(s string) (int64, *httpError) {
 // apiJob handles GET /api/v1/jobs/{id}.
 func (s *Server) apiJob(w http.ResponseWriter, r *http.Request) {
 	if _, err := parseQuery(r); err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	if !s.actionsEnabled() {
-		writeAPIError(w, r, &httpError{http.StatusNotFound, "disabled", "actions are disabled on this server, so there are no jobs to follow"})
+		s.writeAPIError(w, r, &httpError{status: http.StatusNotFound, code: "disabled", msg: "actions are disabled on this server, so there are no jobs to follow"})
 		return
 	}
 	id, herr := parseJobID(r.PathValue("id"))
 	if herr != nil {
-		writeAPIError(w, r, herr)
+		s.writeAPIError(w, r, herr)
 		return
 	}
 	js, err := s.jobState(r.Context(), id)
 	if err != nil {
-		he := statusOf(err)
-		if he.status >= 500 {
-			s.log.ErrorContext(r.Context(), "job state", "job", id, "err", err)
-		}
-		writeAPIError(w, r, he)
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	serveBlob(w, r, jsonBlob(http.StatusOK, js))

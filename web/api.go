@@ -38,11 +38,18 @@ const (
 	ctypeText = "text/plain; version=0.0.4; charset=utf-8"
 )
 
-// httpError is an error with the HTTP status and code to answer it with.
+// httpError is an error with the HTTP status and code to answer it with. Its msg is what the
+// caller reads; cause, when set, is the internal error it was made from, which only the log
+// sees (see Server.public).
 type httpError struct {
 	status int
 	code   string
 	msg    string
+	cause  error
+	// id is the error id the cause was logged under (empty until logged).
+	id string
+	// retryAfter is how long a refused client must wait (429 answers).
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -55,23 +62,24 @@ func notFoundErr(format string, args ...any) *httpError {
 	return &httpError{status: http.StatusNotFound, code: prevoir.ENOTFOUND, msg: fmt.Sprintf(format, args...)}
 }
 
-// statusOf maps a domain error to an HTTP answer.
+// statusOf maps a domain error to an HTTP answer. Not-found, invalid and conflict errors are
+// messages prevoir wrote for the caller; any other error may carry internal details (a
+// resolver's address, a folder, an SQL error), so it keeps them as the cause, for the log only.
 func statusOf(err error) *httpError {
 	if he, ok := err.(*httpError); ok {
 		return he
 	}
 	switch code := prevoir.ErrorCode(err); code {
 	case prevoir.ENOTFOUND:
-		return &httpError{http.StatusNotFound, code, err.Error()}
+		return &httpError{status: http.StatusNotFound, code: code, msg: err.Error()}
 	case prevoir.EINVALID:
-		return &httpError{http.StatusBadRequest, code, err.Error()}
+		return &httpError{status: http.StatusBadRequest, code: code, msg: err.Error()}
 	case prevoir.ECONFLICT:
-		return &httpError{http.StatusConflict, code, err.Error()}
+		return &httpError{status: http.StatusConflict, code: code, msg: err.Error()}
 	case prevoir.EUNAVAILABLE:
-		return &httpError{http.StatusServiceUnavailable, code, err.Error()}
+		return &httpError{status: http.StatusServiceUnavailable, code: code, msg: "service unavailable", cause: err}
 	default:
-		// The detail goes to the log, not to the caller.
-		return &httpError{http.StatusInternalServerError, prevoir.EINTERNAL, "internal error"}
+		return &httpError{status: http.StatusInternalServerError, code: prevoir.EINTERNAL, msg: "internal error", cause: err}
 	}
 }
 
@@ -87,12 +95,13 @@ func jsonBlob(status int, v any) *blob {
 }
 
 func errorBlob(e *httpError) *blob {
-	return jsonBlob(e.status, ErrorResponse{Error: e.msg, Code: e.code})
+	return jsonBlob(e.status, ErrorResponse{Error: e.msg, Code: e.code, ErrorID: e.id})
 }
 
-// writeAPIError answers an API request with a JSON error.
-func writeAPIError(w http.ResponseWriter, r *http.Request, e *httpError) {
-	serveBlob(w, r, errorBlob(e))
+// writeAPIError answers an API request with a JSON error: the one place API errors are
+// written, so the one place internal details are kept from the caller.
+func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, e *httpError) {
+	serveBlob(w, r, errorBlob(s.public(r, e)))
 }
 
 // csvBlob renders a table as CSV; missing numbers are empty fields.
@@ -449,9 +458,9 @@ func snapshotsBlob(st *state, source string, limit int, format string) *blob {
 			added, changedDates, changedCells = strconv.Itoa(rv.AddedDates), strconv.Itoa(rv.ChangedDates), strconv.Itoa(rv.ChangedCells)
 		}
 		rows = append(rows, []string{strconv.FormatInt(sn.ID, 10), sn.Source, sn.SHA256, csvTime(sn.FetchedAt), strconv.Itoa(sn.Rows),
-			sn.FirstDate.String(), sn.LastDate.String(), added, changedDates, changedCells})
+			sn.FirstDate.String(), sn.LastDate.String(), added, changedDates, changedCells, string(sn.State)})
 	}
-	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells"}, rows)
+	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells", "state"}, rows)
 }
 
 // renderAPI pre-renders the API's answers to its default requests.
@@ -480,10 +489,10 @@ func renderAPI(st *state) {
 func (s *Server) current(w http.ResponseWriter, r *http.Request) *state {
 	st := s.state.Load()
 	if st == nil {
-		e := &httpError{http.StatusServiceUnavailable, prevoir.EUNAVAILABLE, "starting up: the data has not been loaded yet"}
+		e := &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, msg: "starting up: the data has not been loaded yet"}
 		w.Header().Set("Retry-After", "5")
 		if isAPI(r.URL.Path) {
-			writeAPIError(w, r, e)
+			s.writeAPIError(w, r, e)
 		} else {
 			s.writePageError(w, r, e)
 		}
@@ -507,7 +516,7 @@ func (s *Server) apiForecast(w http.ResponseWriter, r *http.Request) {
 	}
 	_, format, err := parseFormatQuery(r)
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	respond(w, r, st, "forecast:"+format, func() *blob { return forecastBlob(st, format) })
@@ -520,26 +529,26 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	q, format, err := parseFormatQuery(r, "days", "from", "to")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	from, err := parseDateParam(q, "from")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	to, err := parseDateParam(q, "to")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	days := q.Get("days")
 	switch {
 	case days != "" && (from != 0 || to != 0):
-		writeAPIError(w, r, badRequest("give either days or from/to, not both"))
+		s.writeAPIError(w, r, badRequest("give either days or from/to, not both"))
 		return
 	case from != 0 && to != 0 && to < from:
-		writeAPIError(w, r, badRequest("to %s is before from %s", to, from))
+		s.writeAPIError(w, r, badRequest("to %s is before from %s", to, from))
 		return
 	case days == "" && from == 0 && to == 0:
 		days = "all"
@@ -548,7 +557,7 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 	if days != "" {
 		n, err := parseDays(days)
 		if err != nil {
-			writeAPIError(w, r, statusOf(err))
+			s.writeAPIError(w, r, statusOf(err))
 			return
 		}
 		if slices.Contains(spans[:], days) {
@@ -566,18 +575,18 @@ func (s *Server) apiForecasts(w http.ResponseWriter, r *http.Request) {
 	}
 	q, format, err := parseFormatQuery(r, "limit", "version")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	limit, err := parseLimit(q, defaultForecastsLimit, maxForecastsLimit)
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	version := 0
 	if v := q.Get("version"); v != "" {
 		if version, err = strconv.Atoi(v); err != nil || version < 1 {
-			writeAPIError(w, r, badRequest("version %q: want a positive whole number", v))
+			s.writeAPIError(w, r, badRequest("version %q: want a positive whole number", v))
 			return
 		}
 	}
@@ -595,7 +604,7 @@ func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 	}
 	q, format, err := parseFormatQuery(r, "table")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	table := q.Get("table")
@@ -603,10 +612,10 @@ func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 	case table == "":
 		table = "backtest"
 	case table != "backtest" && table != "live":
-		writeAPIError(w, r, badRequest("table %q: want backtest or live", table))
+		s.writeAPIError(w, r, badRequest("table %q: want backtest or live", table))
 		return
 	case format != "csv":
-		writeAPIError(w, r, badRequest("table applies to format=csv only (the JSON answer has both tables)"))
+		s.writeAPIError(w, r, badRequest("table applies to format=csv only (the JSON answer has both tables)"))
 		return
 	}
 	if format == "json" {
@@ -628,12 +637,12 @@ func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := parseQuery(r, "kind", "status", "name", "limit", "format")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	f, format, err := s.parseRunFilter(q)
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	key := ""
@@ -682,12 +691,12 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := parseQuery(r); err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	d, herr := s.findRun(st, r.PathValue("id"))
 	if herr != nil {
-		writeAPIError(w, r, herr)
+		s.writeAPIError(w, r, herr)
 		return
 	}
 	out := *d
@@ -710,7 +719,7 @@ func (s *Server) apiModels(w http.ResponseWriter, r *http.Request) {
 	}
 	_, format, err := parseFormatQuery(r)
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	respond(w, r, st, "models:"+format, func() *blob { return modelsBlob(st, format) })
@@ -731,12 +740,12 @@ func (s *Server) apiModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := parseQuery(r); err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	v, herr := parseVersion(r.PathValue("version"))
 	if herr != nil {
-		writeAPIError(w, r, herr)
+		s.writeAPIError(w, r, herr)
 		return
 	}
 	for _, mv := range st.versions {
@@ -745,7 +754,7 @@ func (s *Server) apiModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeAPIError(w, r, notFoundErr("model %s has no version %d", st.model, v))
+	s.writeAPIError(w, r, notFoundErr("model %s has no version %d", st.model, v))
 }
 
 func (s *Server) apiData(w http.ResponseWriter, r *http.Request) {
@@ -755,11 +764,11 @@ func (s *Server) apiData(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := parseQuery(r, "format")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	if _, err := parseFormat(q, false); err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	respond(w, r, st, "data:json", func() *blob { return jsonBlob(http.StatusOK, st.dataView()) })
@@ -772,12 +781,12 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 	}
 	q, format, err := parseFormatQuery(r, "source", "limit")
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	limit, err := parseLimit(q, defaultSnapshotsLimit, maxSnapshotsLimit)
 	if err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	source := q.Get("source")
@@ -786,7 +795,7 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 		for _, src := range s.cfg.Sources {
 			names = append(names, src.Name)
 		}
-		writeAPIError(w, r, badRequest("source %q: want one of %s", truncate(source, 40), strings.Join(names, ", ")))
+		s.writeAPIError(w, r, badRequest("source %q: want one of %s", truncate(source, 40), strings.Join(names, ", ")))
 		return
 	}
 	key := ""
@@ -798,7 +807,7 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 
 // apiNotFound answers unknown API routes.
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
-	writeAPIError(w, r, notFoundErr("no such endpoint: %s %s (see /api/v1/)", r.Method, truncate(r.URL.Path, 100)))
+	s.writeAPIError(w, r, notFoundErr("no such endpoint: %s %s (see /api/v1/)", r.Method, truncate(r.URL.Path, 100)))
 }
 
 // apiIndex lists the endpoints, for a person exploring the API.
@@ -813,7 +822,7 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := parseQuery(r); err != nil {
-		writeAPIError(w, r, statusOf(err))
+		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
 	alerts := st.alerts

@@ -155,8 +155,8 @@ func TestAPIHistory(t *testing.T) {
 		var h web.HistoryResponse
 		f.getJSON(t, path, 200, &h)
 		n := int(to-from) + 1
-		if h.From != from || h.To != to || len(h.Days) != n || h.Target != "incid_dchosp" || len(h.Sources) != 2 {
-			t.Fatalf("%s: %s..%s, %d days; want %s..%s, %d", path, h.From, h.To, len(h.Days), from, to, n)
+		if h.From == nil || h.To == nil || *h.From != from || *h.To != to || len(h.Days) != n || h.Target != "incid_dchosp" || len(h.Sources) != 2 {
+			t.Fatalf("%s: %v..%v, %d days; want %s..%s, %d", path, h.From, h.To, len(h.Days), from, to, n)
 		}
 		off := int(from - frame.Dates[0])
 		for i, d := range h.Days {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -304,9 +306,9 @@ func (s *Server) loadBacktest(ctx context.Context, st, prev *state) error {
 		if code := prevoir.ErrorCode(err); code != prevoir.ENOTFOUND && code != prevoir.EINVALID {
 			return fmt.Errorf("backtest of run %s: %w", r.ID, err)
 		}
-		s.log.WarnContext(ctx, "backtest result unreadable", "run", r.ID, "err", err)
+		id := s.logInternal(ctx, slog.LevelWarn, "backtest result unreadable", err, "run", r.ID)
 		st.backtest = nil
-		st.backtestMsg = "no backtest to show: the latest backtest run's result cannot be read (" + err.Error() + ")"
+		st.backtestMsg = withErrorID("no backtest to show: the latest backtest run's result cannot be read", id)
 	}
 	return nil
 }
@@ -333,7 +335,14 @@ func (s *Server) loadData(ctx context.Context, st, prev *state) error {
 		last, err := s.cfg.Snapshots.LastFetch(ctx, src.Name)
 		switch {
 		case err == nil:
-			f.LastChecked, f.LastCheckStatus, f.LastError = last.StartedAt, string(last.Status), last.Error
+			f.LastChecked, f.LastCheckStatus = last.StartedAt, string(last.Status)
+			if last.Error != "" {
+				f.lastFetch, f.LastError = last.ID, prev.fetchError(src.Name, last.ID)
+				if f.LastError == "" {
+					id := s.logInternal(ctx, slog.LevelWarn, "the last fetch of a source failed", errors.New(last.Error), "source", src.Name, "fetch", last.ID)
+					f.LastError = withErrorID("the download or its validation failed", id)
+				}
+			}
 		case !notFound(err):
 			return fmt.Errorf("last fetch of %s: %w", src.Name, err)
 		}
@@ -357,7 +366,8 @@ func (s *Server) loadData(ctx context.Context, st, prev *state) error {
 			if code := prevoir.ErrorCode(err); code != prevoir.EINVALID && code != prevoir.ENOTFOUND {
 				return fmt.Errorf("frame: %w", err)
 			}
-			st.frameErr = err.Error()
+			id := s.logInternal(ctx, slog.LevelWarn, "the frame cannot be built from the current snapshots", err, "snapshots", st.frameKey)
+			st.frameErr = withErrorID("the daily frame cannot be built from the current snapshots", id)
 			st.frame = nil
 		}
 	}
@@ -367,22 +377,40 @@ func (s *Server) loadData(ctx context.Context, st, prev *state) error {
 	return nil
 }
 
+// fetchError is the message st shows for a source's failed fetch, or "" (st may be nil).
+func (st *state) fetchError(source string, fetchID int64) string {
+	if st == nil {
+		return ""
+	}
+	for _, f := range st.sources {
+		if f.Source == source && f.lastFetch == fetchID {
+			return f.LastError
+		}
+	}
+	return ""
+}
+
 // history returns the target's observed days within [from, to] (inclusive; zero means open).
 func (st *state) history(from, to prevoir.Date) *HistoryResponse {
 	h := &HistoryResponse{Target: st.target, Days: []HistoryDay{}, Sources: []prevoir.FrameSource{}}
-	if st.frame == nil || st.frame.Len() == 0 {
-		return h
-	}
-	h.Sources = st.frame.Sources
-	vals := st.frame.TargetValues()
-	for i, d := range st.frame.Dates {
-		if (from != 0 && d < from) || (to != 0 && d > to) {
-			continue
+	if st.frame != nil && st.frame.Len() > 0 {
+		h.Sources = st.frame.Sources
+		vals := st.frame.TargetValues()
+		for i, d := range st.frame.Dates {
+			if (from != 0 && d < from) || (to != 0 && d > to) {
+				continue
+			}
+			h.Days = append(h.Days, HistoryDay{Date: d, Value: Number(vals[i])})
 		}
-		h.Days = append(h.Days, HistoryDay{Date: d, Value: Number(vals[i])})
 	}
 	if len(h.Days) > 0 {
-		h.From, h.To = h.Days[0].Date, h.Days[len(h.Days)-1].Date
+		from, to = h.Days[0].Date, h.Days[len(h.Days)-1].Date
+	}
+	if from != 0 {
+		h.From = &from
+	}
+	if to != 0 {
+		h.To = &to
 	}
 	return h
 }

@@ -27,9 +27,20 @@
 //
 // Actions change things, so they are POST only and need the admin token (an
 // "Authorization: Bearer" header for the API, a form field on the pages); a server started
-// without a token has them disabled. They go through the Actions interface, which
-// QueueActions implements on the River job queue and the model registry; a queued job's
-// progress is at /api/v1/jobs/{id} and /jobs/{id}.
+// without a token has them disabled. A client (an IP address, an IPv6 /64) that gave 5 wrong
+// tokens must wait before its next attempt, 1 s doubling up to 15 min (429 with Retry-After;
+// throttle.go). They go through the Actions interface, which QueueActions implements on the
+// River job queue and the model registry; a queued job's progress is at /api/v1/jobs/{id} and
+// /jobs/{id}.
+//
+// # Trust
+//
+// The server answers only requests whose Host header names it: the host of its listen
+// address, localhost, 127.0.0.1, [::1], and Config.AllowedHosts; others get 421, so that a
+// page of another site cannot read it through DNS rebinding (hosts.go). /healthz and /readyz
+// answer any Host, for load balancers. An internal error (a store's, a missing artifact, a
+// failed fetch) is logged with a random error id, and readers get a generic message with the
+// id, never the error itself, which may name folders, addresses or SQL (errors.go).
 //
 // # Wiring
 //
@@ -56,8 +67,11 @@
 // forecast, history (days=N|all or from/to), forecasts (past forecasts and their realised
 // errors), leaderboard (backtest and live metrics, the champion and its history), runs and
 // runs/{id}, models and models/{version}, data (freshness), snapshots, jobs/{id}, and POST
-// actions/{refresh,retrain,promote}. Errors are JSON objects {"error": ..., "code": ...}: 400
-// for a bad or unknown parameter, 404 for an unknown route or thing, and 404 "no model
-// trained yet" for the forecast before any model has made one. /healthz, /readyz and
-// /metrics (Prometheus text format) serve operations. /api/v1/ lists the endpoints.
+// actions/{refresh,retrain,promote}. A history span with no observed day has no days, and
+// from/to as asked (null when open or unknown). Errors are JSON objects {"error": ...,
+// "code": ...}, with "error_id" for an internal error: 400 for a bad or unknown parameter,
+// 404 for an unknown route or thing, and 404 "no model trained yet" for the forecast before
+// any model has made one. /healthz, /readyz (503 with the reason while loading, when stale, or
+// when the current snapshots cannot build the frame) and /metrics (Prometheus text format)
+// serve operations. /api/v1/ lists the endpoints.
 package web

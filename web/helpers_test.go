@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +34,12 @@ type fixtureOpts struct {
 	token string
 	// noActions leaves the Actions nil even with a token.
 	noActions bool
+	// now is the server's clock (testNow when nil).
+	now func() time.Time
+	// allowedHosts is Config.AllowedHosts.
+	allowedHosts []string
+	// prepare, when set, changes the home after seeding, before the server loads it.
+	prepare func(t *testing.T, env *seed.Env)
 }
 
 type fixture struct {
@@ -39,6 +48,25 @@ type fixture struct {
 	srv    *web.Server
 	ts     *httptest.Server
 	queue  *jobs.Queue
+	log    *logBuffer // the server's log, as JSON lines
+}
+
+// logBuffer collects a server's log lines; handlers write to it from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -53,10 +81,18 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	case "data":
 		f.env.Ingest(t)
 	}
+	if o.prepare != nil {
+		o.prepare(t, f.env)
+	}
+	if o.now == nil {
+		o.now = func() time.Time { return testNow }
+	}
+	f.log = &logBuffer{}
 	cfg := web.Config{
 		Snapshots: f.env.Snapshots, Runs: f.env.Runs, Registry: f.env.Registry, Forecasts: f.env.Forecasts,
 		Artifacts: f.env.Tracker, Frame: f.env.Frame, Sources: f.env.Sources, AdminToken: o.token,
-		Now: func() time.Time { return testNow },
+		Now: o.now, AllowedHosts: o.allowedHosts,
+		Logger: slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if o.token != "" && !o.noActions {
 		// The real queue on the same database; no worker: the tests check what was queued.

@@ -170,12 +170,12 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 }
 
 func writeStateMetrics(p *promWriter, st *state) {
-	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind (model_drift, stale_source, flow_failing).")
-	counts := map[string]int{monitor.KindModelDrift: 0, monitor.KindStaleSource: 0, monitor.KindFlowFailing: 0}
+	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(monitor.Kinds(), ", ")+").")
+	counts := map[string]int{}
 	for _, a := range st.alerts {
 		counts[a.Kind]++
 	}
-	for _, k := range []string{monitor.KindFlowFailing, monitor.KindModelDrift, monitor.KindStaleSource} {
+	for _, k := range monitor.Kinds() {
 		p.sample("prevoir_alerts", float64(counts[k]), "kind", k)
 	}
 	if len(st.alerts) > 0 {
@@ -244,13 +244,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	serveBlob(w, r, jsonBlob(http.StatusOK, map[string]string{"status": "ok"}))
 }
 
-// readyz answers 200 once the in-memory snapshot is loaded and its last rebuild succeeded or
-// is recent enough; 503 otherwise, so a load balancer sends readers elsewhere.
+// readyz answers 200 once the in-memory snapshot is loaded, its last rebuild succeeded or is
+// recent enough, and the daily frame could be built from the current snapshots; 503 otherwise,
+// with the reason, so that a load balancer sends readers elsewhere. A home with no data yet, or
+// no forecast yet, is ready: it serves what there is, and says so.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	type ready struct {
 		Status      string    `json:"status"`
+		Reason      string    `json:"reason,omitempty"`
 		SnapshotAt  time.Time `json:"snapshot_at,omitzero"`
 		LastError   string    `json:"last_error,omitempty"`
+		HasFrame    bool      `json:"has_frame"`
 		HasForecast bool      `json:"has_forecast"`
 	}
 	st := s.state.Load()
@@ -262,11 +266,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case st == nil:
 		out.Status, status = "loading", http.StatusServiceUnavailable
+		out.Reason = "the served data has not been loaded yet"
 	case time.Since(time.Unix(0, s.refreshes.lastOK.Load())) > 3*max(s.cfg.RefreshEvery, time.Minute) && out.LastError != "":
 		out.Status, status = "stale", http.StatusServiceUnavailable
+		out.Reason = "the served data has not been rebuilt for a while: " + out.LastError
+	case st.frame == nil && st.frameKey != "":
+		// There are snapshots, yet the frame the history and the forecast's inputs come from
+		// cannot be built: what is served does not match the data.
+		out.Status, status = "no_frame", http.StatusServiceUnavailable
+		out.Reason = st.frameErr
 	}
 	if st != nil {
-		out.SnapshotAt, out.HasForecast = st.at.UTC(), st.latest != nil
+		out.SnapshotAt, out.HasFrame, out.HasForecast = st.at.UTC(), st.frame != nil, st.latest != nil
 	}
 	serveBlob(w, r, jsonBlob(status, out))
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -49,10 +50,11 @@ func (s *Server) secure(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				e := &httpError{http.StatusInternalServerError, prevoir.EINTERNAL, "internal error"}
+				id := s.logInternal(r.Context(), slog.LevelError, "handler panic", fmt.Errorf("panic: %v", v),
+					"method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
+				e := &httpError{status: http.StatusInternalServerError, code: prevoir.EINTERNAL, msg: withErrorID("internal error", id), id: id}
 				if isAPI(r.URL.Path) {
-					writeAPIError(w, r, e)
+					s.writeAPIError(w, r, e)
 				} else {
 					s.writePageError(w, r, e)
 				}
@@ -105,9 +107,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, methods []string, h 
 		sw := &statusWriter{ResponseWriter: w}
 		if !anyMethod && !slices.Contains(methods, r.Method) {
 			sw.Header().Set("Allow", allow)
-			e := &httpError{http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("method %s not allowed: want %s", truncate(r.Method, 20), allow)}
+			e := &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: fmt.Sprintf("method %s not allowed: want %s", truncate(r.Method, 20), allow)}
 			if isAPI(r.URL.Path) {
-				writeAPIError(sw, r, e)
+				s.writeAPIError(sw, r, e)
 			} else {
 				s.writePageError(sw, r, e)
 			}

@@ -147,7 +147,7 @@ var apiIndex = map[string]any{
 		{"path": "/api/v1/data", "what": "data freshness: current snapshot, last date and age of each source; the frame"},
 		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
 		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
-		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, failing flows"},
+		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, quarantined releases, failing flows"},
 		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\"}"},
 		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
 	},
@@ -203,6 +203,7 @@ func (s *Server) writeMessagePage(w http.ResponseWriter, r *http.Request, status
 
 // writePageError answers a page request with an error page.
 func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, e *httpError) {
+	e = s.public(r, e)
 	title := http.StatusText(e.status)
 	if title == "" {
 		title = "Error"

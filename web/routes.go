@@ -47,5 +47,5 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "/static/{name}", get, s.static)
 	s.handle(mux, "/", nil, s.pageNotFound)
 
-	return s.secure(mux)
+	return s.secure(s.checkHost(mux))
 }

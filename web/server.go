@@ -40,7 +40,11 @@ type Config struct {
 	// Actions performs the actions; nil disables them, as does an empty AdminToken.
 	Actions    Actions
 	AdminToken string
-	Logger     *slog.Logger
+	// AllowedHosts are the names (or addresses), each with an optional :port, that requests
+	// may give in their Host header besides the listen address's host, localhost, 127.0.0.1
+	// and [::1]; other requests get a 421 (a defence against DNS rebinding, see hosts.go).
+	AllowedHosts []string
+	Logger       *slog.Logger
 	// Model is the registered model whose forecasts are served ("incid_dchosp" when empty).
 	Model string
 	// RefreshEvery is how often the in-memory snapshot is rebuilt (30 s when zero).
@@ -76,6 +80,8 @@ type Server struct {
 	kick      chan struct{} // asks the refresh loop for a rebuild now
 	refreshes refreshStats
 	jobs      jobCache
+	auth      *authThrottle
+	hosts     atomic.Pointer[hostPolicy] // grows by the listen address when serving
 }
 
 // refreshStats are the rebuilds' outcomes, for /metrics and /readyz.
@@ -126,6 +132,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newHTTPMetrics()
 	s.jobs.sem = make(chan struct{}, 2)
+	s.auth = newAuthThrottle(authMaxClients)
+	hosts, err := newHostPolicy(cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	s.hosts.Store(hosts)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -141,6 +153,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // in-memory snapshot first (a failure is logged and retried by the refresh loop: the server
 // answers "not ready" meanwhile) and keeps it fresh while it runs.
 func (s *Server) Run(ctx context.Context, addr string) error {
+	s.allowListen(addr) // the name it was given, which the listener's address resolves
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("web: listen on %s: %w", addr, err)
@@ -150,8 +163,12 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 
 // Serve is Run on a listener the caller opened (tests listen on 127.0.0.1:0).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if p := s.allowListen(ln.Addr().String()); p.everywhere && len(s.cfg.AllowedHosts) == 0 {
+		s.log.WarnContext(ctx, "listening on every interface, but no host name is allowed: requests must name the server localhost, 127.0.0.1 or [::1]; "+
+			"list the names it is reached by with --allowed-hosts (PREVOIR_ALLOWED_HOSTS)", "addr", ln.Addr().String())
+	}
 	if err := s.Refresh(ctx); err != nil {
-		s.log.ErrorContext(ctx, "initial refresh failed; serving 'not ready' until a refresh succeeds", "err", err)
+		s.log.ErrorContext(ctx, "initial refresh failed; serving 'not ready' until a refresh succeeds")
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -212,9 +229,7 @@ func (s *Server) refreshLoop(ctx context.Context) {
 		case <-s.kick:
 		}
 		rctx, cancel := context.WithTimeout(ctx, max(2*s.cfg.RefreshEvery, time.Minute))
-		if err := s.Refresh(rctx); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "refresh failed; serving the previous snapshot", "err", err)
-		}
+		s.Refresh(rctx) // a failure is logged by Refresh and shown by /readyz
 		cancel()
 	}
 }
@@ -228,7 +243,7 @@ func (s *Server) requestRefresh() {
 }
 
 // Refresh rebuilds the in-memory snapshot from the stores now. On failure the previous
-// snapshot stays in place.
+// snapshot stays in place, and the failure is logged.
 func (s *Server) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
@@ -238,10 +253,12 @@ func (s *Server) Refresh(ctx context.Context) error {
 		err = s.render(st)
 	}
 	if err != nil {
+		// /readyz shows the failure to anyone: the details go to the log only.
 		s.refreshes.errors.Add(1)
-		msg := err.Error()
+		id := s.logInternal(ctx, slog.LevelWarn, "refresh failed; serving the previous snapshot", err)
+		msg := withErrorID("the last rebuild of the served data failed", id)
 		s.refreshes.lastErr.Store(&msg)
-		return fmt.Errorf("web: refresh: %w", err)
+		return fmt.Errorf("web: refresh (error id %s): %w", id, err)
 	}
 	s.state.Store(st)
 	s.refreshes.lastErr.Store(nil)

@@ -50,8 +50,12 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 type ErrorResponse struct {
 	Error string `json:"error"`
 	// Code is one of prevoir's error codes: "not_found", "invalid", "conflict", "unavailable",
-	// "internal", or "unauthorized", "forbidden", "method_not_allowed", "disabled".
+	// "internal", or "unauthorized", "forbidden", "rate_limited", "method_not_allowed",
+	// "misdirected", "disabled".
 	Code string `json:"code"`
+	// ErrorID is set on an internal error: the server logged the details under this id, and
+	// the message says only what failed.
+	ErrorID string `json:"error_id,omitempty"`
 }
 
 // ForecastDay is one forecast day. Quantiles are at ForecastResponse.QuantileLevels; the named
@@ -126,10 +130,13 @@ type HistoryDay struct {
 
 // HistoryResponse is GET /api/v1/history: the observed target over a span.
 type HistoryResponse struct {
-	Target string       `json:"target"`
-	From   prevoir.Date `json:"from"`
-	To     prevoir.Date `json:"to"`
-	Days   []HistoryDay `json:"days"`
+	Target string `json:"target"`
+	// From and To are the first and last day of Days. When no day matches, they are the span
+	// asked for: null for an open end, and for a span counted back from the last day when
+	// there is no data.
+	From *prevoir.Date `json:"from"`
+	To   *prevoir.Date `json:"to"`
+	Days []HistoryDay  `json:"days"`
 	// Sources are the snapshots the series comes from.
 	Sources []prevoir.FrameSource `json:"sources"`
 }
@@ -422,12 +429,16 @@ type SourceFreshness struct {
 	// that is.
 	LastDate prevoir.Date `json:"last_date,omitzero"`
 	AgeDays  *int         `json:"age_days"`
-	// LastChecked is the last fetch attempt, LastCheckStatus its outcome and LastError its
-	// error when it failed; LastChanged is when a new release last arrived.
+	// LastChecked is the last fetch attempt, LastCheckStatus its outcome and LastError says
+	// that it failed, with the error id the server logged the reason under; LastChanged is when
+	// a new release last arrived.
 	LastChecked     time.Time `json:"last_checked,omitzero"`
 	LastCheckStatus string    `json:"last_check_status,omitempty"`
 	LastError       string    `json:"last_error,omitempty"`
 	LastChanged     time.Time `json:"last_changed,omitzero"`
+
+	// lastFetch is the ID of the fetch LastError is about: its error is logged once.
+	lastFetch int64
 }
 
 // FrameSummary describes the daily frame the models learn from.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"os/user"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,9 +79,16 @@ func (a *app) ingestCommand() *cobra.Command {
 copies with --source-dir, validate them, and store each release not seen before as a
 content-addressed snapshot. For each source it prints whether the release is new, unchanged
 (same bytes: nothing stored), not modified (the server said so: nothing downloaded), revised
-(past values changed: how many dates and which columns) or failed (why).
+(past values changed: how many dates and which columns), quarantined or failed (why).
 
-The exit code is non-zero when any source failed; the other sources are ingested all the same.`,
+A release that parses but breaks a plausibility rule of its source (a negative count, a rate
+out of its range, a day before 2020 or after tomorrow, a value more than ten times the largest
+seen so far) is quarantined: its bytes are stored, the previous release stays current, and
+the first violation is printed with its file, line, column and rule. Review it, then accept it
+with "prevoir snapshots accept ID".
+
+The exit code is non-zero when any source failed or was quarantined; the other sources are
+ingested all the same.`,
 		Example: `  prevoir ingest --source-dir ../shared/data
   prevoir ingest --sources sidep --json`,
 		Args: noArgs,
@@ -126,11 +136,18 @@ func printResults(a *app, results []ingest.Result) {
 	t.row("SOURCE", "STATUS", "SNAPSHOT", "ROWS", "FIRST", "LAST", "SHA256", "CHANGES")
 	for _, r := range results {
 		snap, rows, first, last, sha := "-", "-", "-", "-", "-"
-		if s := r.Snapshot; s != nil {
+		s := r.Snapshot
+		if r.Quarantined != nil {
+			s = r.Quarantined // the release fetched, not the one that stays current
+		}
+		if s != nil {
 			snap, rows, first, last, sha = fmt.Sprint(s.ID), fmt.Sprint(s.Rows), s.FirstDate.String(), s.LastDate.String(), s.SHA256[:12]
 		}
 		changes := describeRevision(r.Revision)
-		if r.Err != nil {
+		switch {
+		case r.Quarantined != nil:
+			changes = fmt.Sprintf("%d plausibility rule violations: see below", r.Quarantined.ViolationCount)
+		case r.Err != nil:
 			changes = "error: see below"
 		}
 		t.row(r.Source, string(r.Status), snap, rows, first, last, sha, changes)
@@ -192,7 +209,11 @@ func (a *app) snapshotsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "snapshots",
 		Short: "List the stored snapshots, newest first",
-		Args:  noArgs,
+		Long: `List the stored snapshots, newest first. CURRENT marks the release each source's frame is
+built from; STATE says "quarantined" for a release that broke the plausibility rules (kept,
+never current until accepted) and "accepted" for one an operator accepted; the violations of
+quarantined releases are listed below the table.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, _, err := a.stores(cmd.Context())
 			if err != nil {
@@ -218,19 +239,35 @@ func (a *app) snapshotsCommand() *cobra.Command {
 				}
 			}
 			t := newTable(a.stdout)
-			t.row("ID", "SOURCE", "FETCHED", "ROWS", "FIRST", "LAST", "BYTES", "SHA256", "CURRENT", "CHANGES")
+			t.row("ID", "SOURCE", "FETCHED", "ROWS", "FIRST", "LAST", "BYTES", "SHA256", "CURRENT", "STATE", "CHANGES")
+			var notes []string
 			for _, s := range list {
-				cur := ""
+				cur, state := "", ""
 				if current[s.ID] {
 					cur = "*"
 				}
+				if s.State != prevoir.SnapshotOK {
+					state = string(s.State)
+				}
 				t.row(fmt.Sprint(s.ID), s.Source, s.FetchedAt.Local().Format(time.DateTime), fmt.Sprint(s.Rows),
-					s.FirstDate.String(), s.LastDate.String(), fmt.Sprint(s.Size), s.SHA256[:12], cur, describeRevision(s.Revision))
+					s.FirstDate.String(), s.LastDate.String(), fmt.Sprint(s.Size), s.SHA256[:12], cur, state, describeRevision(s.Revision))
+				if qerr := s.QuarantineError(); qerr != nil {
+					notes = append(notes, fmt.Sprintf("snapshot %d (%s) %s", s.ID, s.Source, qerr))
+				} else if acc := s.Acceptance; acc != nil {
+					notes = append(notes, fmt.Sprintf("snapshot %d (%s) accepted by %s on %s: %s", s.ID, s.Source, acc.By,
+						acc.At.Local().Format(time.DateTime), cmp.Or(acc.Reason, "no reason given")))
+				}
 			}
 			if len(list) == 0 {
 				fmt.Fprintln(a.stderr, "no snapshots yet: run prevoir ingest")
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(a.stdout, n)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "only this source's snapshots")
@@ -238,5 +275,63 @@ func (a *app) snapshotsCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "source", "limit", "json")
 	markReadOnly(cmd)
+	cmd.AddCommand(a.snapshotsAcceptCommand())
 	return cmd
+}
+
+func (a *app) snapshotsAcceptCommand() *cobra.Command {
+	var by, reason string
+	cmd := &cobra.Command{
+		Use:   "accept ID",
+		Short: "Accept a quarantined snapshot after review: it becomes its source's current release",
+		Long: `Accept a snapshot that was quarantined because it broke plausibility rules, once you have
+reviewed it (prevoir snapshots lists its violations). It becomes its source's current release,
+unless a release fetched after it already replaced it; who accepted it, when and why are
+recorded with the snapshot. Accepting an unknown snapshot, or one that is not quarantined, is
+an error.`,
+		Example: `  prevoir snapshots accept 7 --reason "late death reports, confirmed by SpF"`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", args[0])}
+			}
+			if by == "" {
+				by = operatorName(a.getenv)
+			}
+			db, _, err := a.stores(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st := sqlstore.NewSnapshotStore(db)
+			snap, err := st.AcceptSnapshot(cmd.Context(), id, prevoir.Acceptance{At: time.Now(), By: by, Reason: reason})
+			if err != nil {
+				return err
+			}
+			a.logger.Info("snapshot accepted", "snapshot", snap.ID, "source", snap.Source, "by", by, "reason", reason)
+			fmt.Fprintf(a.stdout, "snapshot %d (%s, %d rows, %s .. %s) accepted by %s\n", snap.ID, snap.Source, snap.Rows, snap.FirstDate, snap.LastDate, by)
+			cur, err := st.CurrentSnapshot(cmd.Context(), snap.Source)
+			if err != nil {
+				return err
+			}
+			if cur.ID == snap.ID {
+				fmt.Fprintf(a.stdout, "it is now the current release of %s\n", snap.Source)
+			} else {
+				fmt.Fprintf(a.stdout, "snapshot %d, fetched after it, stays the current release of %s\n", cur.ID, snap.Source)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the release is accepted, recorded with it")
+	cmd.Flags().StringVar(&by, "by", "", "who accepts it, recorded with it (default: the user running prevoir)")
+	markPerInvocation(cmd, "reason", "by")
+	return cmd
+}
+
+// operatorName names the person running prevoir, for the records of their decisions.
+func operatorName(getenv func(string) string) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return cmp.Or(getenv("USER"), getenv("USERNAME"), "unknown")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/ingest"
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/jobs"
@@ -111,30 +112,7 @@ func TestMonitoringDrift(t *testing.T) {
 	}
 
 	// The server shows it.
-	svc := &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs}
-	srv, err := web.New(web.Config{Snapshots: svc.Snapshots, Runs: sqlstore.NewRunStore(db), Registry: sqlstore.NewRegistry(db),
-		Forecasts: sqlstore.NewForecastStore(db), Artifacts: &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs},
-		Frame: func(ctx context.Context) (*prevoir.Frame, error) {
-			return svc.Frame(ctx, prevoir.DefaultSources(), prevoir.DefaultFrameOptions())
-		},
-		Actions: &web.QueueActions{Queue: q, Registry: sqlstore.NewRegistry(db)}, AdminToken: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	get := func(path string) string {
-		r, err := hs.Client().Get(hs.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return string(b)
-	}
+	get := serveHome(t, db, blobs, &web.QueueActions{Queue: q, Registry: sqlstore.NewRegistry(db)})
 	m := get("/metrics")
 	if !strings.Contains(m, `prevoir_alerts{kind="model_drift"} 1`) {
 		t.Errorf("metrics lack the alert:\n%s", grepLines(m, "alert"))
@@ -179,4 +157,36 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// serveHome serves a home's stores as prevoir serve would (without its worker) and returns a
+// function that GETs a path and returns the body.
+func serveHome(t *testing.T, db *sqlstore.DB, blobs *blobstore.Store, actions web.Actions) func(path string) string {
+	t.Helper()
+	ctx := context.Background()
+	svc := &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs}
+	srv, err := web.New(web.Config{Snapshots: svc.Snapshots, Runs: sqlstore.NewRunStore(db), Registry: sqlstore.NewRegistry(db),
+		Forecasts: sqlstore.NewForecastStore(db), Artifacts: &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs},
+		Frame: func(ctx context.Context) (*prevoir.Frame, error) {
+			return svc.Frame(ctx, prevoir.DefaultSources(), prevoir.DefaultFrameOptions())
+		},
+		Actions: actions, AdminToken: "test-admin-token-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return func(path string) string {
+		t.Helper()
+		r, err := hs.Client().Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return string(b)
+	}
 }

@@ -129,6 +129,9 @@ non-zero if it fails:
 				if rep != nil && len(rep.Results) > 0 {
 					printResults(a, rep.Results)
 				}
+				if rep != nil {
+					printAlerts(a, rep.Alerts)
+				}
 				if err != nil {
 					return err
 				}
@@ -164,9 +167,7 @@ non-zero if it fails:
 				}
 				fmt.Fprintf(a.stdout, "scored %d forecast days of %d forecasts; live MAE over the last %d days %s, 80%%/95%% coverage %s/%s (run %s)\n",
 					rep.Days, rep.Forecasts, flow.LiveWindow, num(rep.LiveMAE), pct(rep.LiveCover80), pct(rep.LiveCover95), rep.RunID)
-				for _, al := range rep.Alerts {
-					fmt.Fprintf(a.stdout, "ALERT %s %s: %s\n", al.Kind, al.Subject, al.Message)
-				}
+				printAlerts(a, rep.Alerts)
 			default:
 				return usageError{fmt.Errorf("unknown flow %q: want ingest, train, forecast or score", args[0])}
 			}
@@ -176,6 +177,12 @@ non-zero if it fails:
 	p.register(cmd)
 	p.registerTrain(cmd)
 	return cmd
+}
+
+func printAlerts(a *app, alerts []monitor.Alert) {
+	for _, al := range alerts {
+		fmt.Fprintf(a.stdout, "ALERT %s %s: %s\n", al.Kind, al.Subject, al.Message)
+	}
 }
 
 func num(v float64) string {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -111,5 +113,58 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("serve did not stop on SIGTERM")
+	}
+}
+
+// TestServeAllowedHosts: serve answers the names of --allowed-hosts (here from
+// PREVOIR_ALLOWED_HOSTS) and loopback, refuses others with a 421 that names the setting, and
+// refuses to start on an entry that is not a host.
+func TestServeAllowedHosts(t *testing.T) {
+	c := newCLI(t)
+	code, _, errs := c.run("serve", "--no-worker", "--addr", freeAddr(t), "--allowed-hosts", "https://prevoir.example.org")
+	if code == 0 || !strings.Contains(errs, `allowed hosts: entry "https://prevoir.example.org"`) {
+		t.Fatalf("serve with a URL as allowed host: exit %d\n%s", code, errs)
+	}
+
+	addr := freeAddr(t)
+	c.env["PREVOIR_ALLOWED_HOSTS"] = "prevoir.example.org,team.example:8443"
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		args := []string{"--home", c.home, "--log-level", "warn", "serve", "--no-worker", "--addr", addr}
+		done <- run(ctx, args, strings.NewReader(""), io.Discard, &stderr, func(k string) string { return c.env[k] })
+	}()
+	get := func(host string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/data", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if status, _ := get("localhost"); status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("serve did not answer:\n%s", stderr.String())
+		}
+	}
+	for host, want := range map[string]int{"prevoir.example.org": 200, "team.example:8443": 200, addr: 200, "[::1]": 200,
+		"evil.example": 421, "team.example": 421} {
+		if status, body := get(host); status != want || status == 421 && !strings.Contains(body, "--allowed-hosts") {
+			t.Errorf("Host %s: %d, want %d: %s", host, status, want, body)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited with %d:\n%s", code, stderr.String())
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/theta"
 )
 
-// The accuracy protocol of /work/shared/bench/ACCURACY.md: origins every 7 days from
+// The accuracy protocol of ../shared/bench/ACCURACY.md: origins every 7 days from
 // 2022-01-02 to 2022-12-11 (50 Sundays, the origin is the last observed day), horizon 14,
 // each model fitted on data up to its origin only, forecasts and interval bounds clipped at 0,
 // MAE over all origins × horizons. Run with

@@ -1,0 +1,44 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+)
+
+// Internal errors (an unreachable database, a missing artifact, a resolver that does not
+// answer) may carry details that are nobody's business but the operator's: folders, addresses,
+// SQL. The server logs them under a random error id and shows the id with a generic message, so
+// that an operator handed the answer finds the log line.
+
+// newErrorID returns a new random error id.
+func newErrorID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// logInternal logs err at level under a new error id, with attrs, and returns the id.
+func (s *Server) logInternal(ctx context.Context, level slog.Level, msg string, err error, attrs ...any) string {
+	id := newErrorID()
+	s.log.Log(ctx, level, msg, append([]any{"error_id", id, "err", err}, attrs...)...)
+	return id
+}
+
+// withErrorID is what a caller reads instead of an internal error.
+func withErrorID(what, id string) string {
+	return what + " (error id " + id + ": the server's log has the details)"
+}
+
+// public returns the answer to give for e: e itself when it was written for the caller, or,
+// when it was made from an internal error, a copy with a generic message and the id its cause
+// is logged under.
+func (s *Server) public(r *http.Request, e *httpError) *httpError {
+	if e.cause == nil || e.id != "" {
+		return e
+	}
+	id := s.logInternal(r.Context(), slog.LevelError, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
+	return &httpError{status: e.status, code: e.code, msg: withErrorID(e.msg, id), id: id}
+}
