@@ -8,7 +8,12 @@
 // snapshot was taken and is in the copy (the copy may hold a few more, from writes after the
 // snapshot; they are harmless). A manifest (manifest.json, written last: a directory without
 // one is an incomplete backup) lists every file with its size and SHA-256, and restore checks
-// them all before it writes anything.
+// them all, and that the manifest lists every artifact the database references, before it
+// writes anything.
+//
+// Restore never writes into the home it replaces: it copies the backup beside it, verifies the
+// copy, and swaps the two by renames, recording each step in a journal so that an interrupted
+// restore is undone (or finished) by Recover; see Restore.
 //
 // A team deployment (PostgreSQL and an object store) is backed up with those services' own
 // tools (pg_dump, bucket versioning or replication); this package refuses their URLs.
@@ -26,10 +31,11 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
+
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -153,7 +159,7 @@ func Create(ctx context.Context, home Home, dir string, opts Options) (*Manifest
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, err := copyFile(src, filepath.Join(dst, filepath.FromSlash(key)), "")
+		f, err := copyFile(src, filepath.Join(dst, filepath.FromSlash(key)), "", nil)
 		if err != nil {
 			return err
 		}
@@ -228,7 +234,7 @@ func walkArtifacts(root string, fn func(key, file string) error) error {
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", p)
+			return notRegular(p, d.Type())
 		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
@@ -237,164 +243,6 @@ func walkArtifacts(root string, fn func(key, file string) error) error {
 		return fn(filepath.ToSlash(rel), p)
 	})
 	return err
-}
-
-// Verify reads the manifest of the backup in dir and checks every file it lists against its
-// size and SHA-256, and the database's integrity.
-func Verify(ctx context.Context, dir string) (*Manifest, error) {
-	m, err := ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	check := func(f File, file string) error {
-		got, err := describe(file, f.Path)
-		if err != nil {
-			return fmt.Errorf("verify backup %s: %w", dir, err)
-		}
-		if got.Size != f.Size || got.SHA256 != f.SHA256 {
-			return prevoir.Errorf(prevoir.EINVALID, "verify backup %s: %s: size %d sha256 %s, the manifest says size %d sha256 %s",
-				dir, file, got.Size, got.SHA256, f.Size, f.SHA256)
-		}
-		return nil
-	}
-	if err := check(m.Database, filepath.Join(dir, DatabaseName)); err != nil {
-		return nil, err
-	}
-	for _, f := range m.Artifacts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		file, err := artifactFile(dir, f.Path)
-		if err != nil {
-			return nil, err
-		}
-		if err := check(f, file); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := checkDB(ctx, filepath.Join(dir, DatabaseName)); err != nil {
-		return nil, fmt.Errorf("verify backup %s: database: %w", dir, err)
-	}
-	return m, nil
-}
-
-// ReadManifest reads and checks the form of the manifest of the backup in dir.
-func ReadManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "%s is not a complete backup: no %s", dir, ManifestName)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read backup manifest: %w", err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "backup manifest %s: %v", filepath.Join(dir, ManifestName), err)
-	}
-	if m.Format != FormatVersion {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "backup %s has format %d; this prevoir reads format %d", dir, m.Format, FormatVersion)
-	}
-	if m.Database.Path != DatabaseName {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "backup manifest %s: database path %q, want %q", dir, m.Database.Path, DatabaseName)
-	}
-	return &m, nil
-}
-
-// artifactFile returns the file of an artifact key inside a backup, refusing keys that would
-// leave its artifact folder.
-func artifactFile(dir, key string) (string, error) {
-	if key == "" || !fs.ValidPath(key) || path.Clean(key) != key {
-		return "", prevoir.Errorf(prevoir.EINVALID, "backup manifest %s: artifact path %q is not a clean relative path", dir, key)
-	}
-	return filepath.Join(dir, ArtifactsName, filepath.FromSlash(key)), nil
-}
-
-// RestoreOptions tune Restore.
-type RestoreOptions struct {
-	// Force replaces an existing database and artifact folder; without it, Restore refuses a
-	// home that holds either.
-	Force bool
-}
-
-// Restore verifies the backup in dir and restores it into home. The home must be empty (no
-// database file, an empty or missing artifact folder) unless opts.Force; prevoir must not be
-// running on it. The artifacts are restored first and the database last, each file checked
-// against the manifest as it is written, and the database put in place by a rename, so an
-// interrupted restore never leaves a database whose artifacts are missing.
-func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*Manifest, error) {
-	m, err := Verify(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	if latest := sqlstore.SchemaVersion(); m.SchemaVersion > latest {
-		return nil, prevoir.Errorf(prevoir.ECONFLICT, "restore: the backup's schema version %d is newer than this binary's %d: use a newer prevoir", m.SchemaVersion, latest)
-	}
-	if err := prepareHome(home, opts.Force); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	for _, f := range m.Artifacts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		src, err := artifactFile(dir, f.Path)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := copyFile(src, filepath.Join(home.Artifacts, filepath.FromSlash(f.Path)), f.SHA256); err != nil {
-			return nil, fmt.Errorf("restore: artifact %s: %w", f.Path, err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(home.DB), 0o755); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	tmp := home.DB + ".restore.tmp"
-	if _, err := copyFile(filepath.Join(dir, DatabaseName), tmp, m.Database.SHA256); err != nil {
-		os.Remove(tmp)
-		return nil, fmt.Errorf("restore: database: %w", err)
-	}
-	if err := os.Rename(tmp, home.DB); err != nil {
-		os.Remove(tmp)
-		return nil, fmt.Errorf("restore: database: %w", err)
-	}
-	if err := syncDir(filepath.Dir(home.DB)); err != nil {
-		return nil, fmt.Errorf("restore: database: %w", err)
-	}
-	return m, nil
-}
-
-// prepareHome checks that home is empty, or with force empties it.
-func prepareHome(home Home, force bool) error {
-	// SQLite's -wal and -shm files belong to the database they sit beside: a stale WAL
-	// replayed onto the restored file would corrupt it.
-	dbFiles := []string{home.DB, home.DB + "-wal", home.DB + "-shm", home.DB + "-journal"}
-	for _, f := range dbFiles {
-		_, err := os.Stat(f)
-		switch {
-		case err == nil && !force:
-			return prevoir.Errorf(prevoir.ECONFLICT, "%s exists: restore into an empty home, or pass --force to replace it", f)
-		case err == nil:
-			if err := os.Remove(f); err != nil {
-				return err
-			}
-		case !errors.Is(err, fs.ErrNotExist):
-			return err
-		}
-	}
-	entries, err := os.ReadDir(home.Artifacts)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(home.Artifacts, 0o755)
-	case err != nil:
-		return err
-	case len(entries) > 0 && !force:
-		return prevoir.Errorf(prevoir.ECONFLICT, "artifact folder %s is not empty: restore into an empty home, or pass --force to replace it", home.Artifacts)
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(home.Artifacts, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ensureEmptyDir creates dir, or checks that it is an empty directory.
@@ -413,7 +261,7 @@ func ensureEmptyDir(dir string) error {
 
 // describe returns a file's size and SHA-256, under the name key.
 func describe(file, key string) (File, error) {
-	f, err := os.Open(file)
+	f, err := openRegular(file)
 	if err != nil {
 		return File{}, err
 	}
@@ -428,9 +276,9 @@ func describe(file, key string) (File, error) {
 
 // copyFile copies src to dst (creating its directory) through a temporary file renamed into
 // place, and returns its size and SHA-256. When wantSHA256 is set, a copy with another hash is
-// an error and is not put in place.
-func copyFile(src, dst, wantSHA256 string) (File, error) {
-	in, err := os.Open(src)
+// an error and is not put in place. wrap, when set, wraps the writer of the copy.
+func copyFile(src, dst, wantSHA256 string, wrap func(dst string, w io.Writer) io.Writer) (File, error) {
+	in, err := openRegular(src)
 	if err != nil {
 		return File{}, err
 	}
@@ -444,7 +292,11 @@ func copyFile(src, dst, wantSHA256 string) (File, error) {
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing left to remove
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), in)
+	var w io.Writer = tmp
+	if wrap != nil {
+		w = wrap(dst, w)
+	}
+	n, err := io.Copy(io.MultiWriter(w, h), in)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -462,6 +314,50 @@ func copyFile(src, dst, wantSHA256 string) (File, error) {
 		return File{}, err
 	}
 	return File{Size: n, SHA256: got}, nil
+}
+
+// openRegular opens a file for reading only if it is a regular file: a backup may come from
+// anywhere, and a symbolic link would read a file outside it, a FIFO would block forever, a
+// device would never end. The type is checked before opening (so a FIFO is never opened) and
+// again on the opened file (in case it was swapped between the two).
+func openRegular(file string) (*os.File, error) {
+	info, err := os.Lstat(file)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(file, info.Mode())
+	}
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if info, err = f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = notRegular(file, info.Mode())
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// notRegular is the error for a file that is not a regular file, saying what it is.
+func notRegular(file string, mode fs.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		what = "a symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode.IsDir():
+		what = "a directory"
+	}
+	return prevoir.Errorf(prevoir.EINVALID, "%s is %s, not a regular file", file, what)
 }
 
 // writeFileSync writes a file through a temporary file, synced and renamed into place.

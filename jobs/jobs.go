@@ -182,6 +182,8 @@ type Queue struct {
 	cfg     Config
 	logger  *slog.Logger
 	closers []func()
+	// noTables: the database, opened read-only, has no job tables yet, hence no jobs.
+	noTables bool
 }
 
 // client is the part of river.Client[TTx] prevoir uses, whatever the driver's transaction type.
@@ -194,7 +196,8 @@ type client interface {
 }
 
 // Open creates a queue on db, migrating River's tables first. With a nil handlers the queue
-// only inserts and lists jobs.
+// only inserts and lists jobs. On a database opened read-only the tables are checked, not
+// migrated, and the queue only lists jobs.
 func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger *slog.Logger) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -226,43 +229,56 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 		}
 		sdb.SetMaxOpenConns(1)
 		q.closers = append(q.closers, func() { sdb.Close() })
-		c, err := newClient(ctx, riversqlite.New(sdb), rc)
+		c, noTables, err := newClient(ctx, riversqlite.New(sdb), rc, db.ReadOnly())
 		if err != nil {
 			q.Close()
 			return nil, err
 		}
-		q.client = c
+		q.client, q.noTables = c, noTables
 	case sqlstore.Postgres:
 		pool, err := pgxpool.New(ctx, db.ConnString())
 		if err != nil {
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
 		q.closers = append(q.closers, pool.Close)
-		c, err := newClient(ctx, riverpgxv5.New(pool), rc)
+		c, noTables, err := newClient(ctx, riverpgxv5.New(pool), rc, db.ReadOnly())
 		if err != nil {
 			q.Close()
 			return nil, err
 		}
-		q.client = c
+		q.client, q.noTables = c, noTables
 	default:
 		return nil, fmt.Errorf("job queue: unsupported database %s", db.Dialect())
 	}
 	return q, nil
 }
 
-func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc *river.Config) (*river.Client[TTx], error) {
+// newClient migrates River's tables and makes a client; on a read-only database it checks the
+// tables instead, and reports whether they are missing.
+func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc *river.Config, readOnly bool) (_ *river.Client[TTx], noTables bool, _ error) {
 	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+		return nil, false, fmt.Errorf("job queue: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("job queue: migrate: %w", err)
+	if readOnly {
+		// A read-only command must not migrate: River's tables are missing in a home where no
+		// job was ever queued (there is nothing to list), and older ones are refused.
+		have, err := m.ExistingVersions(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("job queue: %w", err)
+		}
+		if want := len(m.AllVersions()); len(have) > 0 && len(have) < want {
+			return nil, false, prevoir.Errorf(prevoir.ECONFLICT, "job queue: its tables are at version %d of %d, and a read-only command does not upgrade them: run prevoir serve or prevoir worker first", len(have), want)
+		}
+		noTables = len(have) == 0
+	} else if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, false, fmt.Errorf("job queue: migrate: %w", err)
 	}
 	c, err := river.NewClient(driver, rc)
 	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+		return nil, false, fmt.Errorf("job queue: %w", err)
 	}
-	return c, nil
+	return c, noTables, nil
 }
 
 // uniqueWhileActive makes a job unique by its arguments among jobs not yet finished: a
@@ -373,6 +389,9 @@ func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 
 // Jobs lists up to n jobs, newest first.
 func (q *Queue) Jobs(ctx context.Context, n int) ([]*rivertype.JobRow, error) {
+	if q.noTables {
+		return nil, nil
+	}
 	res, err := q.client.JobList(ctx, river.NewJobListParams().
 		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(n))
 	if err != nil {

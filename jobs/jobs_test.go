@@ -229,3 +229,57 @@ func TestIngestJobRetriesAndChains(t *testing.T) {
 		}
 	})
 }
+
+// TestReadOnlyQueue: a queue on a database opened read-only lists the jobs without migrating
+// River's tables: none in a home where no job was ever queued, the queued ones otherwise.
+func TestReadOnlyQueue(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		w, err := sqlstore.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		list := func() []*rivertype.JobRow {
+			t.Helper()
+			db, err := sqlstore.OpenReadOnly(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			q, err := jobs.Open(ctx, db, nil, jobs.DefaultConfig(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			got, err := q.Jobs(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := list(); len(got) != 0 {
+			t.Errorf("%d jobs before any was queued", len(got))
+		}
+		exists := "SELECT COUNT(*) FROM sqlite_master WHERE name = 'river_job'"
+		if w.Dialect() == sqlstore.Postgres {
+			exists = "SELECT COUNT(*) FROM (SELECT to_regclass('river_job') AS t) r WHERE t IS NOT NULL"
+		}
+		var n int
+		if err := w.SQL().QueryRowContext(ctx, exists).Scan(&n); err != nil || n != 0 {
+			t.Errorf("after a read-only queue: %d river_job tables, %v", n, err)
+		}
+		q, err := jobs.Open(ctx, w, nil, jobs.DefaultConfig(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, _, err := q.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
+		q.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := list(); len(got) != 1 || got[0].ID != job.ID {
+			t.Errorf("read-only list: %v, want job %d", got, job.ID)
+		}
+	})
+}

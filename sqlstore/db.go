@@ -42,10 +42,11 @@ var migrationFS embed.FS
 
 // DB is an open prevoir database.
 type DB struct {
-	sql     *sql.DB
-	dialect Dialect
-	url     string // redacted, for messages
-	dsn     string // what the driver was opened with
+	sql      *sql.DB
+	dialect  Dialect
+	url      string // redacted, for messages
+	dsn      string // what the driver was opened with
+	readOnly bool
 }
 
 // Open opens the database at rawURL and brings its schema up to date. Accepted forms:
@@ -67,20 +68,51 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return db, nil
 }
 
-func open(rawURL string) (*DB, error) {
+// OpenReadOnly opens the database at rawURL for reading only, for the commands that only read:
+// it neither creates nor migrates the database, and the engine refuses writes. A database at
+// an older schema version is refused (a command that writes upgrades it), as is a missing one.
+func OpenReadOnly(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := openReadOnly(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.sql.PingContext(ctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("open database %s read-only: %w", db.url, err)
+	}
+	if err := db.checkSchema(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqlitePath returns the file of a SQLite URL, or "" for a PostgreSQL one.
+func sqlitePath(rawURL string) (string, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return "", nil
+	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
+		return "", prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
+	if path == "" {
+		return "", prevoir.Errorf(prevoir.EINVALID, "database URL %q: empty SQLite path", rawURL)
+	}
+	return path, nil
+}
+
+func open(rawURL string) (*DB, error) {
+	path, err := sqlitePath(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
 		s, err := sql.Open("pgx", rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
 		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: rawURL}, nil
-	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
-		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
-	}
-	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
-	if path == "" {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: empty SQLite path", rawURL)
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -98,6 +130,52 @@ func open(rawURL string) (*DB, error) {
 	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path, dsn: dsn}, nil
 }
 
+func openReadOnly(rawURL string) (*DB, error) {
+	path, err := sqlitePath(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		// Every transaction of the session is read-only: PostgreSQL refuses a write.
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %s: %v", Redact(rawURL), err)
+		}
+		q := u.Query()
+		q.Set("default_transaction_read_only", "on")
+		u.RawQuery = q.Encode()
+		dsn := u.String()
+		s, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: dsn, readOnly: true}, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, prevoir.Errorf(prevoir.ENOTFOUND, "database %s does not exist: run prevoir ingest first (a read-only command does not create it)", path)
+		}
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// A read-only SQLite connection to a WAL database creates the -wal and -shm files when
+	// they are missing, and leaves them behind. They are missing only when no process has the
+	// database open, so then the file is read as immutable, which creates nothing and takes no
+	// lock (a writer that starts and checkpoints during the read may make it fail: run it
+	// again). When they exist, a writer may be at work: read through its WAL as any reader does.
+	mode := "immutable=1"
+	for _, side := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(path + side); err == nil {
+			mode = "mode=ro"
+		}
+	}
+	dsn := "file:" + path + "?" + mode + "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+	s, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path, dsn: dsn, readOnly: true}, nil
+}
+
 // Redact hides the password of a database URL.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
@@ -112,6 +190,10 @@ func Redact(rawURL string) string {
 
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
+
+// ReadOnly reports whether the database was opened by OpenReadOnly: components that bring
+// their own schema (the job queue) must not migrate it then.
+func (db *DB) ReadOnly() bool { return db.readOnly }
 
 // Dialect returns the engine.
 func (db *DB) Dialect() Dialect { return db.dialect }
@@ -253,6 +335,45 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
+// schemaVersion returns the database's schema version, refusing one newer than latest.
+func (db *DB) schemaVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, latest int) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema version of %s: %w", db.url, err)
+	}
+	if v > latest {
+		return v, prevoir.Errorf(prevoir.ECONFLICT, "database %s has schema version %d, newer than this binary's %d: upgrade prevoir", db.url, v, latest)
+	}
+	return v, nil
+}
+
+// checkSchema checks, without changing anything, that the database holds this binary's schema
+// version: what a read-only open needs, since it cannot migrate.
+func (db *DB) checkSchema(ctx context.Context) error {
+	exists := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	if db.dialect == Postgres {
+		exists = "SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) r WHERE t IS NOT NULL"
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return fmt.Errorf("open database %s: %w", db.url, err)
+	}
+	if n == 0 {
+		return prevoir.Errorf(prevoir.ENOTFOUND, "database %s holds no prevoir schema: run prevoir ingest first (a read-only command does not create it)", db.url)
+	}
+	latest := SchemaVersion()
+	v, err := db.schemaVersion(ctx, db.sql, latest)
+	if err != nil {
+		return err
+	}
+	if v < latest {
+		return prevoir.Errorf(prevoir.ECONFLICT, "database %s has schema version %d, older than this binary's %d, and a read-only command does not upgrade it: run a command that writes (prevoir ingest, run or serve) first", db.url, v, latest)
+	}
+	return nil
+}
+
 // migrate applies the missing migrations, all in one transaction, so a failure leaves the
 // schema as it was. Concurrent starts are serialised by the write lock (SQLite) or an
 // advisory lock (PostgreSQL).
@@ -273,12 +394,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			applied_at TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if current > len(ms) {
-			return prevoir.Errorf(prevoir.ECONFLICT, "database %s has schema version %d, newer than this binary's %d: upgrade prevoir", db.url, current, len(ms))
+		current, err := db.schemaVersion(ctx, tx, len(ms))
+		if err != nil {
+			return err
 		}
 		for _, m := range ms[current:] {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {

@@ -343,3 +343,25 @@ func TestUpgradeForecastsKeyedOnFrame(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenReadOnlyOlderSchema: a read-only open of a database an older prevoir left refuses
+// it, saying that a command that writes upgrades it, and migrates nothing.
+func TestOpenReadOnlyOlderSchema(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		old, err := open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Close()
+		migrateTo(t, old, 1)
+		_, err = OpenReadOnly(ctx, url)
+		if prevoir.ErrorCode(err) != prevoir.ECONFLICT || !strings.Contains(err.Error(), "run a command that writes") {
+			t.Fatalf("read-only open of a version-1 database: %v", err)
+		}
+		v, err := old.schemaVersion(ctx, old.sql, SchemaVersion())
+		if err != nil || v != 1 {
+			t.Errorf("schema version %d, %v after a read-only open; want 1", v, err)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
+	"github.com/prevoir/prevoir/backup"
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
@@ -39,6 +40,9 @@ type app struct {
 	fileValues map[string]string
 	logger     *slog.Logger
 
+	// readOnly: the command only reads the home (see markReadOnly).
+	readOnly bool
+
 	db    *sqlstore.DB
 	blobs *blobstore.Store
 }
@@ -53,6 +57,20 @@ const perInvocation = "prevoir/per-invocation"
 func markPerInvocation(cmd *cobra.Command, names ...string) {
 	for _, n := range names {
 		cmd.Flags().SetAnnotation(n, perInvocation, []string{"true"})
+	}
+}
+
+// readOnlyCommand marks commands that only read the home: they open the database read-only,
+// so that they never create, migrate or change it (nor reap abandoned runs), and they work on
+// a home they cannot write to. A command without the mark may write.
+const readOnlyCommand = "prevoir/read-only"
+
+func markReadOnly(cmds ...*cobra.Command) {
+	for _, cmd := range cmds {
+		if cmd.Annotations == nil {
+			cmd.Annotations = map[string]string{}
+		}
+		cmd.Annotations[readOnlyCommand] = "true"
 	}
 }
 
@@ -83,6 +101,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			a.readOnly = cmd.Annotations[readOnlyCommand] == "true"
 			return a.configure(cmd)
 		},
 	}
@@ -227,19 +246,29 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// stores opens the database and the artifact store on first use.
+// stores opens the database and the artifact store on first use: read-only for a command
+// marked so, otherwise migrated, with the runs of dead processes reaped.
 func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error) {
 	if a.db == nil {
-		db, err := sqlstore.Open(ctx, a.dbURL)
+		if err := a.checkHome(); err != nil {
+			return nil, nil, err
+		}
+		open := sqlstore.Open
+		if a.readOnly {
+			open = sqlstore.OpenReadOnly
+		}
+		db, err := open(ctx, a.dbURL)
 		if err != nil {
 			return nil, nil, err
 		}
 		a.db = db
-		a.logger.Debug("database open", "url", db.String(), "schema_version", sqlstore.SchemaVersion())
-		// A run left "running" by a process that died is marked failed at the next start.
-		tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Logger: a.logger}
-		if _, err := tr.Reap(ctx); err != nil {
-			a.logger.Warn("could not reap abandoned runs", "err", err)
+		a.logger.Debug("database open", "url", db.String(), "schema_version", sqlstore.SchemaVersion(), "read_only", a.readOnly)
+		if !a.readOnly {
+			// A run left "running" by a process that died is marked failed at the next start.
+			tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Logger: a.logger}
+			if _, err := tr.Reap(ctx); err != nil {
+				a.logger.Warn("could not reap abandoned runs", "err", err)
+			}
 		}
 	}
 	if a.blobs == nil {
@@ -250,6 +279,26 @@ func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error
 		a.blobs = b
 	}
 	return a.db, a.blobs, nil
+}
+
+// checkHome, on a one-machine home (a SQLite file and a local artifact folder), finishes an
+// interrupted restore (a command that writes) and refuses a home that is not safe to open (see
+// backup.CheckHome).
+func (a *app) checkHome() error {
+	home, err := backup.ParseHome(a.dbURL, a.artifactsURL)
+	if err != nil {
+		return nil // PostgreSQL or a remote artifact store: not a one-machine home
+	}
+	if !a.readOnly {
+		did, err := backup.Recover(home)
+		if err != nil {
+			return err
+		}
+		if did != "" {
+			a.logger.Warn("restore journal found: "+did, "db", home.DB, "artifacts", home.Artifacts)
+		}
+	}
+	return backup.CheckHome(home)
 }
 
 func (a *app) close() {

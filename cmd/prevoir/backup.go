@@ -47,10 +47,17 @@ func (a *app) restoreCommand() *cobra.Command {
 		Use:   "restore DIR",
 		Short: "Restore a backup made by prevoir backup into an empty home, after checking it",
 		Long: `Restore the backup in DIR into the home (--home, or --db sqlite:PATH and --artifacts DIR).
-Every file of the backup is checked against the manifest's SHA-256 and the database's integrity
-is checked before anything is written. The home must hold no database and an empty (or no)
-artifact folder; --force replaces them. Stop every prevoir process using the home first. A
-backup from an older prevoir is upgraded by the next command that opens the database.`,
+Before anything is written, every file of the backup is checked against the manifest's size and
+SHA-256 (only regular files: a symbolic link or a FIFO is refused), the database's integrity is
+checked, and the manifest must list every artifact the database references. The backup is then
+copied beside the home (prevoir.db.restore-ID/, artifacts.restore-ID), the copy verified, and
+only then swapped in by renames; the old database and artifacts are removed last. A failure at
+any step leaves the home as it was. If the process dies during the swap, the journal
+prevoir.db.restore.json lets the next command that writes put the old home back.
+
+The home must hold no database and an empty (or no) artifact folder; --force replaces them.
+Stop every prevoir process using the home first. A backup from an older prevoir is upgraded by
+the next command that writes to the database.`,
 		Example: `  prevoir --home ./prevoir-data restore /var/backups/prevoir/2026-05-04`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -86,6 +86,7 @@ person: span, sources, decisions, gaps, first and last rows).`,
 	fl.StringVar(&target, "target", def.Target, "the column to forecast")
 	fl.StringSliceVar(&covariates, "covariates", def.Covariates, "covariate columns, in order")
 	markPerInvocation(cmd, "format")
+	markReadOnly(cmd)
 	return cmd
 }
 

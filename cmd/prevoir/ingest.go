@@ -274,6 +274,7 @@ quarantined releases are listed below the table.`,
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many snapshots (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "source", "limit", "json")
+	markReadOnly(cmd)
 	cmd.AddCommand(a.snapshotsAcceptCommand())
 	return cmd
 }

@@ -371,6 +371,7 @@ func (a *app) jobsCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 30, "at most this many jobs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "limit", "json")
+	markReadOnly(cmd)
 	return cmd
 }
 
@@ -426,6 +427,7 @@ func (a *app) forecastCommand() *cobra.Command {
 	show.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(show, "json")
+	markReadOnly(show)
 	cmd.AddCommand(show)
 	return cmd
 }

@@ -204,7 +204,8 @@ func TestTrainNetworks(t *testing.T) {
 }
 
 // TestTrainingKilledMidRun: a training process killed mid-run leaves a failed run (marked at
-// the next start), no registered version, and the previous champion still serves.
+// the next start of a command that writes), no registered version, and the previous champion
+// still serves.
 func TestTrainingKilledMidRun(t *testing.T) {
 	c := newCLI(t)
 	data := testutil.DataDir(t)
@@ -233,7 +234,12 @@ func TestTrainingKilledMidRun(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 
-	// The next start marks it failed.
+	// A read-only command writes nothing, so it does not reap the run; the next command that
+	// writes marks it failed.
+	if runs := c.ok("runs", "list", "--kind", "train", "--name", "transformer"); !strings.Contains(runs, "running") {
+		t.Errorf("a read-only command changed the killed run:\n%s", runs)
+	}
+	c.ok("ingest", "--source-dir", data)
 	runs := c.ok("runs", "list", "--kind", "train", "--name", "transformer")
 	if !strings.Contains(runs, "failed") || !strings.Contains(runs, "abandoned") {
 		t.Errorf("the killed run:\n%s", runs)

@@ -200,6 +200,7 @@ func (a *app) runsCommand() *cobra.Command {
 	export.Flags().StringVar(&format, "format", "mlflow", "layout to write: mlflow")
 	markPerInvocation(export, "format")
 
+	markReadOnly(list, show, export)
 	runs.AddCommand(list, show, export)
 	return runs
 }
@@ -418,6 +419,7 @@ func (a *app) modelsCommand() *cobra.Command {
 	rollback.Flags().StringVar(&rbAlias, "alias", prevoir.AliasChampion, "the alias to move back")
 	markPerInvocation(rollback, "alias")
 
+	markReadOnly(list, show)
 	models.AddCommand(list, show, promote, rollback)
 	return models
 }
@@ -450,6 +452,7 @@ func (a *app) artifactsCommand() *cobra.Command {
 	}
 	get.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
 	markPerInvocation(get, "output")
+	markReadOnly(get)
 	arts.AddCommand(get)
 	return arts
 }
