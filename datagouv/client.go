@@ -109,7 +109,7 @@ type FetchError struct {
 }
 
 func (e *FetchError) Error() string {
-	s := fmt.Sprintf("fetch %s: %v", e.URL, e.Err)
+	s := fmt.Sprintf("fetch %s: %v", prevoir.RedactURL(e.URL), prevoir.RedactError(e.Err, e.URL))
 	if e.Attempts > 1 {
 		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
 	}
@@ -166,7 +166,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 			d = min(aerr.retryAfter, maxWait)
 		}
 		d = time.Duration(float64(d) * (0.75 + 0.5*rand.Float64()))
-		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", req.URL, "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", last.err)
+		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", prevoir.RedactURL(req.URL), "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", prevoir.RedactError(last.err, req.URL))
 		select {
 		case <-ctx.Done():
 			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true, Err: ctx.Err()}

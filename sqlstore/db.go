@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,9 +73,9 @@ func open(rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: rawURL}, nil
+		return &DB{sql: s, dialect: Postgres, url: prevoir.RedactURL(rawURL), dsn: rawURL}, nil
 	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
-		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
+		return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", prevoir.RedactURL(rawURL))
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
 	if path == "" {
@@ -96,18 +95,6 @@ func open(rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path, dsn: dsn}, nil
-}
-
-// Redact hides the password of a database URL.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Close closes the database.

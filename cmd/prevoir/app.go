@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
@@ -301,7 +302,7 @@ the value comes from.`,
 				v := f.Value.String()
 				switch f.Name {
 				case "db":
-					v = sqlstore.Redact(a.dbURL)
+					v = prevoir.RedactURL(a.dbURL)
 				case "artifacts":
 					v = a.artifactsURL
 				}

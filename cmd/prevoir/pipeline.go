@@ -94,7 +94,7 @@ func (a *app) effectiveConfig(cmd *cobra.Command) map[string]string {
 			m[name] = f.Value.String()
 		}
 	}
-	m["db"] = sqlstore.Redact(a.dbURL)
+	m["db"] = prevoir.RedactURL(a.dbURL)
 	m["artifacts"] = a.artifactsURL
 	return m
 }
