@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,7 +204,13 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// vacuum asks for a VACUUM once the migrations are committed (SQLite): the migration
+	// rewrote data that must not survive in the free space of the database file.
+	vacuum bool
 }
+
+// vacuumDirective, a line of a SQLite migration file, sets migration.vacuum.
+const vacuumDirective = "-- prevoir:vacuum"
 
 // migrations returns the dialect's migrations in version order.
 func migrations(d Dialect) ([]migration, error) {
@@ -223,7 +230,8 @@ func migrations(d Dialect) ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b),
+			vacuum: slices.Contains(strings.Split(string(b), "\n"), vacuumDirective)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i, m := range ms {
@@ -248,7 +256,8 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	vacuum := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(8022001)"); err != nil {
 				return fmt.Errorf("migrate: lock: %w", err)
@@ -275,7 +284,17 @@ func (db *DB) migrate(ctx context.Context) error {
 				m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
 				return fmt.Errorf("migrate %s: %w", m.name, err)
 			}
+			vacuum = vacuum || m.vacuum
 		}
 		return nil
 	})
+	if err != nil || !vacuum || db.dialect != SQLite {
+		return err
+	}
+	// VACUUM cannot run in the migrations' transaction; it rebuilds the file, leaving none of
+	// the bytes the migrations replaced.
+	if _, err := db.sql.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("migrate: vacuum %s after scrubbing it: %w", db.url, err)
+	}
+	return nil
 }
