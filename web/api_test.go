@@ -607,11 +607,20 @@ func TestNewValidates(t *testing.T) {
 		"no frame":    func(c *web.Config) { c.Frame = nil },
 		"no tracker":  func(c *web.Config) { c.Artifacts = nil },
 		"negative":    func(c *web.Config) { c.RefreshEvery = -1 },
+		"short token": func(c *web.Config) { c.AdminToken = "fifteen-chars.." },
 	} {
 		c := full
 		mutate(&c)
 		if _, err := web.New(c); prevoir.ErrorCode(err) != prevoir.EINVALID {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The shortest token accepted, and none (actions disabled).
+	for _, token := range []string{"sixteen-chars..!", ""} {
+		c := full
+		c.AdminToken = token
+		if _, err := web.New(c); err != nil {
+			t.Errorf("token %q: %v", token, err)
 		}
 	}
 }
