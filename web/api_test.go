@@ -642,3 +642,35 @@ func TestAPIOnPostgres(t *testing.T) {
 		t.Errorf("refresh on PostgreSQL: %d %s", status, body)
 	}
 }
+
+// TestAPIRunWithNaNMetric: a metric value JSON cannot carry (NaN, such as a coverage with no
+// interval) is left out of the run's answer instead of failing the whole answer.
+func TestAPIRunWithNaNMetric(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "standard"})
+	ctx := context.Background()
+	run := &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets"}
+	if err := f.env.Runs.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	id := run.ID
+	if err := f.env.Runs.LogMetrics(ctx, id, []prevoir.Metric{{Key: "mae", Value: 12, Time: testNow},
+		{Key: "undefined_coverage", Value: math.NaN(), Time: testNow}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.Runs.EndRun(ctx, id, prevoir.RunFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var d web.RunDetail
+	f.getJSON(t, "/api/v1/runs/"+id, 200, &d)
+	for _, m := range d.Metrics {
+		if m.Key == "undefined_coverage" {
+			t.Errorf("the NaN metric is in the answer: %+v", m)
+		}
+	}
+	if len(d.Metrics) != 1 || d.Metrics[0].Key != "mae" {
+		t.Errorf("the run's finite metrics: %+v", d.Metrics)
+	}
+}
