@@ -117,7 +117,7 @@ func TestMonitoringDrift(t *testing.T) {
 		Frame: func(ctx context.Context) (*prevoir.Frame, error) {
 			return svc.Frame(ctx, prevoir.DefaultSources(), prevoir.DefaultFrameOptions())
 		},
-		Actions: &web.QueueActions{Queue: q, Registry: sqlstore.NewRegistry(db)}, AdminToken: "t"})
+		Actions: &web.QueueActions{Queue: q, Registry: sqlstore.NewRegistry(db)}, AdminToken: "monitor-test-admin-token"})
 	if err != nil {
 		t.Fatal(err)
 	}
