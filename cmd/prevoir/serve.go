@@ -30,8 +30,8 @@ the scheduled jobs (ingest then forecast and score daily at 19:30 Europe/Paris, 
 Mondays at 20:00) and works them. On start, a schedule missed while prevoir was down is caught
 up once. Actions (refresh, retrain, promote) need the admin token: set PREVOIR_ADMIN_TOKEN
 to at least 16 characters (no token: actions disabled). The token is never recorded or
-printed: runs and "prevoir config" show it as (set). SIGINT or SIGTERM stops taking jobs, lets running ones finish,
-and drains the HTTP server.`,
+printed: runs and "prevoir config" show it as (set). SIGINT or SIGTERM stops taking jobs,
+lets running ones finish, and drains the HTTP server.`,
 		Example: `  PREVOIR_ADMIN_TOKEN=$(openssl rand -hex 32) prevoir serve --addr 127.0.0.1:8080`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
