@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"time"
 )
 
@@ -80,6 +81,17 @@ type Metric struct {
 	Value float64   `json:"value"`
 	Step  int64     `json:"step"`
 	Time  time.Time `json:"time"`
+}
+
+// FiniteMetrics returns ms without its non-finite values, which JSON cannot carry (never nil).
+func FiniteMetrics(ms []Metric) []Metric {
+	out := make([]Metric, 0, len(ms))
+	for _, m := range ms {
+		if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Artifact is a file attached to a run, stored in the blob store and verified by its hash.

@@ -93,9 +93,9 @@ func ParseHome(dbURL, artifactsURL string) (Home, error) {
 	var h Home
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		return h, prevoir.Errorf(prevoir.EINVALID, "database %s is PostgreSQL: back it up with pg_dump (prevoir backup handles the SQLite + local folder mode)", sqlstore.Redact(dbURL))
+		return h, prevoir.Errorf(prevoir.EINVALID, "database %s is PostgreSQL: back it up with pg_dump (prevoir backup handles the SQLite + local folder mode)", prevoir.RedactURL(dbURL))
 	case strings.Contains(dbURL, "://") && !strings.HasPrefix(dbURL, "sqlite://"):
-		return h, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH", sqlstore.Redact(dbURL))
+		return h, prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH", prevoir.RedactURL(dbURL))
 	}
 	h.DB = strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite://"), "sqlite:")
 	if h.DB == "" {
@@ -105,7 +105,7 @@ func ParseHome(dbURL, artifactsURL string) (Home, error) {
 	if strings.Contains(artifactsURL, "://") {
 		u, err := url.Parse(artifactsURL)
 		if err != nil || u.Scheme != "file" {
-			return h, prevoir.Errorf(prevoir.EINVALID, "artifact store %s is not a local folder: back it up with the object store's own tools (versioning, replication)", artifactsURL)
+			return h, prevoir.Errorf(prevoir.EINVALID, "artifact store %s is not a local folder: back it up with the object store's own tools (versioning, replication)", prevoir.RedactURL(artifactsURL))
 		}
 		h.Artifacts = filepath.FromSlash(u.Path)
 	}

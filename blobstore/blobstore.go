@@ -29,7 +29,7 @@ import (
 // Store is a bucket of artifacts.
 type Store struct {
 	bucket *blob.Bucket
-	url    string
+	url    string // without credentials, for messages
 }
 
 // Open opens the bucket at rawURL. A plain directory path is taken as a local folder, created
@@ -44,9 +44,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	b, err := blob.OpenBucket(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("open artifact store %s: %w", rawURL, err)
+		// The drivers' errors quote the URL, credentials included.
+		return nil, fmt.Errorf("open artifact store %s: %w", prevoir.RedactURL(rawURL), prevoir.RedactError(err, u))
 	}
-	return &Store{bucket: b, url: rawURL}, nil
+	return &Store{bucket: b, url: prevoir.RedactURL(rawURL)}, nil
 }
 
 // FileURL returns the file:// bucket URL of a local directory. Temporary files are written
@@ -66,7 +67,7 @@ func FileURL(dir string) (string, error) {
 // Close closes the bucket.
 func (s *Store) Close() error { return s.bucket.Close() }
 
-// String returns the bucket URL.
+// String returns the bucket URL without its credentials.
 func (s *Store) String() string { return s.url }
 
 // CheckKey rejects keys that could escape the bucket's namespace or confuse a file system:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir"
@@ -71,5 +72,26 @@ func TestMemStore(t *testing.T) {
 	}
 	if b, err := s.Get(ctx, "a/b"); err != nil || string(b) != "x" {
 		t.Errorf("Get = %q, %v", b, err)
+	}
+}
+
+// TestOpenErrorHidesCredentials: the drivers quote the URL they could not open; the error
+// names the store and the cause without the URL's credentials.
+func TestOpenErrorHidesCredentials(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ url, want string }{
+		// No driver for the scheme in this binary.
+		{"s3://AKIA:blob-pw-1@bucket?region=x&secret_access_key=blob-secret-1", `no driver registered for "s3"`},
+		// A parameter the driver does not know.
+		{"file://" + filepath.ToSlash(dir) + "?secret_access_key=blob-secret-2", `secret_access_key`},
+	} {
+		_, err := blobstore.Open(context.Background(), tc.url)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded", tc.url)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "blob-pw") || strings.Contains(msg, "blob-secret") || !strings.Contains(msg, tc.want) || !strings.Contains(msg, prevoir.Redacted) {
+			t.Errorf("Open(%s): %v", tc.url, err)
+		}
 	}
 }

@@ -114,7 +114,7 @@ type FetchError struct {
 }
 
 func (e *FetchError) Error() string {
-	s := fmt.Sprintf("fetch %s: %v", e.URL, e.Err)
+	s := fmt.Sprintf("fetch %s: %v", prevoir.RedactURL(e.URL), prevoir.RedactError(e.Err, e.URL))
 	if e.Attempts > 1 {
 		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
 	}
@@ -200,7 +200,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 			}
 			d = se.RetryAfter
 		}
-		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", req.URL, "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", err)
+		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", prevoir.RedactURL(req.URL), "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", prevoir.RedactError(err, req.URL))
 		select {
 		case <-ctx.Done():
 			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true, Err: ctx.Err()}

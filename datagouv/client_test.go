@@ -1,8 +1,10 @@
 package datagouv_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -306,4 +308,34 @@ func nxdomainServer(t *testing.T) (string, *atomic.Int64) {
 		}
 	}()
 	return pc.LocalAddr().String(), &queries
+}
+
+// TestFetchErrorHidesCredentials: a mirror's URL may carry credentials; neither the error nor
+// the retry log lines show them, whether the server answered or could not be reached.
+func TestFetchErrorHidesCredentials(t *testing.T) {
+	srv, src, _ := setup(t)
+	srv.Inject(src.ResourceID, testutil.Fault503, testutil.Fault503, testutil.Fault503)
+	withCreds := func(u string) string {
+		return strings.Replace(u, "://", "://mirror-user:mirror-pw@", 1) + "?token=mirror-token"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/r/x"
+	ln.Close()
+	for _, u := range []string{withCreds(src.URL), withCreds(closed)} {
+		var logs bytes.Buffer
+		c := newClient()
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		_, err := c.Fetch(context.Background(), datagouv.Request{URL: u})
+		if err == nil {
+			t.Fatalf("fetch %s succeeded", u)
+		}
+		for what, text := range map[string]string{"error": err.Error(), "logs": logs.String()} {
+			if strings.Contains(text, "mirror-pw") || strings.Contains(text, "mirror-token") || !strings.Contains(text, "mirror-user:(set)@") {
+				t.Errorf("%s of fetch %s:\n%s", what, u, text)
+			}
+		}
+	}
 }

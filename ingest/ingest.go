@@ -112,7 +112,7 @@ func BlobKey(source, sha256 string) string {
 func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	log := s.logger().With("source", src.Name)
 	start := s.now()
-	fetch := &prevoir.Fetch{Source: src.Name, URL: src.URL, StartedAt: start}
+	fetch := &prevoir.Fetch{Source: src.Name, URL: prevoir.RedactURL(src.URL), StartedAt: start}
 	res := Result{Source: src.Name, Fetch: fetch}
 
 	// fail records a failed fetch; the record itself failing is reported alongside.
@@ -138,11 +138,11 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	// Conditional request: only when the copy the validators describe is still held.
 	req := datagouv.Request{URL: src.URL}
 	if cur != nil {
-		if last, err := s.Snapshots.LastFetch(ctx, src.Name, prevoir.FetchNew, prevoir.FetchRevised, prevoir.FetchUnchanged, prevoir.FetchNotModified); err == nil && last.URL == src.URL {
+		if last, err := s.Snapshots.LastFetch(ctx, src.Name, prevoir.FetchNew, prevoir.FetchRevised, prevoir.FetchUnchanged, prevoir.FetchNotModified); err == nil && last.URL == fetch.URL {
 			req.ETag, req.LastModified = last.ETag, last.LastModified
 		}
 	}
-	log.InfoContext(ctx, "fetching", "url", src.URL, "conditional", req.ETag != "" || req.LastModified != "")
+	log.InfoContext(ctx, "fetching", "url", fetch.URL, "conditional", req.ETag != "" || req.LastModified != "")
 	resp, err := s.Client.Fetch(ctx, req)
 	if err != nil {
 		return fail(err)
@@ -199,7 +199,7 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 		// current again, unless it is still quarantined; nothing new is stored.
 	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
 		snap = &prevoir.Snapshot{
-			Source: src.Name, SHA256: sha, BlobKey: BlobKey(src.Name, sha), URL: resp.URL, FetchedAt: start,
+			Source: src.Name, SHA256: sha, BlobKey: BlobKey(src.Name, sha), URL: prevoir.RedactURL(resp.URL), FetchedAt: start,
 			ETag: resp.ETag, LastModified: resp.LastModified, Size: int64(len(resp.Body)), Rows: table.Len(),
 			Columns: table.Columns, Revision: rev, State: prevoir.SnapshotOK,
 		}

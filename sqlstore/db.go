@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ func sqlitePath(rawURL string) (string, error) {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		return "", nil
 	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://"):
-		return "", prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", Redact(rawURL))
+		return "", prevoir.Errorf(prevoir.EINVALID, "database URL %q: want sqlite:PATH or postgres://...", prevoir.RedactURL(rawURL))
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
 	if path == "" {
@@ -112,7 +113,7 @@ func open(rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: rawURL}, nil
+		return &DB{sql: s, dialect: Postgres, url: prevoir.RedactURL(rawURL), dsn: rawURL}, nil
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -139,7 +140,7 @@ func openReadOnly(rawURL string) (*DB, error) {
 		// Every transaction of the session is read-only: PostgreSQL refuses a write.
 		u, err := url.Parse(rawURL)
 		if err != nil {
-			return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %s: %v", Redact(rawURL), err)
+			return nil, prevoir.Errorf(prevoir.EINVALID, "database URL %s: %v", prevoir.RedactURL(rawURL), prevoir.RedactError(err, rawURL))
 		}
 		q := u.Query()
 		q.Set("default_transaction_read_only", "on")
@@ -149,7 +150,7 @@ func openReadOnly(rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		return &DB{sql: s, dialect: Postgres, url: Redact(rawURL), dsn: dsn, readOnly: true}, nil
+		return &DB{sql: s, dialect: Postgres, url: prevoir.RedactURL(rawURL), dsn: dsn, readOnly: true}, nil
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -174,18 +175,6 @@ func openReadOnly(rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return &DB{sql: s, dialect: SQLite, url: "sqlite:" + path, dsn: dsn, readOnly: true}, nil
-}
-
-// Redact hides the password of a database URL.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Close closes the database.
@@ -298,7 +287,13 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// vacuum asks for a VACUUM once the migrations are committed (SQLite): the migration
+	// rewrote data that must not survive in the free space of the database file.
+	vacuum bool
 }
+
+// vacuumDirective, a line of a SQLite migration file, sets migration.vacuum.
+const vacuumDirective = "-- prevoir:vacuum"
 
 // migrations returns the dialect's migrations in version order.
 func migrations(d Dialect) ([]migration, error) {
@@ -318,7 +313,8 @@ func migrations(d Dialect) ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b),
+			vacuum: slices.Contains(strings.Split(string(b), "\n"), vacuumDirective)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i, m := range ms {
@@ -382,7 +378,8 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	vacuum := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(8022001)"); err != nil {
 				return fmt.Errorf("migrate: lock: %w", err)
@@ -406,7 +403,17 @@ func (db *DB) migrate(ctx context.Context) error {
 				m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
 				return fmt.Errorf("migrate %s: %w", m.name, err)
 			}
+			vacuum = vacuum || m.vacuum
 		}
 		return nil
 	})
+	if err != nil || !vacuum || db.dialect != SQLite {
+		return err
+	}
+	// VACUUM cannot run in the migrations' transaction; it rebuilds the file, leaving none of
+	// the bytes the migrations replaced.
+	if _, err := db.sql.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("migrate: vacuum %s after scrubbing it: %w", db.url, err)
+	}
+	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -362,6 +365,84 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 		v, err := old.schemaVersion(ctx, old.sql, SchemaVersion())
 		if err != nil || v != 1 {
 			t.Errorf("schema version %d, %v after a read-only open; want 1", v, err)
+		}
+	})
+}
+
+// TestUpgradeScrubsSecrets: runs recorded by a version 3 prevoir serve hold the admin token in
+// their configuration; the upgrade replaces it with "(set)" and leaves every other setting, and
+// the configurations with no token to hide, as they were. On SQLite, no byte of the old tokens
+// is left in the database file.
+func TestUpgradeScrubsSecrets(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		old, err := open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrateTo(t, old, 3)
+		escaped, err := json.Marshal(map[string]string{"admin-token": `tricky"TOKEN\<&>-7654321`, "models": "ets"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		configs := map[string]string{ // run ID -> configuration
+			hexSHA(1)[:32]: `{"addr":"127.0.0.1:8080","admin-token":"plain-TOKEN-1234567","db":"postgres://u:xxxxx@h/db"}`,
+			hexSHA(2)[:32]: string(escaped),
+			hexSHA(3)[:32]: `{"addr":"127.0.0.1:8080","admin-token":""}`,
+			hexSHA(4)[:32]: `{"models":"ets"}`,
+			hexSHA(5)[:32]: ``,
+			hexSHA(6)[:32]: `not json`,
+		}
+		// Enough runs to fill pages, whose free space would keep the old bytes.
+		scrubbed := map[string]string{
+			hexSHA(1)[:32]: `{"addr":"127.0.0.1:8080","admin-token":"(set)","db":"postgres://u:xxxxx@h/db"}`,
+			hexSHA(2)[:32]: `{"admin-token":"(set)","models":"ets"}`,
+		}
+		for i := range 40 {
+			id := hexSHA(byte(16 + i))[:32]
+			const cfg = `{"addr":"127.0.0.1:8080","admin-token":"%s","models":"snaive,ets,theta,linreg,ensemble"}`
+			configs[id] = fmt.Sprintf(cfg, fmt.Sprintf("plain-TOKEN-%02d", i))
+			scrubbed[id] = fmt.Sprintf(cfg, "(set)")
+		}
+		for id, cfg := range configs {
+			if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO runs (id, experiment, kind, status, started_at, heartbeat_at, config)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`), id, "prevoir", "ingest", "finished", "2022-08-26T19:30:00Z", "2022-08-26T19:30:00Z", cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old.Close()
+
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("open a version 3 database: %v", err)
+		}
+		got := map[string]string{}
+		rows, err := db.sql.QueryContext(ctx, "SELECT id, config FROM runs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, cfg string
+			if err := rows.Scan(&id, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			got[id] = cfg
+		}
+		rows.Close()
+		db.Close()
+		want := maps.Clone(configs)
+		maps.Copy(want, scrubbed)
+		if !maps.Equal(got, want) {
+			t.Errorf("configurations after the upgrade:\n got %q\nwant %q", got, want)
+		}
+		if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if old := regexp.MustCompile(`plain-TOKEN-..|tricky`).FindAll(b, -1); len(old) > 0 {
+				t.Errorf("%s still holds old tokens: %q", path, old)
+			}
 		}
 	})
 }

@@ -700,9 +700,7 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := *d
-	if out.Metrics == nil {
-		out.Metrics = []prevoir.Metric{}
-	}
+	out.Metrics = prevoir.FiniteMetrics(out.Metrics) // a NaN would fail the whole answer
 	if out.Artifacts == nil {
 		out.Artifacts = []prevoir.Artifact{}
 	}

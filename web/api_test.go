@@ -607,11 +607,20 @@ func TestNewValidates(t *testing.T) {
 		"no frame":    func(c *web.Config) { c.Frame = nil },
 		"no tracker":  func(c *web.Config) { c.Artifacts = nil },
 		"negative":    func(c *web.Config) { c.RefreshEvery = -1 },
+		"short token": func(c *web.Config) { c.AdminToken = "fifteen-chars.." },
 	} {
 		c := full
 		mutate(&c)
 		if _, err := web.New(c); prevoir.ErrorCode(err) != prevoir.EINVALID {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The shortest token accepted, and none (actions disabled).
+	for _, token := range []string{"sixteen-chars..!", ""} {
+		c := full
+		c.AdminToken = token
+		if _, err := web.New(c); err != nil {
+			t.Errorf("token %q: %v", token, err)
 		}
 	}
 }
@@ -631,5 +640,37 @@ func TestAPIOnPostgres(t *testing.T) {
 	status, _, body := f.post(t, "/api/v1/actions/refresh", "", "", map[string]string{"Authorization": "Bearer " + testToken})
 	if status != 202 {
 		t.Errorf("refresh on PostgreSQL: %d %s", status, body)
+	}
+}
+
+// TestAPIRunWithNaNMetric: a metric value JSON cannot carry (NaN, such as a coverage with no
+// interval) is left out of the run's answer instead of failing the whole answer.
+func TestAPIRunWithNaNMetric(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "standard"})
+	ctx := context.Background()
+	run := &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets"}
+	if err := f.env.Runs.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	id := run.ID
+	if err := f.env.Runs.LogMetrics(ctx, id, []prevoir.Metric{{Key: "mae", Value: 12, Time: testNow},
+		{Key: "undefined_coverage", Value: math.NaN(), Time: testNow}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.env.Runs.EndRun(ctx, id, prevoir.RunFinished, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var d web.RunDetail
+	f.getJSON(t, "/api/v1/runs/"+id, 200, &d)
+	for _, m := range d.Metrics {
+		if m.Key == "undefined_coverage" {
+			t.Errorf("the NaN metric is in the answer: %+v", m)
+		}
+	}
+	if len(d.Metrics) != 1 || d.Metrics[0].Key != "mae" {
+		t.Errorf("the run's finite metrics: %+v", d.Metrics)
 	}
 }

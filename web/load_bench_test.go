@@ -20,7 +20,7 @@ func serveSeeded(b *testing.B) string {
 	env := seed.Open(b, testutil.SQLiteURL(b))
 	env.Standard(b)
 	srv, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
-		Artifacts: env.Tracker, Frame: env.Frame, AdminToken: "x"})
+		Artifacts: env.Tracker, Frame: env.Frame, AdminToken: "load-bench-admin-token"})
 	if err != nil {
 		b.Fatal(err)
 	}

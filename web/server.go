@@ -37,7 +37,8 @@ type Config struct {
 	// Sources are the data sources whose freshness is shown (prevoir.DefaultSources() when
 	// empty).
 	Sources []prevoir.Source
-	// Actions performs the actions; nil disables them, as does an empty AdminToken.
+	// Actions performs the actions; nil disables them, as does an empty AdminToken. A token
+	// shorter than MinAdminTokenLen is refused.
 	Actions    Actions
 	AdminToken string
 	// AllowedHosts are the names (or addresses), each with an optional :port, that requests
@@ -103,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, prevoir.Errorf(prevoir.EINVALID, "web: a frame loader is required")
 	case cfg.RefreshEvery < 0:
 		return nil, prevoir.Errorf(prevoir.EINVALID, "web: refresh interval %s: want > 0", cfg.RefreshEvery)
+	}
+	if err := CheckAdminToken(cfg.AdminToken); err != nil {
+		return nil, err
 	}
 	if cfg.Model == "" {
 		cfg.Model = prevoir.DefaultTarget

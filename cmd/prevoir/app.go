@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backup"
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/sqlstore"
@@ -72,6 +73,26 @@ func markReadOnly(cmds ...*cobra.Command) {
 		}
 		cmd.Annotations[readOnlyCommand] = "true"
 	}
+}
+
+// secret marks flags whose value is a secret (the admin token). shownValue, the one way a
+// setting's value leaves the process, shows it as "(set)".
+const secret = "prevoir/secret"
+
+func markSecret(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		cmd.Flags().SetAnnotation(n, secret, []string{"true"})
+	}
+}
+
+// shownValue is how a setting's value may be printed (prevoir config) or recorded (the
+// configuration of every run): a secret as "(set)" or "", any other value without the
+// credentials of a URL (database and object store URLs, a mirror's URL).
+func shownValue(f *pflag.Flag, v string) string {
+	if _, ok := f.Annotations[secret]; ok {
+		return prevoir.RedactSecret(v)
+	}
+	return prevoir.RedactURL(v)
 }
 
 // configurable reports whether a flag may come from the environment or the config file.
@@ -337,7 +358,8 @@ func (a *app) configCommand() *cobra.Command {
 		Short: "Print the effective configuration and where each setting comes from",
 		Long: `Print every setting of every command: its effective value (from a flag of this command
 line, the environment, the config file, or the default), its environment variable, and where
-the value comes from.`,
+the value comes from. Secrets are shown as (set): the admin token, and the passwords and keys
+of URLs.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			type setting struct{ name, value, origin, commands string }
@@ -347,14 +369,7 @@ the value comes from.`,
 				if !configurable(f) {
 					return
 				}
-				v := f.Value.String()
-				switch f.Name {
-				case "db":
-					v = sqlstore.Redact(a.dbURL)
-				case "artifacts":
-					v = a.artifactsURL
-				}
-				byName[f.Name] = &setting{f.Name, v, a.origins[f.Name], "all"}
+				byName[f.Name] = &setting{f.Name, shownValue(f, f.Value.String()), a.origins[f.Name], "all"}
 			})
 			// Every other command's own flags: resolved as that command would resolve them.
 			var visit func(c *cobra.Command)
@@ -371,7 +386,7 @@ the value comes from.`,
 					if origin == "default" {
 						v = f.DefValue
 					}
-					byName[f.Name] = &setting{f.Name, v, origin, c.Name()}
+					byName[f.Name] = &setting{f.Name, shownValue(f, v), origin, c.Name()}
 				})
 				for _, sub := range c.Commands() {
 					visit(sub)

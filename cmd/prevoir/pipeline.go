@@ -86,16 +86,15 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	}, nil
 }
 
-// effectiveConfig is the command's settings with their values, recorded with every run.
+// effectiveConfig is the command's settings with their values, without secrets, recorded
+// with every run.
 func (a *app) effectiveConfig(cmd *cobra.Command) map[string]string {
 	m := map[string]string{}
 	for name := range a.origins {
 		if f := cmd.Flags().Lookup(name); f != nil {
-			m[name] = f.Value.String()
+			m[name] = shownValue(f, f.Value.String())
 		}
 	}
-	m["db"] = sqlstore.Redact(a.dbURL)
-	m["artifacts"] = a.artifactsURL
 	return m
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -122,7 +121,7 @@ func (a *app) runsCommand() *cobra.Command {
 					*prevoir.Run
 					Metrics   []prevoir.Metric   `json:"metrics"`
 					Artifacts []prevoir.Artifact `json:"artifacts"`
-				}{r, jsonSafe(ms), arts})
+				}{r, prevoir.FiniteMetrics(ms), arts}) // the text output and the MLflow export show the others
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "Run %s\n  kind %s, name %q, experiment %s\n  status %s, started %s, duration %s, owner %s\n",
@@ -219,18 +218,6 @@ func summarizeMetrics(ms []prevoir.Metric) []metricSummary {
 		}
 		s := &out[len(out)-1]
 		s.last, s.n = m.Value, s.n+1
-	}
-	return out
-}
-
-// jsonSafe leaves out non-finite metric values, which JSON cannot carry; the text output and the
-// MLflow export show them.
-func jsonSafe(ms []prevoir.Metric) []prevoir.Metric {
-	out := make([]prevoir.Metric, 0, len(ms))
-	for _, m := range ms {
-		if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
-			out = append(out, m)
-		}
 	}
 	return out
 }

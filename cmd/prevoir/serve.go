@@ -30,15 +30,19 @@ func (a *app) serveCommand() *cobra.Command {
 the scheduled jobs (ingest then forecast and score daily at 19:30 Europe/Paris, training on
 Mondays at 20:00) and works them. On start, a schedule missed while prevoir was down is caught
 up once. Actions (refresh, retrain, promote) need the admin token: set PREVOIR_ADMIN_TOKEN
-(no token: actions disabled); a client that gives wrong tokens must wait, longer after each.
-Requests must name the server by the host of --addr, localhost, 127.0.0.1 or [::1], or a name
-listed in --allowed-hosts (others get 421: a defence against DNS rebinding; /healthz and
-/readyz answer any name). SIGINT or SIGTERM stops taking jobs, lets running ones finish, and
-drains the HTTP server.`,
-		Example: `  PREVOIR_ADMIN_TOKEN=$(openssl rand -hex 16) prevoir serve --addr 127.0.0.1:8080
+(at least 16 characters; no token: actions disabled); a client that gives wrong tokens must
+wait, longer after each. The token is never recorded or printed: runs and "prevoir config"
+show it as (set). Requests must name the server by the host of --addr, localhost, 127.0.0.1
+or [::1], or a name listed in --allowed-hosts (others get 421: a defence against DNS
+rebinding; /healthz and /readyz answer any name). SIGINT or SIGTERM stops taking jobs, lets
+running ones finish, and drains the HTTP server.`,
+		Example: `  PREVOIR_ADMIN_TOKEN=$(openssl rand -hex 32) prevoir serve --addr 127.0.0.1:8080
   prevoir serve --addr 0.0.0.0:8080 --allowed-hosts prevoir.example.org,prevoir.example.org:8443`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := web.CheckAdminToken(adminToken); err != nil {
+				return usageError{fmt.Errorf("%s: %w", a.origins["admin-token"], err)}
+			}
 			ctx := cmd.Context()
 			f, err := a.flows(cmd, &p)
 			if err != nil {
@@ -90,7 +94,8 @@ drains the HTTP server.`,
 	q.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
-	fl.StringVar(&adminToken, "admin-token", "", "token that authorises actions (set it with PREVOIR_ADMIN_TOKEN; empty disables actions)")
+	fl.StringVar(&adminToken, "admin-token", "", "token that authorises actions, at least 16 characters (set it with PREVOIR_ADMIN_TOKEN; empty disables actions; shown as (set))")
+	markSecret(cmd, "admin-token")
 	fl.StringSliceVar(&allowedHosts, "allowed-hosts", nil, "host names (with an optional :port) that requests may use besides the host of --addr, localhost, 127.0.0.1 and [::1], comma-separated")
 	fl.DurationVar(&refreshEvery, "refresh-every", web.DefaultRefreshEvery, "how often the served data is reloaded from the stores")
 	fl.BoolVar(&noWorker, "no-worker", false, "serve only: no embedded worker, no schedules (other processes run them)")

@@ -39,7 +39,7 @@ func TestServe(t *testing.T) {
 	bin := buildBinary(t)
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--home", c.home, "--log-format", "json", "serve", "--addr", addr, "--source-dir", data)
-	cmd.Env = append(os.Environ(), "PREVOIR_ADMIN_TOKEN=s3cret")
+	cmd.Env = append(os.Environ(), "PREVOIR_ADMIN_TOKEN=s3cret-admin-token")
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -91,7 +91,7 @@ func TestServe(t *testing.T) {
 	if code := post(""); code != http.StatusUnauthorized {
 		t.Errorf("refresh without token: %d", code)
 	}
-	if code := post("s3cret"); code != http.StatusAccepted {
+	if code := post("s3cret-admin-token"); code != http.StatusAccepted {
 		t.Errorf("refresh with token: %d", code)
 	}
 	// The embedded worker runs the refresh (ingest, then forecast and score).

@@ -27,9 +27,10 @@ import (
 
 // teamProcess is a prevoir process started by a test, with its log in a file.
 type teamProcess struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
+	name    string
+	cmd     *exec.Cmd
+	log     string
+	stopped bool
 }
 
 // startProcess starts the prevoir binary with env added to the test's environment, and stops it
@@ -47,24 +48,34 @@ func startProcess(t *testing.T, bin, name string, env []string, args ...string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- p.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil && !t.Failed() {
-				t.Errorf("%s exited with %v:\n%s", name, err, p.output())
-			}
-		case <-time.After(30 * time.Second):
-			p.cmd.Process.Kill()
-			t.Errorf("%s did not stop on SIGTERM", name)
-		}
+		p.stop(t)
 		logf.Close()
 		if t.Failed() {
 			t.Logf("%s log:\n%s", name, p.output())
 		}
 	})
 	return p
+}
+
+// stop stops the process with SIGTERM, once, and waits for it to exit.
+func (p *teamProcess) stop(t *testing.T) {
+	t.Helper()
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil && !t.Failed() {
+			t.Errorf("%s exited with %v:\n%s", p.name, err, p.output())
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Errorf("%s did not stop on SIGTERM", p.name)
+	}
 }
 
 func (p *teamProcess) output() string {
@@ -103,7 +114,7 @@ func TestTeamDeployment(t *testing.T) {
 	}
 	defer queue.Close()
 
-	const token = "team-s3cret"
+	const token = "team-s3cret-admin-token"
 	env := append(s3.Env(),
 		"PREVOIR_DB="+dbURL,
 		"PREVOIR_ARTIFACTS="+artifactsURL,
