@@ -41,7 +41,6 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/sqlstore"
 )
 
 // Names inside a backup directory.
