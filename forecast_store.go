@@ -71,6 +71,8 @@ type ForecastStore interface {
 	// actual changes the score).
 	SaveScores(ctx context.Context, scores []ForecastScore) error
 	// Scores returns the scores of the model's forecasts whose dates are on or after since,
-	// ordered by date then forecast.
+	// ordered by date then forecast. A forecast superseded by a later one of the same version
+	// and origin (made after a revision that kept the last date) no longer counts: each origin
+	// of a version is scored once, as the hubs count a forecaster's last submission.
 	Scores(ctx context.Context, model string, since Date) ([]ForecastScore, error)
 }

@@ -91,3 +91,40 @@ func TestForecastAfterRevisionKeepingLastDate(t *testing.T) {
 		}
 	})
 }
+
+// TestScoreCountsTheLatestForecastOfAnOrigin: a version's forecast from an origin, superseded
+// by one made on a revised frame, is not scored again, and its old scores no longer count.
+func TestScoreCountsTheLatestForecastOfAnOrigin(t *testing.T) {
+	ctx := context.Background()
+	e := seed.Open(t, testutil.SQLiteURL(t))
+	frame := e.Ingest(t)
+	v := e.Train(t, "ets", 10)
+	origin := frame.Dates[frame.Len()-30]
+	first := e.Forecast(t, frame, v, origin)
+	e.Score(t)
+
+	// The same version and origin on another frame: a forecast made after a revision.
+	later := *first
+	later.ID, later.FrameSHA256 = 0, strings.Repeat("9", 64)
+	later.Point = append([]float64(nil), first.Point...)
+	later.Point[0] += 7
+	if created, err := e.Forecasts.SaveForecast(ctx, &later); err != nil || !created {
+		t.Fatalf("save the later forecast: %v, %v", created, err)
+	}
+	rep, err := e.Flows.Score(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Forecasts != 1 || rep.Days != prevoir.DefaultHorizon {
+		t.Errorf("scored %d forecasts, %d days; want 1 forecast, %d days", rep.Forecasts, rep.Days, prevoir.DefaultHorizon)
+	}
+	scores, err := e.Forecasts.Scores(ctx, seed.Model, 0)
+	if err != nil || len(scores) != prevoir.DefaultHorizon {
+		t.Fatalf("%d scores (%v), want %d", len(scores), err, prevoir.DefaultHorizon)
+	}
+	for _, s := range scores {
+		if s.ForecastID != later.ID {
+			t.Fatalf("a score of forecast %d counts; the later forecast %d superseded it", s.ForecastID, later.ID)
+		}
+	}
+}

@@ -188,7 +188,9 @@ func (st *ForecastStore) Scores(ctx context.Context, model string, since prevoir
 	rows, err := st.db.sql.QueryContext(ctx, st.db.rebind(`SELECT s.forecast_id, s.date, s.horizon, s.actual, s.point, s.abs_error,
 		s.in_80, s.in_95, s.scored_at, f.model, f.version, f.family, f.origin
 		FROM forecast_scores s JOIN forecasts f ON f.id = s.forecast_id
-		WHERE f.model = ? AND s.date >= ? ORDER BY s.date, s.forecast_id`), model, from)
+		WHERE f.model = ? AND s.date >= ? AND NOT EXISTS (SELECT 1 FROM forecasts n
+			WHERE n.model = f.model AND n.version = f.version AND n.origin = f.origin AND n.id > f.id)
+		ORDER BY s.date, s.forecast_id`), model, from)
 	if err != nil {
 		return nil, fmt.Errorf("scores of %s: %w", model, err)
 	}

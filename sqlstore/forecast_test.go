@@ -70,10 +70,13 @@ func TestForecastStore(t *testing.T) {
 			t.Errorf("list since = %v, %v", list, err)
 		}
 		sc := []prevoir.ForecastScore{
-			{ForecastID: a.ID, Date: a.Dates[0], Horizon: 1, Actual: 45, Point: 50, AbsError: 5, In80: true, In95: true},
-			{ForecastID: a.ID, Date: a.Dates[1], Horizon: 2, Actual: 75, Point: 50, AbsError: 25},
+			{ForecastID: revised.ID, Date: a.Dates[0], Horizon: 1, Actual: 45, Point: 70, AbsError: 25, In80: true, In95: true},
+			{ForecastID: revised.ID, Date: a.Dates[1], Horizon: 2, Actual: 75, Point: 70, AbsError: 5},
 		}
-		if err := st.SaveScores(ctx, sc); err != nil {
+		// a, superseded by the forecast of the same version and origin on the revised frame, was
+		// scored before the revision: its scores are kept but no longer count.
+		superseded := prevoir.ForecastScore{ForecastID: a.ID, Date: a.Dates[0], Horizon: 1, Actual: 45, Point: 50, AbsError: 5}
+		if err := st.SaveScores(ctx, append(sc, superseded)); err != nil {
 			t.Fatal(err)
 		}
 		sc[1].Actual, sc[1].AbsError = 55, 5 // a revised actual
@@ -84,6 +87,11 @@ func TestForecastStore(t *testing.T) {
 		got, err := st.Scores(ctx, "incid_dchosp", 0)
 		if err != nil || len(got) != 2 || got[1].Actual != 55 || !got[1].In80 || got[0].Origin != a.Origin || got[0].Version != 1 {
 			t.Errorf("scores = %+v, %v", got, err)
+		}
+		for _, s := range got {
+			if s.ForecastID != revised.ID {
+				t.Errorf("score of forecast %d returned; forecast %d superseded it", s.ForecastID, revised.ID)
+			}
 		}
 	})
 }
