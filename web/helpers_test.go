@@ -88,12 +88,9 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		o.now = func() time.Time { return testNow }
 	}
 	f.log = &logBuffer{}
-	cfg := web.Config{
-		Snapshots: f.env.Snapshots, Runs: f.env.Runs, Registry: f.env.Registry, Forecasts: f.env.Forecasts,
-		Artifacts: f.env.Tracker, Frame: f.env.Frame, Sources: f.env.Sources, AdminToken: o.token,
-		Now: o.now, AllowedHosts: o.allowedHosts,
-		Logger: slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	cfg := storesConfig(f.env)
+	cfg.Sources, cfg.AdminToken, cfg.Now, cfg.AllowedHosts = f.env.Sources, o.token, o.now, o.allowedHosts
+	cfg.Logger = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.token != "" && !o.noActions {
 		// The real queue on the same database; no worker: the tests check what was queued.
 		q, err := jobs.Open(context.Background(), f.env.DB, nil, jobs.DefaultConfig(), nil)
@@ -114,6 +111,12 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	f.srv = srv
 	f.ts = newTestServer(t, srv)
 	return f
+}
+
+// storesConfig is the smallest valid Config: env's stores, everything else defaulted.
+func storesConfig(env *seed.Env) web.Config {
+	return web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
+		Artifacts: env.Tracker, Frame: env.Frame}
 }
 
 // newTestServer serves srv on 127.0.0.1 until the test ends.
