@@ -42,3 +42,12 @@ func (s *Server) public(r *http.Request, e *httpError) *httpError {
 	id := s.logInternal(r.Context(), slog.LevelError, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
 	return &httpError{status: e.status, code: e.code, msg: withErrorID(e.msg, id), id: id}
 }
+
+// writeError answers e as a JSON error under /api/ and as an error page elsewhere.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *httpError) {
+	if isAPI(r.URL.Path) {
+		s.writeAPIError(w, r, e)
+	} else {
+		s.writePageError(w, r, e)
+	}
+}
