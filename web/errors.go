@@ -36,7 +36,7 @@ func withErrorID(what, id string) string {
 // when it was made from an internal error, a copy with a generic message and the id its cause
 // is logged under.
 func (s *Server) public(r *http.Request, e *httpError) *httpError {
-	if e.cause == nil || e.id != "" {
+	if e.cause == nil { // written for the caller, or already logged: public's answer has no cause
 		return e
 	}
 	id := s.logInternal(r.Context(), slog.LevelError, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
