@@ -130,7 +130,13 @@ func newTestServer(t *testing.T, srv *web.Server) *httptest.Server {
 // do sends a request and returns the status, headers and body.
 func (f *fixture) do(t *testing.T, req *http.Request) (int, http.Header, []byte) {
 	t.Helper()
-	resp, err := f.ts.Client().Do(req)
+	return send(t, f.ts.Client(), req)
+}
+
+// send sends a request with client and returns the status, headers and body.
+func send(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,21 +40,6 @@ func clientFrom(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// send sends a request with client and returns the status, headers and body.
-func send(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {
-	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body.Bytes()
-}
-
 // logLine returns the server's log line whose error_id is id.
 func logLine(t *testing.T, f *fixture, id string) map[string]any {
 	t.Helper()
