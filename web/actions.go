@@ -161,8 +161,8 @@ func (s *Server) authorize(r *http.Request, formToken string) *httpError {
 		return tooManyAttempts(d)
 	}
 	// Hashing first makes the comparison constant-time whatever the lengths.
-	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.AdminToken))
-	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
 		he := &httpError{status: http.StatusForbidden, code: "forbidden", msg: "wrong admin token"}
 		if d := s.auth.fail(client, now); d > 0 {
 			he.msg += fmt.Sprintf("; after %d wrong tokens, this client must wait %s before the next attempt", authFreeFailures, retrySeconds(d))
@@ -279,7 +279,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	// The body is read first (bounded by the middleware) because a form may carry the token.
 	req, formToken, herr := parseActionRequest(r, name)
 	if aerr := s.authorize(r, formToken); aerr != nil {
-		s.refuse(w, r, name, aerr, true)
+		s.refuse(w, r, name, aerr)
 		return
 	}
 	if herr != nil {
@@ -303,7 +303,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 }
 
 // refuse answers a refused action and logs it (without the token).
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he *httpError, api bool) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he *httpError) {
 	level := slog.LevelWarn
 	if he.status == http.StatusTooManyRequests {
 		level = slog.LevelDebug // the failure that started the delay was logged; the rest would flood the log
@@ -315,11 +315,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he 
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(retrySeconds(he.retryAfter)/time.Second), 10))
 	}
-	if api {
-		s.writeAPIError(w, r, he)
-	} else {
-		s.writePageError(w, r, he)
-	}
+	s.writeError(w, r, he)
 }
 
 // logActionError logs an action the stores rejected; a failure (5xx) is logged, with its error
@@ -339,7 +335,7 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 	}
 	req, formToken, herr := parseActionRequest(r, name)
 	if aerr := s.authorize(r, formToken); aerr != nil {
-		s.refuse(w, r, name, aerr, false)
+		s.refuse(w, r, name, aerr)
 		return
 	}
 	if herr != nil {

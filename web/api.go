@@ -491,11 +491,7 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) *state {
 	if st == nil {
 		e := &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, msg: "starting up: the data has not been loaded yet"}
 		w.Header().Set("Retry-After", "5")
-		if isAPI(r.URL.Path) {
-			s.writeAPIError(w, r, e)
-		} else {
-			s.writePageError(w, r, e)
-		}
+		s.writeError(w, r, e)
 	}
 	return st
 }

@@ -584,8 +584,7 @@ func TestReadsComeFromMemory(t *testing.T) {
 
 func TestNotLoadedYet(t *testing.T) {
 	env := seed.Open(t, testutil.SQLiteURL(t))
-	srv, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
-		Artifacts: env.Tracker, Frame: env.Frame})
+	srv, err := web.New(storesConfig(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +600,7 @@ func TestNotLoadedYet(t *testing.T) {
 
 func TestNewValidates(t *testing.T) {
 	env := seed.Open(t, testutil.SQLiteURL(t))
-	full := web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts, Artifacts: env.Tracker, Frame: env.Frame}
+	full := storesConfig(env)
 	for name, mutate := range map[string]func(*web.Config){
 		"no registry": func(c *web.Config) { c.Registry = nil },
 		"no frame":    func(c *web.Config) { c.Frame = nil },

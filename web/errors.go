@@ -36,9 +36,18 @@ func withErrorID(what, id string) string {
 // when it was made from an internal error, a copy with a generic message and the id its cause
 // is logged under.
 func (s *Server) public(r *http.Request, e *httpError) *httpError {
-	if e.cause == nil || e.id != "" {
+	if e.cause == nil { // written for the caller, or already logged: public's answer has no cause
 		return e
 	}
 	id := s.logInternal(r.Context(), slog.LevelError, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
 	return &httpError{status: e.status, code: e.code, msg: withErrorID(e.msg, id), id: id}
+}
+
+// writeError answers e as a JSON error under /api/ and as an error page elsewhere.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *httpError) {
+	if isAPI(r.URL.Path) {
+		s.writeAPIError(w, r, e)
+	} else {
+		s.writePageError(w, r, e)
+	}
 }

@@ -88,12 +88,9 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		o.now = func() time.Time { return testNow }
 	}
 	f.log = &logBuffer{}
-	cfg := web.Config{
-		Snapshots: f.env.Snapshots, Runs: f.env.Runs, Registry: f.env.Registry, Forecasts: f.env.Forecasts,
-		Artifacts: f.env.Tracker, Frame: f.env.Frame, Sources: f.env.Sources, AdminToken: o.token,
-		Now: o.now, AllowedHosts: o.allowedHosts,
-		Logger: slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	cfg := storesConfig(f.env)
+	cfg.Sources, cfg.AdminToken, cfg.Now, cfg.AllowedHosts = f.env.Sources, o.token, o.now, o.allowedHosts
+	cfg.Logger = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.token != "" && !o.noActions {
 		// The real queue on the same database; no worker: the tests check what was queued.
 		q, err := jobs.Open(context.Background(), f.env.DB, nil, jobs.DefaultConfig(), nil)
@@ -116,6 +113,12 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	return f
 }
 
+// storesConfig is the smallest valid Config: env's stores, everything else defaulted.
+func storesConfig(env *seed.Env) web.Config {
+	return web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
+		Artifacts: env.Tracker, Frame: env.Frame}
+}
+
 // newTestServer serves srv on 127.0.0.1 until the test ends.
 func newTestServer(t *testing.T, srv *web.Server) *httptest.Server {
 	t.Helper()
@@ -127,7 +130,13 @@ func newTestServer(t *testing.T, srv *web.Server) *httptest.Server {
 // do sends a request and returns the status, headers and body.
 func (f *fixture) do(t *testing.T, req *http.Request) (int, http.Header, []byte) {
 	t.Helper()
-	resp, err := f.ts.Client().Do(req)
+	return send(t, f.ts.Client(), req)
+}
+
+// send sends a request with client and returns the status, headers and body.
+func send(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

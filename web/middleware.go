@@ -53,11 +53,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 				id := s.logInternal(r.Context(), slog.LevelError, "handler panic", fmt.Errorf("panic: %v", v),
 					"method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
 				e := &httpError{status: http.StatusInternalServerError, code: prevoir.EINTERNAL, msg: withErrorID("internal error", id), id: id}
-				if isAPI(r.URL.Path) {
-					s.writeAPIError(w, r, e)
-				} else {
-					s.writePageError(w, r, e)
-				}
+				s.writeError(w, r, e)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -108,11 +104,7 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, methods []string, h 
 		if !anyMethod && !slices.Contains(methods, r.Method) {
 			sw.Header().Set("Allow", allow)
 			e := &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: fmt.Sprintf("method %s not allowed: want %s", truncate(r.Method, 20), allow)}
-			if isAPI(r.URL.Path) {
-				s.writeAPIError(sw, r, e)
-			} else {
-				s.writePageError(sw, r, e)
-			}
+			s.writeError(sw, r, e)
 		} else {
 			h(sw, r)
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"html/template"
@@ -82,6 +83,7 @@ type Server struct {
 	refreshes refreshStats
 	jobs      jobCache
 	auth      *authThrottle
+	tokenHash [sha256.Size]byte          // of cfg.AdminToken, hashed once: authorize compares hashes
 	hosts     atomic.Pointer[hostPolicy] // grows by the listen address when serving
 }
 
@@ -137,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newHTTPMetrics()
 	s.jobs.sem = make(chan struct{}, 2)
 	s.auth = newAuthThrottle(authMaxClients)
+	s.tokenHash = sha256.Sum256([]byte(cfg.AdminToken))
 	hosts, err := newHostPolicy(cfg.AllowedHosts)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,15 @@ type clientFailures struct {
 	client   netip.Addr
 	failures int
 	last     time.Time // the latest failure
-	until    time.Time // attempts are refused until then
+}
+
+// until is when c's delay ends: its latest failure plus the backoff its count has earned
+// (none while the failures are free).
+func (c *clientFailures) until() time.Time {
+	if c.failures < authFreeFailures {
+		return time.Time{}
+	}
+	return c.last.Add(authBackoff(c.failures - authFreeFailures))
 }
 
 func newAuthThrottle(maxClients int) *authThrottle {
@@ -69,7 +77,7 @@ func (t *authThrottle) wait(client netip.Addr, now time.Time) time.Duration {
 	if !ok {
 		return 0
 	}
-	return max(e.Value.(*clientFailures).until.Sub(now), 0)
+	return max(e.Value.(*clientFailures).until().Sub(now), 0)
 }
 
 // fail records a wrong token from client and returns how long it must now wait.
@@ -94,10 +102,7 @@ func (t *authThrottle) fail(client netip.Addr, now time.Time) time.Duration {
 	}
 	c.failures++
 	c.last = now
-	if n := c.failures - authFreeFailures; n >= 0 {
-		c.until = now.Add(authBackoff(n))
-	}
-	return max(c.until.Sub(now), 0)
+	return max(c.until().Sub(now), 0)
 }
 
 // authBackoff is the delay after the n-th failure beyond the free ones (n from 0).

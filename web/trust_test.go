@@ -40,21 +40,6 @@ func clientFrom(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// send sends a request with client and returns the status, headers and body.
-func send(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {
-	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body.Bytes()
-}
-
 // logLine returns the server's log line whose error_id is id.
 func logLine(t *testing.T, f *fixture, id string) map[string]any {
 	t.Helper()
@@ -222,8 +207,7 @@ func TestHostHeaderCheck(t *testing.T) {
 // which a bare handler (not serving) does not know.
 func TestHostHeaderListenAddress(t *testing.T) {
 	env := seed.Open(t, testutil.SQLiteURL(t))
-	srv, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
-		Artifacts: env.Tracker, Frame: env.Frame})
+	srv, err := web.New(storesConfig(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +251,9 @@ func TestHostHeaderListenAddress(t *testing.T) {
 func TestAllowedHostsValidated(t *testing.T) {
 	env := seed.Open(t, testutil.SQLiteURL(t))
 	for _, bad := range []string{"https://prevoir.example.org", "prevoir.example.org/", "prevoir.example.org:0", ""} {
-		_, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
-			Artifacts: env.Tracker, Frame: env.Frame, AllowedHosts: []string{bad}})
+		cfg := storesConfig(env)
+		cfg.AllowedHosts = []string{bad}
+		_, err := web.New(cfg)
 		if prevoir.ErrorCode(err) != prevoir.EINVALID || !strings.Contains(err.Error(), "allowed hosts") || !strings.Contains(err.Error(), "want a host name") {
 			t.Errorf("allowed host %q: %v", bad, err)
 		}
