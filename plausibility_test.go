@@ -74,12 +74,11 @@ func TestCheckPlausibility(t *testing.T) {
 	prev := &prevoir.Table{Source: src.Name, Dates: []prevoir.Date{d("2022-08-01")}, Columns: []string{"incid_dchosp"},
 		Values: [][]float64{{120}}}
 	for _, tt := range []struct {
-		name   string
-		spoil  func(*prevoir.Table)
-		prev   *prevoir.Table
-		want   string // the first violation; empty: none
-		count  int
-		noLine bool
+		name  string
+		spoil func(*prevoir.Table)
+		prev  *prevoir.Table
+		want  string // the first violation; empty: none
+		count int
 	}{
 		{name: "plausible", spoil: func(*prevoir.Table) {}},
 		{name: "negative death count", spoil: func(t *prevoir.Table) { t.Values[0][2] = -3 },
@@ -113,7 +112,7 @@ func TestCheckPlausibility(t *testing.T) {
 		{name: "several, in file order", spoil: func(t *prevoir.Table) {
 			t.Values[2][3], t.Values[1][1], t.Dates[0] = -1, -2, d("2019-12-31")
 		}, want: `line 2 column date: 2019-12-31`, count: 3},
-		{name: "no line numbers: the date", spoil: func(t *prevoir.Table) { t.Lines = nil; t.Values[0][1] = -1 }, noLine: true,
+		{name: "no line numbers: the date", spoil: func(t *prevoir.Table) { t.Lines = nil; t.Values[0][1] = -1 },
 			want: `table-indicateurs-open-data-france.csv date 2022-08-21 column incid_dchosp: -1 breaks rule "non-negative integer"`, count: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,15 +13,22 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-func TestStaleSourceAndFailingFlow(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, testutil.SQLiteURL(t))
+// openStores opens the database at url, closed when the test ends, and returns the stores the
+// checks read.
+func openStores(t *testing.T, url string) monitor.Stores {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	st := monitor.Stores{Registry: sqlstore.NewRegistry(db), Forecasts: sqlstore.NewForecastStore(db),
+	t.Cleanup(func() { db.Close() })
+	return monitor.Stores{Registry: sqlstore.NewRegistry(db), Forecasts: sqlstore.NewForecastStore(db),
 		Snapshots: sqlstore.NewSnapshotStore(db), Runs: sqlstore.NewRunStore(db)}
+}
+
+func TestStaleSourceAndFailingFlow(t *testing.T) {
+	ctx := context.Background()
+	st := openStores(t, testutil.SQLiteURL(t))
 	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 	opts := monitor.Options{Now: func() time.Time { return now }}
 
@@ -77,13 +84,7 @@ func TestStaleSourceAndFailingFlow(t *testing.T) {
 func TestQuarantineAlert(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := sqlstore.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		st := monitor.Stores{Registry: sqlstore.NewRegistry(db), Forecasts: sqlstore.NewForecastStore(db),
-			Snapshots: sqlstore.NewSnapshotStore(db), Runs: sqlstore.NewRunStore(db)}
+		st := openStores(t, url)
 		now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 		opts := monitor.Options{Now: func() time.Time { return now }, Sources: []string{prevoir.SourceIndicators}}
 		record := func(n byte, status prevoir.FetchStatus, state prevoir.SnapshotState) *prevoir.Snapshot {

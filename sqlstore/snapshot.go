@@ -24,7 +24,11 @@ func NewSnapshotStore(db *DB) *SnapshotStore { return &SnapshotStore{db: db} }
 
 const snapshotColumns = `s.id, s.source, s.sha256, s.blob_key, s.url, s.fetched_at, s.etag, s.last_modified,
 	s.size_bytes, s.row_count, s.first_date, s.last_date, s.column_names, s.previous_id, s.revision,
-	s.state, s.violations, s.violation_count, s.accepted_at, s.accepted_by, s.accept_reason`
+	` + snapshotState + `, s.violations, s.violation_count, s.accepted_at, s.accepted_by, s.accept_reason`
+
+// snapshotState is a snapshot's prevoir.SnapshotState, derived from the facts it follows from
+// (an acceptance, violations) rather than stored beside them, where it could contradict them.
+const snapshotState = `CASE WHEN s.accepted_at IS NOT NULL THEN 'accepted' WHEN s.violation_count > 0 THEN 'quarantined' ELSE 'ok' END`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(...any) error }
@@ -103,7 +107,7 @@ func (st *SnapshotStore) FindSnapshotBySHA(ctx context.Context, source, sha256 s
 func (st *SnapshotStore) CurrentSnapshot(ctx context.Context, source string) (*prevoir.Snapshot, error) {
 	return st.findOne(ctx, "for source "+source+" (run prevoir ingest)",
 		`JOIN fetches f ON f.snapshot_id = s.id
-		WHERE f.source = ? AND (f.status IN ('new', 'revised', 'unchanged') OR (f.status = 'quarantined' AND s.state = 'accepted'))
+		WHERE f.source = ? AND (f.status IN ('new', 'revised', 'unchanged') OR (f.status = 'quarantined' AND s.accepted_at IS NOT NULL))
 		ORDER BY f.id DESC LIMIT 1`, source)
 }
 
@@ -112,7 +116,7 @@ func (st *SnapshotStore) AcceptSnapshot(ctx context.Context, id int64, a prevoir
 	err := st.db.inTx(ctx, func(tx *sql.Tx) error {
 		var state, by string
 		var at time.Time
-		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT state, accepted_by, accepted_at FROM snapshots WHERE id = ?"), id).
+		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT "+snapshotState+", s.accepted_by, s.accepted_at FROM snapshots s WHERE s.id = ?"), id).
 			Scan(&state, &by, timeScan{&at})
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -124,8 +128,8 @@ func (st *SnapshotStore) AcceptSnapshot(ctx context.Context, id int64, a prevoir
 		case state != string(prevoir.SnapshotQuarantined):
 			return prevoir.Errorf(prevoir.ECONFLICT, "snapshot %d is not quarantined (it passed the plausibility rules): nothing to accept", id)
 		}
-		_, err = tx.ExecContext(ctx, st.db.rebind(`UPDATE snapshots SET state = ?, accepted_at = ?, accepted_by = ?, accept_reason = ?
-			WHERE id = ?`), string(prevoir.SnapshotAccepted), st.db.ts(a.At), a.By, a.Reason, id)
+		_, err = tx.ExecContext(ctx, st.db.rebind(`UPDATE snapshots SET accepted_at = ?, accepted_by = ?, accept_reason = ?
+			WHERE id = ?`), st.db.ts(a.At), a.By, a.Reason, id)
 		return err
 	})
 	if err != nil {
@@ -221,10 +225,6 @@ func (st *SnapshotStore) insertSnapshot(ctx context.Context, tx *sql.Tx, s *prev
 		}
 		violations = string(b)
 	}
-	state := s.State
-	if state == "" {
-		state = prevoir.SnapshotOK
-	}
 	if s.Revision != nil {
 		b, err := json.Marshal(s.Revision)
 		if err != nil {
@@ -238,10 +238,10 @@ func (st *SnapshotStore) insertSnapshot(ctx context.Context, tx *sql.Tx, s *prev
 	var id int64
 	err = tx.QueryRowContext(ctx, st.db.rebind(`INSERT INTO snapshots
 		(source, sha256, blob_key, url, fetched_at, etag, last_modified, size_bytes, row_count,
-		 first_date, last_date, column_names, previous_id, revision, state, violations, violation_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		 first_date, last_date, column_names, previous_id, revision, violations, violation_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		s.Source, s.SHA256, s.BlobKey, s.URL, st.db.ts(s.FetchedAt), s.ETag, s.LastModified, s.Size, s.Rows,
-		s.FirstDate.String(), s.LastDate.String(), string(cols), prev, rev, string(state), violations, s.ViolationCount).Scan(&id)
+		s.FirstDate.String(), s.LastDate.String(), string(cols), prev, rev, violations, s.ViolationCount).Scan(&id)
 	return id, err
 }
 

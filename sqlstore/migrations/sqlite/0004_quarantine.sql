@@ -1,7 +1,7 @@
 -- Plausibility quarantine: a release that breaks the sources' plausibility rules is stored as a
 -- quarantined snapshot, with the first violations (JSON array) and their count, and becomes
--- current only once an operator accepts it (who, when, why are kept).
-ALTER TABLE snapshots ADD COLUMN state TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'quarantined', 'accepted'));
+-- current only once an operator accepts it (who, when, why are kept). Its state is not stored:
+-- it follows from the count (quarantined when above 0) and accepted_at (accepted when set).
 ALTER TABLE snapshots ADD COLUMN violations TEXT;
 ALTER TABLE snapshots ADD COLUMN violation_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE snapshots ADD COLUMN accepted_at TEXT;
