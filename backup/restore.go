@@ -511,12 +511,8 @@ func (j *journal) swap(rename func(oldpath, newpath string) error) error {
 	}
 	st, old := j.staged(), j.old()
 	for _, side := range append(sqliteSideFiles(), "") {
-		if ok, err := exists(j.DB + side); err != nil {
-			return err
-		} else if ok {
-			if err := rename(j.DB+side, old.DB+side); err != nil {
-				return fmt.Errorf("move the old database aside: %w", err)
-			}
+		if err := renameIfExists(rename, j.DB+side, old.DB+side); err != nil {
+			return fmt.Errorf("move the old database aside: %w", err)
 		}
 	}
 	if j.HadArtifacts {
@@ -578,12 +574,8 @@ func (j *journal) rollBack(rename func(oldpath, newpath string) error) error {
 		return fmt.Errorf("put the old database back: %w", err)
 	}
 	for _, side := range sqliteSideFiles() {
-		if ok, err := exists(old.DB + side); err != nil {
-			return err
-		} else if ok {
-			if err := rename(old.DB+side, j.DB+side); err != nil {
-				return fmt.Errorf("put the old database back: %w", err)
-			}
+		if err := renameIfExists(rename, old.DB+side, j.DB+side); err != nil {
+			return fmt.Errorf("put the old database back: %w", err)
 		}
 	}
 	if err := undo(j.Artifacts, old.Artifacts, st.Artifacts, j.HadArtifacts); err != nil {
@@ -698,6 +690,16 @@ func CheckHome(home Home) error {
 		return prevoir.Errorf(prevoir.EINVALID, "database %s is empty (0 bytes) but the artifact folder %s holds artifacts: probably a failed copy. Restore the home from a backup (prevoir restore --force DIR), or remove the empty file if you mean to start a new home", home.DB, home.Artifacts)
 	}
 	return nil
+}
+
+// renameIfExists renames from to to if from exists: the swap and its undoing move a
+// database's side files only when SQLite left them.
+func renameIfExists(rename func(oldpath, newpath string) error, from, to string) error {
+	ok, err := exists(from)
+	if err != nil || !ok {
+		return err
+	}
+	return rename(from, to)
 }
 
 // exists reports whether a file exists, without following a symbolic link.
