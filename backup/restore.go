@@ -48,15 +48,15 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 		}
 		return nil
 	}
-	listed := make(map[string]bool, len(m.Artifacts))
+	listed := make(map[string]File, len(m.Artifacts))
 	for _, f := range m.Artifacts {
-		listed[f.Path] = true
+		listed[f.Path] = f
 	}
 	// The folder first, before any file is read: walkArtifacts refuses what is not a regular
 	// file or a folder (a symbolic link, which could lead outside, a FIFO), and a file the
 	// manifest does not list was not made by prevoir backup.
 	err := walkArtifacts(artifacts, func(key, file string) error {
-		if !listed[key] {
+		if _, ok := listed[key]; !ok {
 			return prevoir.Errorf(prevoir.EINVALID, "%s is not listed in the manifest", file)
 		}
 		return nil
@@ -86,13 +86,14 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 	if v != m.SchemaVersion {
 		return prevoir.Errorf(prevoir.EINVALID, "database: schema version %d, the manifest says %d", v, m.SchemaVersion)
 	}
-	return checkReferences(ctx, dbFile, m)
+	return checkReferences(ctx, dbFile, listed)
 }
 
-// checkReferences checks that the manifest lists every artifact the database references, with
-// the SHA-256 the database records: a backup whose database points at missing artifacts would
-// restore a home whose snapshots or models cannot be read.
-func checkReferences(ctx context.Context, dbFile string, m *Manifest) error {
+// checkReferences checks that the manifest, whose artifacts listed holds by path, lists every
+// artifact the database references, with the SHA-256 the database records: a backup whose
+// database points at missing artifacts would restore a home whose snapshots or models cannot
+// be read.
+func checkReferences(ctx context.Context, dbFile string, listed map[string]File) error {
 	db, err := sql.Open("sqlite", "file:"+dbFile+"?mode=ro")
 	if err != nil {
 		return err
@@ -123,10 +124,6 @@ func checkReferences(ctx context.Context, dbFile string, m *Manifest) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("database: %w", err)
-	}
-	listed := make(map[string]File, len(m.Artifacts))
-	for _, f := range m.Artifacts {
-		listed[f.Path] = f
 	}
 	var missing, differ []string
 	for _, t := range tables {
