@@ -240,10 +240,10 @@ type RestoreHooks struct {
 // A failure before that last step puts the old home back and removes the copy. The database
 // and the artifact folder are renamed one by one, never the folder that holds them, which may
 // be a mount point or carry its own permissions; symbolic links to them are resolved first,
-// so that the copy is made beside their targets, on the same file system, and the links kept. A journal beside the database
-// (DB.restore.json) records each step, so that if the process dies, Recover (which the next
-// restore and the next prevoir command that writes run) undoes an unfinished swap or removes
-// what a finished one left.
+// so that the copy is made beside their targets, on the same file system, and the links kept.
+// A journal beside the database (DB.restore.json) records each step, so that if the process
+// dies, Recover (which the next restore and the next prevoir command that writes run) undoes
+// an unfinished swap or removes what a finished one left.
 func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*Manifest, error) {
 	home, err := home.resolve()
 	if err != nil {
