@@ -235,24 +235,13 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 		what   string
 	}{
 		"artifact is a link outside": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path))
-			outside := filepath.Join(t.TempDir(), "outside")
-			mustRename(t, file, outside)
-			mustDo(t, os.Symlink(outside, file))
-			return file
+			return linkOutside(t, filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path)))
 		}, "symbolic link"},
 		"folder is a link": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			sub := filepath.Join(dir, backup.ArtifactsName, strings.Split(m.Artifacts[0].Path, "/")[0])
-			outside := filepath.Join(t.TempDir(), "outside")
-			mustRename(t, sub, outside)
-			mustDo(t, os.Symlink(outside, sub))
-			return sub
+			return linkOutside(t, filepath.Join(dir, backup.ArtifactsName, strings.Split(m.Artifacts[0].Path, "/")[0]))
 		}, "symbolic link"},
 		"artifact is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path))
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path)))
 		}, "named pipe (FIFO)"},
 		"stray FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
 			file := filepath.Join(dir, backup.ArtifactsName, "fifo")
@@ -260,16 +249,10 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 			return file
 		}, "named pipe (FIFO)"},
 		"database is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.DatabaseName)
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.DatabaseName))
 		}, "named pipe (FIFO)"},
 		"manifest is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ManifestName)
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.ManifestName))
 		}, "named pipe (FIFO)"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -296,6 +279,24 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 			testutil.SameTree(t, before, testutil.TreeState(t, filepath.Dir(home.DB)))
 		})
 	}
+}
+
+// linkOutside moves file (or folder) out of the backup and puts a symbolic link to it in its
+// place, so that the link leads to the very bytes the manifest expects; it returns file.
+func linkOutside(t *testing.T, file string) string {
+	t.Helper()
+	outside := filepath.Join(t.TempDir(), "outside")
+	mustRename(t, file, outside)
+	mustDo(t, os.Symlink(outside, file))
+	return file
+}
+
+// fifoInstead replaces file with a FIFO, and returns file.
+func fifoInstead(t *testing.T, file string) string {
+	t.Helper()
+	mustDo(t, os.Remove(file))
+	mustDo(t, syscall.Mkfifo(file, 0o644))
+	return file
 }
 
 func mustDo(t *testing.T, err error) {
