@@ -208,15 +208,7 @@ func TestRestoreInterruptedRecovers(t *testing.T) {
 	if _, err := backup.Restore(context.Background(), dir, home, backup.RestoreOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if got := strings.Join(names, " "); got != "artifacts prevoir.db" {
+	if got := strings.Join(dirNames(t, root), " "); got != "artifacts prevoir.db" {
 		t.Errorf("after a restore the home holds %s", got)
 	}
 }
