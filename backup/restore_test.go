@@ -112,13 +112,16 @@ func TestRestoreFailingVerificationLeavesHomeUnchanged(t *testing.T) {
 	}
 }
 
+// swapRenames is the number of renames of a swap into a used home whose database is closed (no
+// SQLite side files): database and artifacts aside, the new ones into place.
+const swapRenames = 4
+
 // TestRestoreFailingSwapPutsHomeBack: whichever rename of the swap fails, the renames already
 // done are undone and the home is left as it was.
 func TestRestoreFailingSwapPutsHomeBack(t *testing.T) {
 	ctx := context.Background()
 	_, dir := smallBackup(t)
 	home, before := usedHome(t)
-	const swapRenames = 4 // database and artifacts aside, the new ones into place
 	for k := 1; k <= swapRenames; k++ {
 		calls := 0
 		rename := func(oldpath, newpath string) error {
@@ -185,7 +188,7 @@ func TestRestoreInterruptedRecovers(t *testing.T) {
 	testutil.SameTree(t, before, testutil.TreeState(t, root))
 
 	// Dead before each rename of the swap.
-	for k := 1; k <= 4; k++ {
+	for k := 1; k <= swapRenames; k++ {
 		calls := 0
 		if !restoreAndDie(t, dir, home, backup.RestoreHooks{Rename: func(oldpath, newpath string) error {
 			if calls++; calls == k {
