@@ -31,7 +31,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-
 	"path/filepath"
 	"slices"
 	"strings"

@@ -190,6 +190,15 @@ func smallBackup(t *testing.T) (src backup.Home, dir string) {
 		t.Fatal(err)
 	}
 	// The backup holds exactly its three entries: no SQLite side files, no temporary files.
+	if names, want := dirNames(t, dir), []string{backup.ArtifactsName, backup.ManifestName, backup.DatabaseName}; !slices.Equal(names, want) {
+		t.Errorf("backup directory holds %q, want %q", names, want)
+	}
+	return src, dir
+}
+
+// dirNames returns the names of the entries of dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -198,10 +207,7 @@ func smallBackup(t *testing.T) (src backup.Home, dir string) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{backup.ArtifactsName, backup.ManifestName, backup.DatabaseName}; !slices.Equal(names, want) {
-		t.Errorf("backup directory holds %q, want %q", names, want)
-	}
-	return src, dir
+	return names
 }
 
 func TestRestoreRefusesCorruptBackup(t *testing.T) {
@@ -245,12 +251,7 @@ func TestRestoreIntoUsedHome(t *testing.T) {
 		t.Fatalf("restore into a used home: %v", err)
 	}
 	// Another home with other runs, replaced with --force: only the backup's runs remain.
-	other := newHome(t)
-	db, tr := openHome(t, other)
-	if _, err := logRun(ctx, tr, 99); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	other, _ := usedHome(t)
 	if _, err := backup.Restore(ctx, dir, other, backup.RestoreOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}

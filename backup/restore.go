@@ -48,15 +48,15 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 		}
 		return nil
 	}
-	listed := make(map[string]bool, len(m.Artifacts))
+	listed := make(map[string]File, len(m.Artifacts))
 	for _, f := range m.Artifacts {
-		listed[f.Path] = true
+		listed[f.Path] = f
 	}
 	// The folder first, before any file is read: walkArtifacts refuses what is not a regular
 	// file or a folder (a symbolic link, which could lead outside, a FIFO), and a file the
 	// manifest does not list was not made by prevoir backup.
 	err := walkArtifacts(artifacts, func(key, file string) error {
-		if !listed[key] {
+		if _, ok := listed[key]; !ok {
 			return prevoir.Errorf(prevoir.EINVALID, "%s is not listed in the manifest", file)
 		}
 		return nil
@@ -86,13 +86,14 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 	if v != m.SchemaVersion {
 		return prevoir.Errorf(prevoir.EINVALID, "database: schema version %d, the manifest says %d", v, m.SchemaVersion)
 	}
-	return checkReferences(ctx, dbFile, m)
+	return checkReferences(ctx, dbFile, listed)
 }
 
-// checkReferences checks that the manifest lists every artifact the database references, with
-// the SHA-256 the database records: a backup whose database points at missing artifacts would
-// restore a home whose snapshots or models cannot be read.
-func checkReferences(ctx context.Context, dbFile string, m *Manifest) error {
+// checkReferences checks that the manifest, whose artifacts listed holds by path, lists every
+// artifact the database references, with the SHA-256 the database records: a backup whose
+// database points at missing artifacts would restore a home whose snapshots or models cannot
+// be read.
+func checkReferences(ctx context.Context, dbFile string, listed map[string]File) error {
 	db, err := sql.Open("sqlite", "file:"+dbFile+"?mode=ro")
 	if err != nil {
 		return err
@@ -123,10 +124,6 @@ func checkReferences(ctx context.Context, dbFile string, m *Manifest) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("database: %w", err)
-	}
-	listed := make(map[string]File, len(m.Artifacts))
-	for _, f := range m.Artifacts {
-		listed[f.Path] = f
 	}
 	var missing, differ []string
 	for _, t := range tables {
@@ -243,10 +240,10 @@ type RestoreHooks struct {
 // A failure before that last step puts the old home back and removes the copy. The database
 // and the artifact folder are renamed one by one, never the folder that holds them, which may
 // be a mount point or carry its own permissions; symbolic links to them are resolved first,
-// so that the copy is made beside their targets, on the same file system, and the links kept. A journal beside the database
-// (DB.restore.json) records each step, so that if the process dies, Recover (which the next
-// restore and the next prevoir command that writes run) undoes an unfinished swap or removes
-// what a finished one left.
+// so that the copy is made beside their targets, on the same file system, and the links kept.
+// A journal beside the database (DB.restore.json) records each step, so that if the process
+// dies, Recover (which the next restore and the next prevoir command that writes run) undoes
+// an unfinished swap or removes what a finished one left.
 func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*Manifest, error) {
 	home, err := home.resolve()
 	if err != nil {
@@ -511,12 +508,8 @@ func (j *journal) swap(rename func(oldpath, newpath string) error) error {
 	}
 	st, old := j.staged(), j.old()
 	for _, side := range append(sqliteSideFiles(), "") {
-		if ok, err := exists(j.DB + side); err != nil {
-			return err
-		} else if ok {
-			if err := rename(j.DB+side, old.DB+side); err != nil {
-				return fmt.Errorf("move the old database aside: %w", err)
-			}
+		if err := renameIfExists(rename, j.DB+side, old.DB+side); err != nil {
+			return fmt.Errorf("move the old database aside: %w", err)
 		}
 	}
 	if j.HadArtifacts {
@@ -578,12 +571,8 @@ func (j *journal) rollBack(rename func(oldpath, newpath string) error) error {
 		return fmt.Errorf("put the old database back: %w", err)
 	}
 	for _, side := range sqliteSideFiles() {
-		if ok, err := exists(old.DB + side); err != nil {
-			return err
-		} else if ok {
-			if err := rename(old.DB+side, j.DB+side); err != nil {
-				return fmt.Errorf("put the old database back: %w", err)
-			}
+		if err := renameIfExists(rename, old.DB+side, j.DB+side); err != nil {
+			return fmt.Errorf("put the old database back: %w", err)
 		}
 	}
 	if err := undo(j.Artifacts, old.Artifacts, st.Artifacts, j.HadArtifacts); err != nil {
@@ -698,6 +687,16 @@ func CheckHome(home Home) error {
 		return prevoir.Errorf(prevoir.EINVALID, "database %s is empty (0 bytes) but the artifact folder %s holds artifacts: probably a failed copy. Restore the home from a backup (prevoir restore --force DIR), or remove the empty file if you mean to start a new home", home.DB, home.Artifacts)
 	}
 	return nil
+}
+
+// renameIfExists renames from to to if from exists: the swap and its undoing move a
+// database's side files only when SQLite left them.
+func renameIfExists(rename func(oldpath, newpath string) error, from, to string) error {
+	ok, err := exists(from)
+	if err != nil || !ok {
+		return err
+	}
+	return rename(from, to)
 }
 
 // exists reports whether a file exists, without following a symbolic link.

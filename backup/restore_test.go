@@ -112,13 +112,16 @@ func TestRestoreFailingVerificationLeavesHomeUnchanged(t *testing.T) {
 	}
 }
 
+// swapRenames is the number of renames of a swap into a used home whose database is closed (no
+// SQLite side files): database and artifacts aside, the new ones into place.
+const swapRenames = 4
+
 // TestRestoreFailingSwapPutsHomeBack: whichever rename of the swap fails, the renames already
 // done are undone and the home is left as it was.
 func TestRestoreFailingSwapPutsHomeBack(t *testing.T) {
 	ctx := context.Background()
 	_, dir := smallBackup(t)
 	home, before := usedHome(t)
-	const swapRenames = 4 // database and artifacts aside, the new ones into place
 	for k := 1; k <= swapRenames; k++ {
 		calls := 0
 		rename := func(oldpath, newpath string) error {
@@ -185,7 +188,7 @@ func TestRestoreInterruptedRecovers(t *testing.T) {
 	testutil.SameTree(t, before, testutil.TreeState(t, root))
 
 	// Dead before each rename of the swap.
-	for k := 1; k <= 4; k++ {
+	for k := 1; k <= swapRenames; k++ {
 		calls := 0
 		if !restoreAndDie(t, dir, home, backup.RestoreHooks{Rename: func(oldpath, newpath string) error {
 			if calls++; calls == k {
@@ -208,15 +211,7 @@ func TestRestoreInterruptedRecovers(t *testing.T) {
 	if _, err := backup.Restore(context.Background(), dir, home, backup.RestoreOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if got := strings.Join(names, " "); got != "artifacts prevoir.db" {
+	if got := strings.Join(dirNames(t, root), " "); got != "artifacts prevoir.db" {
 		t.Errorf("after a restore the home holds %s", got)
 	}
 }
@@ -235,24 +230,13 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 		what   string
 	}{
 		"artifact is a link outside": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path))
-			outside := filepath.Join(t.TempDir(), "outside")
-			mustRename(t, file, outside)
-			mustDo(t, os.Symlink(outside, file))
-			return file
+			return linkOutside(t, filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path)))
 		}, "symbolic link"},
 		"folder is a link": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			sub := filepath.Join(dir, backup.ArtifactsName, strings.Split(m.Artifacts[0].Path, "/")[0])
-			outside := filepath.Join(t.TempDir(), "outside")
-			mustRename(t, sub, outside)
-			mustDo(t, os.Symlink(outside, sub))
-			return sub
+			return linkOutside(t, filepath.Join(dir, backup.ArtifactsName, strings.Split(m.Artifacts[0].Path, "/")[0]))
 		}, "symbolic link"},
 		"artifact is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path))
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path)))
 		}, "named pipe (FIFO)"},
 		"stray FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
 			file := filepath.Join(dir, backup.ArtifactsName, "fifo")
@@ -260,16 +244,10 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 			return file
 		}, "named pipe (FIFO)"},
 		"database is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.DatabaseName)
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.DatabaseName))
 		}, "named pipe (FIFO)"},
 		"manifest is a FIFO": {func(t *testing.T, dir string, m *backup.Manifest) string {
-			file := filepath.Join(dir, backup.ManifestName)
-			mustDo(t, os.Remove(file))
-			mustDo(t, syscall.Mkfifo(file, 0o644))
-			return file
+			return fifoInstead(t, filepath.Join(dir, backup.ManifestName))
 		}, "named pipe (FIFO)"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -296,6 +274,24 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 			testutil.SameTree(t, before, testutil.TreeState(t, filepath.Dir(home.DB)))
 		})
 	}
+}
+
+// linkOutside moves file (or folder) out of the backup and puts a symbolic link to it in its
+// place, so that the link leads to the very bytes the manifest expects; it returns file.
+func linkOutside(t *testing.T, file string) string {
+	t.Helper()
+	outside := filepath.Join(t.TempDir(), "outside")
+	mustRename(t, file, outside)
+	mustDo(t, os.Symlink(outside, file))
+	return file
+}
+
+// fifoInstead replaces file with a FIFO, and returns file.
+func fifoInstead(t *testing.T, file string) string {
+	t.Helper()
+	mustDo(t, os.Remove(file))
+	mustDo(t, syscall.Mkfifo(file, 0o644))
+	return file
 }
 
 func mustDo(t *testing.T, err error) {

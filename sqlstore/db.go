@@ -54,34 +54,32 @@ type DB struct {
 // "sqlite:PATH", "sqlite://PATH", a plain file path (SQLite), and "postgres://..." or
 // "postgresql://..." (PostgreSQL, any libpq/pgx connection URL).
 func Open(ctx context.Context, rawURL string) (*DB, error) {
-	db, err := open(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.sql.PingContext(ctx); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open database %s: %w", db.url, err)
-	}
-	if err := db.migrate(ctx); err != nil {
-		db.sql.Close()
-		return nil, err
-	}
-	return db, nil
+	return connect(ctx, rawURL, open, (*DB).migrate)
 }
 
 // OpenReadOnly opens the database at rawURL for reading only, for the commands that only read:
 // it neither creates nor migrates the database, and the engine refuses writes. A database at
 // an older schema version is refused (a command that writes upgrades it), as is a missing one.
 func OpenReadOnly(ctx context.Context, rawURL string) (*DB, error) {
-	db, err := openReadOnly(rawURL)
+	return connect(ctx, rawURL, openReadOnly, (*DB).checkSchema)
+}
+
+// connect opens the database at rawURL with openURL, checks that it answers, and readies its
+// schema (migrates or checks it), closing it on any failure.
+func connect(ctx context.Context, rawURL string, openURL func(string) (*DB, error), ready func(*DB, context.Context) error) (*DB, error) {
+	db, err := openURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	if err := db.sql.PingContext(ctx); err != nil {
 		db.sql.Close()
-		return nil, fmt.Errorf("open database %s read-only: %w", db.url, err)
+		how := ""
+		if db.readOnly {
+			how = " read-only"
+		}
+		return nil, fmt.Errorf("open database %s%s: %w", db.url, how, err)
 	}
-	if err := db.checkSchema(ctx); err != nil {
+	if err := ready(db, ctx); err != nil {
 		db.sql.Close()
 		return nil, err
 	}
