@@ -48,18 +48,12 @@ func (st *ForecastStore) SaveForecast(ctx context.Context, f *prevoir.StoredFore
 	}
 	created := false
 	err = st.db.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, st.db.rebind("SELECT id FROM forecasts WHERE "+sameForecast),
-			f.Model, f.Version, f.Origin.String(), f.FrameSHA256).Scan(&id)
+		existing, err := st.find(ctx, tx, "WHERE "+sameForecast, f.Model, f.Version, f.Origin.String(), f.FrameSHA256)
 		if err == nil {
-			existing, err := st.find(ctx, tx, "WHERE id = ?", id)
-			if err != nil {
-				return err
-			}
 			*f = *existing
 			return nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
 			return err
 		}
 		created = true

@@ -19,11 +19,17 @@ import (
 	"github.com/prevoir/prevoir/internal/testutil"
 )
 
-// migrateTo applies the dialect's migrations 1..version to an empty database, recording them
-// in schema_migrations as migrate does: the database an older prevoir left behind.
-func migrateTo(t *testing.T, db *DB, version int) {
+// oldDatabase opens the empty database at url and applies the dialect's migrations
+// 1..version to it, recording them in schema_migrations as migrate does: the database an
+// older prevoir left behind. It is closed when the test ends, if not before.
+func oldDatabase(t *testing.T, url string, version int) *DB {
 	t.Helper()
 	ctx := context.Background()
+	db, err := open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	ms, err := migrations(db.dialect)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +55,20 @@ func migrateTo(t *testing.T, db *DB, version int) {
 	if err != nil {
 		t.Fatalf("migrate to version %d: %v", version, err)
 	}
+	return db
+}
+
+// upgrade closes old and opens its database with the ordinary Open, which applies the
+// migrations it lacks. The database is closed when the test ends, if not before.
+func upgrade(t *testing.T, old *DB, url string) *DB {
+	t.Helper()
+	old.Close()
+	db, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("open (and upgrade) a database an older prevoir left: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func hexSHA(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
@@ -60,11 +80,7 @@ func hexSHA(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
 func TestUpgradeFromSchemaVersion1(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		old, err := open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrateTo(t, old, 1)
+		old := oldDatabase(t, url, 1)
 		fetchedAt := time.Date(2022, 8, 26, 17, 1, 2, 0, time.UTC)
 		cols := `["incid_dchosp","hosp"]`
 		for i, s := range []struct {
@@ -95,14 +111,9 @@ func TestUpgradeFromSchemaVersion1(t *testing.T) {
 			VALUES (?, ?, ?, ?, ?)`), "sidep", "https://www.data.gouv.fr/fr/datasets/r/y", old.ts(fetchedAt), "failed", "503"); err != nil {
 			t.Fatal(err)
 		}
-		old.Close()
 
 		// The upgrade, by the ordinary Open.
-		db, err := Open(ctx, url)
-		if err != nil {
-			t.Fatalf("open a version 1 database: %v", err)
-		}
-		defer db.Close()
+		db := upgrade(t, old, url)
 		var versions, latest int
 		if err := db.sql.QueryRowContext(ctx, "SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&versions, &latest); err != nil {
 			t.Fatal(err)
@@ -204,11 +215,7 @@ func TestUpgradeToQuarantine(t *testing.T) {
 		if before == 0 {
 			t.Fatal("no quarantine migration")
 		}
-		old, err := open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrateTo(t, old, before)
+		old := oldDatabase(t, url, before)
 		fetchedAt := time.Date(2022, 8, 26, 17, 1, 2, 0, time.UTC)
 		for i, status := range []string{"new", "unchanged", "failed", "not-modified"} {
 			var sid any
@@ -229,13 +236,8 @@ func TestUpgradeToQuarantine(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		old.Close()
 
-		db, err := Open(ctx, url)
-		if err != nil {
-			t.Fatalf("upgrade: %v", err)
-		}
-		defer db.Close()
+		db := upgrade(t, old, url)
 		st := NewSnapshotStore(db)
 		cur, err := st.CurrentSnapshot(ctx, "sidep")
 		if err != nil || cur.ID != 1 || cur.State != prevoir.SnapshotOK || cur.ViolationCount != 0 || cur.Acceptance != nil {
@@ -278,11 +280,7 @@ func TestUpgradeToQuarantine(t *testing.T) {
 func TestUpgradeForecastsKeyedOnFrame(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		old, err := open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrateTo(t, old, 3)
+		old := oldDatabase(t, url, 3)
 		at := time.Date(2022, 8, 27, 19, 45, 0, 0, time.UTC)
 		runID := strings.Repeat("a", 32)
 		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO runs (id, experiment, kind, name, status, started_at, heartbeat_at, frame_sha256)
@@ -305,13 +303,8 @@ func TestUpgradeForecastsKeyedOnFrame(t *testing.T) {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), ids[0], (origin + 1).String(), 1, 45.0, 40.0, 5.0, true, true, old.ts(at)); err != nil {
 			t.Fatal(err)
 		}
-		old.Close()
 
-		db, err := Open(ctx, url)
-		if err != nil {
-			t.Fatalf("open a version 3 database: %v", err)
-		}
-		defer db.Close()
+		db := upgrade(t, old, url)
 		st := NewForecastStore(db)
 		list, err := st.ListForecasts(ctx, prevoir.ForecastFilter{Model: prevoir.DefaultTarget})
 		if err != nil || len(list) != 2 {
@@ -352,13 +345,8 @@ func TestUpgradeForecastsKeyedOnFrame(t *testing.T) {
 func TestOpenReadOnlyOlderSchema(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		old, err := open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer old.Close()
-		migrateTo(t, old, 1)
-		_, err = OpenReadOnly(ctx, url)
+		old := oldDatabase(t, url, 1)
+		_, err := OpenReadOnly(ctx, url)
 		if prevoir.ErrorCode(err) != prevoir.ECONFLICT || !strings.Contains(err.Error(), "run a command that writes") {
 			t.Fatalf("read-only open of a version-1 database: %v", err)
 		}
@@ -376,11 +364,7 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 func TestUpgradeScrubsSecrets(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		old, err := open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrateTo(t, old, 3)
+		old := oldDatabase(t, url, 3)
 		escaped, err := json.Marshal(map[string]string{"admin-token": `tricky"TOKEN\<&>-7654321`, "models": "ets"})
 		if err != nil {
 			t.Fatal(err)
@@ -410,12 +394,8 @@ func TestUpgradeScrubsSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		old.Close()
 
-		db, err := Open(ctx, url)
-		if err != nil {
-			t.Fatalf("open a version 3 database: %v", err)
-		}
+		db := upgrade(t, old, url)
 		got := map[string]string{}
 		rows, err := db.sql.QueryContext(ctx, "SELECT id, config FROM runs")
 		if err != nil {

@@ -53,14 +53,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"PREVOIR_ADDR=" + addr, "PREVOIR_MODELS=snaive,ets", "PREVOIR_TRAIN_ORIGINS=3", "PREVOIR_REFRESH_EVERY=1s"},
 		"--home", c.home, "--log-format", "json", "--log-level", "debug", "serve")
 	base := "http://" + addr
-	waitFor(t, 20*time.Second, "the server to answer /healthz", func() bool {
-		r, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
-	}, server)
+	waitForOK(t, 20*time.Second, base+"/healthz", server)
 
 	db, _ := c.stores()
 	queue, err := jobs.Open(context.Background(), db, nil, jobs.DefaultConfig(), nil)
@@ -162,14 +155,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// Every API answer and page.
-	waitFor(t, 10*time.Second, "the server to serve the forecast", func() bool {
-		r, err := http.Get(base + "/api/v1/forecast")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
-	}, server)
+	waitForOK(t, 10*time.Second, base+"/api/v1/forecast", server)
 	get := func(path string) string {
 		t.Helper()
 		r, err := http.Get(base + path)

@@ -134,14 +134,7 @@ func TestTeamDeployment(t *testing.T) {
 	}
 
 	base := "http://" + addr
-	waitFor(t, 20*time.Second, "the server to answer /healthz", func() bool {
-		r, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
-	}, server)
+	waitForOK(t, 20*time.Second, base+"/healthz", server)
 
 	action := func(name string) int64 {
 		t.Helper()
@@ -292,6 +285,20 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool,
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitForOK waits until a GET of url answers 200, failing the test (with the logs of procs)
+// after timeout.
+func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamProcess) {
+	t.Helper()
+	waitFor(t, timeout, url+" to answer 200", func() bool {
+		r, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	}, procs...)
 }
 
 // checkWorkedByWorker checks that a job was worked by one of the worker processes (whose River
