@@ -57,6 +57,5 @@
 // # Benchmark
 //
 // RunBench reproduces shared/bench/torch_reference.py's protocol and JSON fields; "prevoir
-// bench train" runs it. BENCH_RESULTS.md has the measurements, NN_REQUESTS.md what this
-// package would like from the engine.
+// bench train" runs it. BENCH_RESULTS.md has the measurements.
 package neural
