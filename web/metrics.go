@@ -169,20 +169,13 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 	p.sample("prevoir_web_snapshot_refresh_errors_total", float64(s.refreshes.errors.Load()))
 }
 
-// alertKinds are the kinds prevoir_alerts has a sample for, zero or not; the list and its help
-// text are built once, not on every scrape.
-var (
-	alertKinds = monitor.Kinds()
-	alertsHelp = "Monitoring alerts raised, by kind (" + strings.Join(alertKinds, ", ") + ")."
-)
-
 func writeStateMetrics(p *promWriter, st *state) {
-	p.family("prevoir_alerts", "gauge", alertsHelp)
+	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(monitor.Kinds(), ", ")+").")
 	counts := map[string]int{}
 	for _, a := range st.alerts {
 		counts[a.Kind]++
 	}
-	for _, k := range alertKinds {
+	for _, k := range monitor.Kinds() {
 		p.sample("prevoir_alerts", float64(counts[k]), "kind", k)
 	}
 	if len(st.alerts) > 0 {
