@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// buckets
@@ -30,6 +31,9 @@ import (
 type Store struct {
 	bucket *blob.Bucket
 	url    string // without credentials, for messages
+	// scheme and name identify the bucket (s3, my-bucket), endpoint is an S3-compatible
+	// server's (without credentials): for the advice given when the bucket is missing.
+	scheme, name, endpoint string
 }
 
 // Open opens the bucket at rawURL. A plain directory path is taken as a local folder, created
@@ -47,7 +51,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// The drivers' errors quote the URL, credentials included.
 		return nil, fmt.Errorf("open artifact store %s: %w", prevoir.RedactURL(rawURL), prevoir.RedactError(err, u))
 	}
-	return &Store{bucket: b, url: prevoir.RedactURL(rawURL)}, nil
+	st := &Store{bucket: b, url: prevoir.RedactURL(rawURL)}
+	if pu, err := url.Parse(u); err == nil {
+		st.scheme, st.name, st.endpoint = pu.Scheme, pu.Host, prevoir.RedactURL(pu.Query().Get("endpoint"))
+	}
+	return st, nil
 }
 
 // FileURL returns the file:// bucket URL of a local directory. Temporary files are written
@@ -164,20 +172,59 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 
 // List returns the keys under prefix, skipping the temporary objects of writes in progress.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	objs, err := s.Objects(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
 	var keys []string
+	for _, o := range objs {
+		if !o.Temporary() {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys, nil
+}
+
+// Object is a stored object as listed.
+type Object struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Temporary reports whether the object is the temporary file of a local folder's write: in
+// progress, or abandoned by a process killed in the middle of it.
+func (o Object) Temporary() bool { return strings.HasSuffix(o.Key, ".tmp") }
+
+// Objects lists every object under prefix, temporary ones included, with its size and the time
+// it was last written.
+func (s *Store) Objects(ctx context.Context, prefix string) ([]Object, error) {
+	var objs []Object
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {
-			return keys, nil
+			return objs, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list artifacts %s: %w", prefix, err)
 		}
-		if !obj.IsDir && !strings.HasSuffix(obj.Key, ".tmp") {
-			keys = append(keys, obj.Key)
+		if !obj.IsDir {
+			objs = append(objs, Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
 		}
 	}
+}
+
+// Delete removes the object at key; an object already gone is not an error, so that two
+// processes sweeping at once, or a sweep run again after a crash, agree.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete artifact %s: %w", key, err)
+	}
+	return nil
 }
 
 // SHA256 returns the hex SHA-256 of b.

@@ -81,7 +81,7 @@ func TestOpenErrorHidesCredentials(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ url, want string }{
 		// No driver for the scheme in this binary.
-		{"s3://AKIA:blob-pw-1@bucket?region=x&secret_access_key=blob-secret-1", `no driver registered for "s3"`},
+		{"azblob://AKIA:blob-pw-1@bucket?region=x&secret_access_key=blob-secret-1", `no driver registered for "azblob"`},
 		// A parameter the driver does not know.
 		{"file://" + filepath.ToSlash(dir) + "?secret_access_key=blob-secret-2", `secret_access_key`},
 	} {
