@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,6 +35,7 @@ type app struct {
 	home, dbURL, artifactsURL string
 	configPath                string
 	logLevel, logFormat       string
+	createBucket              bool
 
 	// origins records where each setting's value came from, for "prevoir config".
 	origins map[string]string
@@ -133,6 +135,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	pf.StringVar(&a.home, "home", "./prevoir-data", "directory holding the SQLite database and the local artifact folder")
 	pf.StringVar(&a.dbURL, "db", "", "database URL: sqlite:PATH or postgres://... (default sqlite:<home>/prevoir.db)")
 	pf.StringVar(&a.artifactsURL, "artifacts", "", "artifact store URL: file:///dir, s3://bucket, gs://bucket or a directory (default <home>/artifacts)")
+	pf.BoolVar(&a.createBucket, "create-bucket", false, "create the --artifacts bucket (s3://) when it does not exist, instead of failing")
 	pf.StringVar(&a.configPath, "config", "", "YAML file of settings (keys are flag names)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
@@ -298,8 +301,39 @@ func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error
 			return nil, nil, err
 		}
 		a.blobs = b
+		if !a.readOnly {
+			if err := a.checkBucket(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return a.db, a.blobs, nil
+}
+
+// bucketCheckTimeout bounds the start-up check of the artifact store: an unreachable store
+// must not hold a process's start for the SDK's whole retry schedule.
+const bucketCheckTimeout = 15 * time.Second
+
+// checkBucket makes sure, for a command that writes, that the artifact store's bucket exists
+// (creating it with --create-bucket), so that a missing bucket stops the start with advice
+// rather than failing jobs later. A store that cannot be reached is an outage: the process
+// starts anyway and its jobs retry.
+func (a *app) checkBucket(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
+	defer cancel()
+	created, err := a.blobs.CheckBucket(ctx, a.createBucket)
+	switch {
+	case err == nil:
+		if created {
+			a.logger.Info("artifact bucket created", "artifacts", a.blobs.String())
+		}
+		return nil
+	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
+		return fmt.Errorf("%w, or let prevoir create it: --create-bucket (%s=true)", err, envName("create-bucket"))
+	default:
+		a.logger.Warn("artifact store not reachable; starting anyway, work that needs it will retry", "artifacts", a.blobs.String(), "err", err)
+		return nil
+	}
 }
 
 // checkHome, on a one-machine home (a SQLite file and a local artifact folder), finishes an
