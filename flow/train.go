@@ -330,7 +330,19 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			_, err = f.Registry.SetAlias(ctx, f.RegisteredModel, prevoir.AliasChampion, win.Version, dec.Reason+" (decision: run "+run.ID+" decision.json)")
 			return err
 		})
+	if err == nil {
+		f.sweep(ctx)
+	}
 	return rep, err
+}
+
+// sweep removes from the artifact store what failed runs and interrupted writes left there,
+// once they are older than the grace period. It runs after each champion selection, the end of
+// a training, the work that stores the most; a failure is logged, and the selection stands.
+func (f *Flows) sweep(ctx context.Context) {
+	if _, err := f.Tracker.Sweep(ctx, tracking.SweepOptions{}); err != nil {
+		f.logger().WarnContext(ctx, "artifact sweep failed; the next training sweeps again", "err", err)
+	}
 }
 
 // mergeChampion adds the current champion's own backtest to a batch's merged result when it

@@ -414,7 +414,7 @@ func (a *app) modelsCommand() *cobra.Command {
 func (a *app) artifactsCommand() *cobra.Command {
 	arts := &cobra.Command{
 		Use:   "artifacts",
-		Short: "Read run artifacts (model files, backtest results, plots)",
+		Short: "Read run artifacts (model files, backtest results, plots); sweep what nothing needs",
 	}
 	var out string
 	get := &cobra.Command{
@@ -440,7 +440,68 @@ func (a *app) artifactsCommand() *cobra.Command {
 	get.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
 	markPerInvocation(get, "output")
 	markReadOnly(get)
-	arts.AddCommand(get)
+
+	var (
+		olderThan time.Duration
+		dryRun    bool
+		sweepJSON bool
+	)
+	sweep := &cobra.Command{
+		Use:   "sweep",
+		Short: "Delete the artifacts of failed runs and the stored objects no record refers to",
+		Long: `Delete from the artifact store what nothing needs, once older than --older-than:
+
+  - the artifacts (records and objects) of runs that ended failed or killed, except a run
+    that a registered model version or a stored forecast refers to;
+  - the objects under runs/ that no record refers to: the bytes of a write whose record never
+    landed (an outage, a killed process), the temporary file of a write that was killed.
+
+A run's bytes are stored before their record, so the grace period keeps a write in progress
+safe. Records go before their objects: a sweep interrupted half-way leaves objects that the
+next one removes. The weekly training sweeps by itself after its champion selection.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if olderThan < 0 {
+				return usageError{fmt.Errorf("--older-than %s: want a duration of zero or more, like 24h", olderThan)}
+			}
+			tr, _, err := a.tracker(cmd)
+			if err != nil {
+				return err
+			}
+			rep, err := tr.Sweep(cmd.Context(), tracking.SweepOptions{Before: time.Now().Add(-olderThan), DryRun: dryRun})
+			if err != nil {
+				return err
+			}
+			if sweepJSON {
+				return a.printJSON(rep)
+			}
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			t := newTable(a.stdout)
+			t.row("KEY", "BYTES", "WHY")
+			for _, s := range rep.FailedRunArtifacts {
+				t.row(s.Key, strconv.FormatInt(s.Size, 10), "run "+s.RunID+" failed")
+			}
+			for _, s := range rep.Unreferenced {
+				t.row(s.Key, strconv.FormatInt(s.Size, 10), "no record refers to it")
+			}
+			if rep.Objects > 0 {
+				if err := t.flush(); err != nil {
+					return err
+				}
+			}
+			_, err = fmt.Fprintf(a.stdout, "%s %d objects, %d bytes (%d artifacts of failed runs, %d unreferenced), older than %s\n",
+				verb, rep.Objects, rep.Bytes, len(rep.FailedRunArtifacts), len(rep.Unreferenced), olderThan)
+			return err
+		},
+	}
+	sweep.Flags().DurationVar(&olderThan, "older-than", tracking.DefaultSweepGrace, "only what was written, or whose run ended, longer ago than this")
+	sweep.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be removed and remove nothing")
+	sweep.Flags().BoolVar(&sweepJSON, "json", false, "print JSON")
+	markPerInvocation(sweep, "older-than", "dry-run", "json")
+	arts.AddCommand(get, sweep)
 	return arts
 }
 
