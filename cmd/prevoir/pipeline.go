@@ -336,7 +336,7 @@ func (a *app) jobsCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "jobs",
-		Short: "List recent and scheduled jobs with their state",
+		Short: "List recent and scheduled jobs with their state and the process running them",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, _, err := a.stores(cmd.Context()); err != nil {
@@ -352,16 +352,24 @@ func (a *app) jobsCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return a.printJSON(list)
+				out := make([]jobJSON, 0, len(list))
+				for _, j := range list {
+					out = append(out, newJobJSON(j))
+				}
+				return a.printJSON(out)
 			}
 			t := newTable(a.stdout)
-			t.row("ID", "KIND", "STATE", "ATTEMPT", "CREATED", "SCHEDULED", "ARGS", "LAST ERROR")
+			t.row("ID", "KIND", "STATE", "PROCESS", "ATTEMPT", "CREATED", "SCHEDULED", "ARGS", "LAST ERROR")
 			for _, j := range list {
 				lastErr := ""
 				if len(j.Errors) > 0 {
 					lastErr = firstLine(j.Errors[len(j.Errors)-1].Error, 60)
 				}
-				t.row(strconv.FormatInt(j.ID, 10), j.Kind, string(j.State), fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts),
+				proc := jobProcess(j)
+				if proc == "" {
+					proc = "-"
+				}
+				t.row(strconv.FormatInt(j.ID, 10), j.Kind, string(j.State), proc, fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts),
 					shortTime(j.CreatedAt), shortTime(j.ScheduledAt), strings.TrimSpace(string(j.EncodedArgs)), lastErr)
 			}
 			return t.flush()
