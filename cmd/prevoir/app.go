@@ -328,8 +328,10 @@ func (a *app) checkBucket(ctx context.Context) error {
 			a.logger.Info("artifact bucket created", "artifacts", a.blobs.String())
 		}
 		return nil
-	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
+	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND && strings.HasPrefix(a.artifactsURL, "s3://"):
 		return fmt.Errorf("%w, or let prevoir create it: --create-bucket (%s=true)", err, envName("create-bucket"))
+	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
+		return err // prevoir creates S3 buckets only
 	default:
 		a.logger.Warn("artifact store not reachable; starting anyway, work that needs it will retry", "artifacts", a.blobs.String(), "err", err)
 		return nil
