@@ -99,8 +99,11 @@ func Transient(err error) bool {
 	case errors.As(err, &sqlite) && (sqlite.Code()&0xff == sqliteBusy || sqlite.Code()&0xff == sqliteLocked):
 		// Another process held the database for longer than the busy timeout.
 		return true
-	case errors.As(err, &retryable) && retryable.SafeToRetry():
-		// pgconn: the request failed before any of it reached the server.
+	case errors.As(err, &retryable):
+		// pgconn's errors of the connection itself (the server's answers are SQLSTATEs, above):
+		// it failed before the request reached the server (SafeToRetry), or broke under it
+		// ("conn closed", "receive message failed"). Either way a new connection may succeed,
+		// and a job is written to be run again.
 		return true
 	}
 	return transientNetwork(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "gocloud.dev/blob/s3blob" // s3:// buckets, as the binary links them
 	_ "modernc.org/sqlite"      // the "sqlite" driver
 
@@ -276,7 +277,24 @@ func TestTransientPostgres(t *testing.T) {
 	defer cancelSlow()
 	_, timedOut := db.ExecContext(slow, "SELECT pg_sleep(5)")
 
+	// A pooled connection cut under its pool (pgx's native interface, as the job queue uses),
+	// then a pool that cannot connect again.
+	proxy, proxied := testutil.ProxyTo(t, url)
+	pool, err := pgxpool.New(ctx, proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	_, cut := pool.Begin(ctx)
+	_, unreachable := pool.Begin(ctx)
+
 	cases = append(cases,
+		transientCase{"pooled connection cut", cut, true},
+		transientCase{"pool cannot connect", unreachable, true},
 		transientCase{"backend terminated", terminated, true},
 		transientCase{"connection gone", afterwards, true},
 		transientCase{"unique violation", duplicate, false},

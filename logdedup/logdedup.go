@@ -2,7 +2,8 @@
 // every component reports the same error, several times a second. Its slog.Handler lets the
 // first warning or error with a given level, message and error text through, drops the same
 // record again within a window, and lets the next one after the window through with a
-// repeated=N attribute counting the ones it dropped. Info and debug records pass untouched.
+// repeated=N attribute counting the ones it dropped. Info and debug records pass untouched, and
+// so does a record with an error_id attribute: someone was handed that id to look it up.
 package logdedup
 
 import (
@@ -86,7 +87,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // Handle implements slog.Handler. A record's own time decides whether it falls in the window
 // of the previous one.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level < slog.LevelWarn {
+	if r.Level < slog.LevelWarn || hasAttr(r, IDKey) {
 		return h.next.Handle(ctx, r)
 	}
 	at := r.Time
@@ -128,6 +129,19 @@ func (s *state) admit(k key, at time.Time) (dropped int, pass bool) {
 	dropped = e.dropped
 	e.passed, e.dropped = at, 0
 	return dropped, true
+}
+
+// IDKey is the attribute of a record that must not be held back: the id of an error shown to a
+// user, who may ask an operator to find it in the log.
+const IDKey = "error_id"
+
+func hasAttr(r slog.Record, k string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == k
+		return !found
+	})
+	return found
 }
 
 // errorText joins the texts of a record's errors: attributes whose value is an error, or a

@@ -73,6 +73,13 @@ func TestRepeatsHeldBackThenCounted(t *testing.T) {
 	if got := lines(t, &buf); len(got) != 6 {
 		t.Fatalf("info and debug: %d lines, want 6", len(got))
 	}
+	// A record with an error id shown to a user always goes through.
+	for _, id := range []string{"a1", "b2"} {
+		send(5*time.Second, slog.LevelError, "job queue: fetch failed", slog.Any("err", refused), slog.String("error_id", id))
+	}
+	if got := lines(t, &buf); len(got) != 2 || got[1]["error_id"] != "b2" {
+		t.Fatalf("records with error ids: %v", got)
+	}
 	// After the window, the next repeat goes through with the count of those held back.
 	send(10*time.Second, slog.LevelError, "job queue: fetch failed", slog.Any("err", refused), slog.Int("attempt", 4))
 	got = lines(t, &buf)
