@@ -16,6 +16,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
 )
@@ -218,19 +219,6 @@ func TestCrashedTrainingLeavesFailedRun(t *testing.T) {
 	})
 }
 
-// silence moves a run's heartbeat d into the past, as if its process had not beaten since.
-func (e *env) silence(t *testing.T, id string, d time.Duration) {
-	t.Helper()
-	var at any = time.Now().Add(-d).UTC()
-	q := "UPDATE runs SET heartbeat_at = $1 WHERE id = $2"
-	if e.db.Dialect() == sqlstore.SQLite {
-		at, q = at.(time.Time).Format(time.RFC3339Nano), "UPDATE runs SET heartbeat_at = ? WHERE id = ?"
-	}
-	if _, err := e.db.SQL().ExecContext(context.Background(), q, at, id); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pidOwner names a process of this host, as tracking.Owner does.
 func pidOwner(pid int) string {
 	host, _ := os.Hostname()
@@ -269,9 +257,9 @@ func TestReapOnlyProvablyGone(t *testing.T) {
 			runs[name] = r
 		}
 		// Silent for minutes (the outage), far more than three beats, but less than AbandonAfter.
-		e.silence(t, runs["alive here"].ID, 5*time.Minute)
-		e.silence(t, runs["recently elsewhere"].ID, 5*time.Minute)
-		e.silence(t, runs["silent elsewhere"].ID, 31*time.Minute)
+		seed.SilenceRun(t, e.db, runs["alive here"].ID, 5*time.Minute)
+		seed.SilenceRun(t, e.db, runs["recently elsewhere"].ID, 5*time.Minute)
+		seed.SilenceRun(t, e.db, runs["silent elsewhere"].ID, 31*time.Minute)
 
 		reaped, err := e.tracker.Reap(ctx)
 		if err != nil {
@@ -320,7 +308,7 @@ func TestReapedRunRevivedByItsOwner(t *testing.T) {
 		}
 		// Another command's reaper, after a long outage.
 		reaper := &tracking.Tracker{Runs: e.tracker.Runs, AbandonAfter: time.Minute}
-		e.silence(t, r.ID, 2*time.Minute)
+		seed.SilenceRun(t, e.db, r.ID, 2*time.Minute)
 		if reaped, err := reaper.Reap(ctx); err != nil || len(reaped) != 1 {
 			t.Fatalf("reaped %v, %v", reaped, err)
 		}
@@ -355,7 +343,7 @@ func TestReapedRunRevivedByItsOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.silence(t, r2.ID, 2*time.Minute)
+		seed.SilenceRun(t, e.db, r2.ID, 2*time.Minute)
 		if reaped, err := reaper.Reap(ctx); err != nil || !slices.Contains(reaped, r2.ID) {
 			t.Fatalf("reaped %v, %v", reaped, err)
 		}
