@@ -60,9 +60,9 @@ func ErrorCode(err error) string {
 // input, a missing or conflicting record, a refused request (4xx), a cancelled context, a bug.
 //
 // It knows the errors of prevoir's dependencies by their methods, not their types, so that
-// this package imports no driver: PostgreSQL's SQLSTATE (pgconn.PgError), pgconn's
-// SafeToRetry, SQLite's result code, an HTTP status (the S3 SDK's ResponseError), plus the
-// standard library's network, context and database/sql errors.
+// this package imports no driver: PostgreSQL's SQLSTATE (pgconn.PgError), pgconn's errors of
+// the connection (they have SafeToRetry), SQLite's result code, an HTTP status (the S3 SDK's
+// ResponseError), plus the standard library's network, context and database/sql errors.
 func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
