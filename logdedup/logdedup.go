@@ -2,8 +2,10 @@
 // every component reports the same error, several times a second. Its slog.Handler lets the
 // first warning or error with a given level, message and error text through, drops the same
 // record again within a window, and lets the next one after the window through with a
-// repeated=N attribute counting the ones it dropped. Info and debug records pass untouched, and
-// so does a record with an error_id attribute: someone was handed that id to look it up.
+// repeated=N attribute counting the ones it dropped. A warning without an error is the same
+// record only with the same attributes: "action refused" from two clients are two events.
+// Info and debug records pass untouched, and so does a record with an error_id attribute:
+// someone was handed that id to look it up.
 package logdedup
 
 import (
@@ -41,7 +43,7 @@ type key struct {
 	scope string
 	level slog.Level
 	msg   string
-	err   string
+	err   string // the record's error text; its attributes when it has no error
 }
 
 type entry struct {
@@ -94,7 +96,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	dropped, pass := h.state.admit(key{scope: h.scope, level: r.Level, msg: r.Message, err: errorText(r)}, at)
+	what := errorText(r)
+	if what == "" {
+		what = attrsText(r)
+	}
+	dropped, pass := h.state.admit(key{scope: h.scope, level: r.Level, msg: r.Message, err: what}, at)
 	if !pass {
 		return nil
 	}
@@ -166,6 +172,16 @@ func errorText(r slog.Record) string {
 	}
 	r.Attrs(func(a slog.Attr) bool {
 		visit(a)
+		return true
+	})
+	return b.String()
+}
+
+// attrsText renders a record's attributes.
+func attrsText(r slog.Record) string {
+	var b strings.Builder
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(a.String() + ";")
 		return true
 	})
 	return b.String()

@@ -73,6 +73,13 @@ func TestRepeatsHeldBackThenCounted(t *testing.T) {
 	if got := lines(t, &buf); len(got) != 6 {
 		t.Fatalf("info and debug: %d lines, want 6", len(got))
 	}
+	// A warning without an error is repeated only with the same attributes.
+	for _, remote := range []string{"192.0.2.1:4000", "192.0.2.2:4000", "192.0.2.2:4000"} {
+		send(5*time.Second, slog.LevelWarn, "action refused", slog.String("remote", remote), slog.Int("status", 403))
+	}
+	if got := lines(t, &buf); len(got) != 2 || got[1]["remote"] != "192.0.2.2:4000" {
+		t.Fatalf("warnings from two clients: %v", got)
+	}
 	// A record with an error id shown to a user always goes through.
 	for _, id := range []string{"a1", "b2"} {
 		send(5*time.Second, slog.LevelError, "job queue: fetch failed", slog.Any("err", refused), slog.String("error_id", id))
