@@ -121,8 +121,11 @@ type RunStore interface {
 	// EndRun moves a running run to a final state; ending a run that is not running is an
 	// ECONFLICT error (a run ends once).
 	EndRun(ctx context.Context, id string, status RunStatus, errMsg string) error
-	// Heartbeat refreshes a running run's heartbeat.
-	Heartbeat(ctx context.Context, id string) error
+	// Heartbeat refreshes a running run's heartbeat, for its owner. A run that ReapRuns marked
+	// failed as abandoned (its owner silent during an outage, but alive) is running again when
+	// that owner beats: its end and error are cleared and revived is true. A run that is not
+	// running otherwise is an ECONFLICT error.
+	Heartbeat(ctx context.Context, id, owner string) (revived bool, err error)
 	// LogParams records parameters; a parameter is immutable: logging another value for a
 	// key already logged is an ECONFLICT error.
 	LogParams(ctx context.Context, id string, params map[string]string) error
@@ -140,9 +143,9 @@ type RunStore interface {
 	Metrics(ctx context.Context, id, key string) ([]Metric, error)
 	Artifacts(ctx context.Context, id string) ([]Artifact, error)
 
-	// ReapRuns marks failed every running run whose process is gone: dead(owner) reports a
-	// process known to be dead (same host, no such pid), and a heartbeat older than
-	// staleBefore means the process stopped beating. It returns the runs it marked.
+	// ReapRuns marks failed, as abandoned, every running run whose process is gone: dead(owner)
+	// reports a process known to be dead (same host, no such pid), and a heartbeat older than
+	// staleBefore means the process stopped beating long ago. It returns the runs it marked.
 	ReapRuns(ctx context.Context, staleBefore time.Time, dead func(owner string) bool) ([]string, error)
 }
 

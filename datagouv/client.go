@@ -27,7 +27,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prevoir/prevoir"
@@ -141,6 +140,9 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return "server answered " + e.Status }
+
+// HTTPStatusCode is how prevoir.Transient reads the answer's status.
+func (e *statusError) HTTPStatusCode() int { return e.Code }
 
 // redirectError is a redirect this client refuses to follow.
 type redirectError struct{ to string }
@@ -317,54 +319,33 @@ func FileURL(path string) string {
 	return (&url.URL{Scheme: "file", Path: path}).String()
 }
 
-// transient reports whether a failed attempt may succeed if tried again: a timeout, a refused,
-// reset or unreachable connection, a temporary DNS failure, an answer 408, 429 or 5xx (but 501
-// and 505, which will not change), a body cut short, an HTML maintenance page. Anything else
-// (a host that does not exist, a refused redirect, 404 and the other 4xx, a certificate or
-// protocol error, a file over the size cap, a cancelled context) is permanent.
+// transient reports whether a failed attempt may succeed if tried again: what
+// prevoir.Transient says of the connection (a timeout, a refused, reset or unreachable
+// connection, a temporary DNS failure, an answer 408, 429 or 5xx but 501 and 505), plus what
+// only a download knows: a body cut short, an HTML maintenance page. Anything else (a host that
+// does not exist, a refused redirect, 404 and the other 4xx, a certificate or protocol error, a
+// file over the size cap, a cancelled context) is permanent.
 func transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var (
-		se *statusError
-		de *net.DNSError
 		re *redirectError
 		he *htmlPageError
 		be *bodyError
-		ne net.Error
 	)
 	switch {
-	case errors.As(err, &se):
-		switch {
-		case se.Code == http.StatusRequestTimeout, se.Code == http.StatusTooManyRequests:
-			return true
-		case se.Code == http.StatusNotImplemented, se.Code == http.StatusHTTPVersionNotSupported:
-			return false
-		}
-		return se.Code >= 500 && se.Code <= 599
 	case errors.As(err, &re):
 		return false
 	case errors.As(err, &he):
 		// A portal serves its maintenance page with a 200.
 		return true
-	case errors.As(err, &de):
-		return !de.IsNotFound && (de.IsTimeout || de.IsTemporary)
 	case errors.As(err, &be):
 		// The answer was a 200: a body cut short (unexpected EOF, a reset, an HTTP/2 stream
 		// reset, a timeout) is the connection's fault.
 		return true
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.ENETUNREACH),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETDOWN):
-		return true
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		// The server closed the connection before answering.
-		return true
-	case errors.As(err, &ne) && ne.Timeout():
-		return true
 	}
-	return false
+	return prevoir.Transient(err)
 }
 
 // transportError strips what net/http wraps around a failed request (the URL, which the

@@ -10,7 +10,6 @@ package jobs
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -411,14 +410,15 @@ func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(d)
 }
 
-// classify turns a flow's error into River's outcome: transient failures (a source down, a
-// timeout) are retried with backoff; anything else (a release that fails validation, a bug) is
+// classify turns a flow's error into River's outcome: transient failures (a source, the
+// database or the object store down or slow; see prevoir.Transient) are retried with backoff,
+// within the job's attempts; anything else (a release that fails validation, a bug) is
 // cancelled at once, loudly, because retrying cannot fix it.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if prevoir.ErrorCode(err) == prevoir.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) {
+	if prevoir.Transient(err) {
 		return err
 	}
 	return river.JobCancel(err)

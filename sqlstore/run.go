@@ -97,17 +97,33 @@ func (st *RunStore) EndRun(ctx context.Context, id string, status prevoir.RunSta
 }
 
 // Heartbeat implements prevoir.RunStore.
-func (st *RunStore) Heartbeat(ctx context.Context, id string) error {
-	res, err := st.db.sql.ExecContext(ctx, st.db.rebind(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`),
-		st.db.ts(st.now()), id)
+func (st *RunStore) Heartbeat(ctx context.Context, id, owner string) (bool, error) {
+	now := st.db.ts(st.now())
+	res, err := st.db.sql.ExecContext(ctx, st.db.rebind(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`), now, id)
 	if err != nil {
-		return fmt.Errorf("heartbeat run %s: %w", id, err)
+		return false, fmt.Errorf("heartbeat run %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return prevoir.Errorf(prevoir.ECONFLICT, "heartbeat run %s: not running", id)
+	if n, _ := res.RowsAffected(); n == 1 {
+		return false, nil
 	}
-	return nil
+	// Not running: a reaper that could not see the owner (another host, silent through an
+	// outage) may have marked it abandoned. The owner beats, so it is alive: the run is its own
+	// again. Only that owner's abandoned runs come back; an end is final otherwise.
+	if owner != "" {
+		res, err = st.db.sql.ExecContext(ctx, st.db.rebind(`UPDATE runs SET status = 'running', error = '', ended_at = NULL, heartbeat_at = ?
+			WHERE id = ? AND status = 'failed' AND owner = ? AND error LIKE ?`), now, id, owner, abandoned+"%")
+		if err != nil {
+			return false, fmt.Errorf("heartbeat run %s: revive: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return true, nil
+		}
+	}
+	return false, prevoir.Errorf(prevoir.ECONFLICT, "heartbeat run %s: not running", id)
 }
+
+// abandoned starts the error of a run that ReapRuns marked failed.
+const abandoned = "abandoned: "
 
 // checkRunning fails unless the run exists and is running: a finished run is immutable.
 func (st *RunStore) checkRunning(ctx context.Context, q querier, id string) error {
@@ -399,7 +415,7 @@ func (st *RunStore) ReapRuns(ctx context.Context, staleBefore time.Time, dead fu
 			continue
 		}
 		res, err := st.db.sql.ExecContext(ctx, st.db.rebind(`UPDATE runs SET status = 'failed', error = ?, ended_at = ?
-			WHERE id = ? AND status = 'running'`), "abandoned: "+why, st.db.ts(st.now()), r.ID)
+			WHERE id = ? AND status = 'running'`), abandoned+why, st.db.ts(st.now()), r.ID)
 		if err != nil {
 			return reaped, fmt.Errorf("reap run %s: %w", r.ID, err)
 		}

@@ -115,6 +115,60 @@ func TestReapRuns(t *testing.T) {
 	})
 }
 
+// TestHeartbeatRevivesAbandonedRun: a run reaped as abandoned while its owner was alive (it
+// was silent through an outage) is that owner's again at its next heartbeat; an end is final
+// for anyone else, and for any other failure.
+func TestHeartbeatRevivesAbandonedRun(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		rs := sqlstore.NewRunStore(openDB(t, url))
+		r := &prevoir.Run{Kind: prevoir.RunTrain, Owner: "worker-1:42"}
+		if err := rs.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if revived, err := rs.Heartbeat(ctx, r.ID, r.Owner); err != nil || revived {
+			t.Fatalf("heartbeat of a running run: revived %v, %v", revived, err)
+		}
+		// Silent for longer than the reaper waits (the heartbeat is in its future).
+		if reaped, err := rs.ReapRuns(ctx, time.Now().Add(time.Hour), nil); err != nil || len(reaped) != 1 {
+			t.Fatalf("reaped %v, %v", reaped, err)
+		}
+		if err := rs.LogMetrics(ctx, r.ID, []prevoir.Metric{{Key: "loss", Value: 1}}); prevoir.ErrorCode(err) != prevoir.ECONFLICT {
+			t.Fatalf("a reaped run took a metric: %v", err)
+		}
+		if _, err := rs.Heartbeat(ctx, r.ID, "worker-2:42"); prevoir.ErrorCode(err) != prevoir.ECONFLICT {
+			t.Errorf("another process revived the run: %v", err)
+		}
+		revived, err := rs.Heartbeat(ctx, r.ID, r.Owner)
+		if err != nil || !revived {
+			t.Fatalf("the owner's heartbeat: revived %v, %v", revived, err)
+		}
+		got, _ := rs.FindRun(ctx, r.ID)
+		if got.Status != prevoir.RunRunning || got.Error != "" || !got.EndedAt.IsZero() {
+			t.Errorf("revived run: %s %q ended %v", got.Status, got.Error, got.EndedAt)
+		}
+		if err := rs.LogMetrics(ctx, r.ID, []prevoir.Metric{{Key: "loss", Value: 1}}); err != nil {
+			t.Errorf("the revived run refuses a metric: %v", err)
+		}
+		if err := rs.LogArtifact(ctx, prevoir.Artifact{RunID: r.ID, Path: "model.bin", BlobKey: "runs/" + r.ID + "/model.bin", SHA256: sha(1), Size: 3}); err != nil {
+			t.Errorf("the revived run refuses an artifact: %v", err)
+		}
+		if err := rs.EndRun(ctx, r.ID, prevoir.RunFinished, ""); err != nil {
+			t.Fatal(err)
+		}
+		// Ended by its owner: final.
+		if _, err := rs.Heartbeat(ctx, r.ID, r.Owner); prevoir.ErrorCode(err) != prevoir.ECONFLICT {
+			t.Errorf("heartbeat of a finished run: %v", err)
+		}
+		failed := &prevoir.Run{Kind: prevoir.RunTrain, Owner: r.Owner}
+		rs.CreateRun(ctx, failed)
+		rs.EndRun(ctx, failed.ID, prevoir.RunFailed, "abandoned the search: no model fits")
+		if _, err := rs.Heartbeat(ctx, failed.ID, r.Owner); prevoir.ErrorCode(err) != prevoir.ECONFLICT {
+			t.Errorf("heartbeat revived a run that failed by itself: %v", err)
+		}
+	})
+}
+
 func TestRegistry(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()

@@ -1,7 +1,9 @@
 // Package tracking records prevoir's work as runs, the way MLflow's client does, on top of a
 // prevoir.RunStore (SQL) and a blob store (artifacts): a run is started, beats while its process
 // works, logs parameters, metrics and artifacts, and ends once. A run whose process died is
-// found at the next start (Reap) and marked failed, so nothing stays "running" forever.
+// found by the next command that writes (Reap) and marked failed, so nothing stays "running"
+// forever; a run whose process is alive survives an outage of the database: its end is retried,
+// and a reaper that took it for dead is corrected by its next heartbeat.
 package tracking
 
 import (
@@ -22,8 +24,19 @@ import (
 	"github.com/prevoir/prevoir/blobstore"
 )
 
-// DefaultHeartbeat is how often a running run beats; a run silent for three beats is abandoned.
-const DefaultHeartbeat = 10 * time.Second
+// Defaults for Tracker.
+const (
+	// DefaultHeartbeat is how often a running run beats.
+	DefaultHeartbeat = 10 * time.Second
+	// DefaultAbandonAfter is how long a run whose process cannot be checked (it ran on another
+	// host) may stay silent before it is taken for abandoned. An outage of the database silences
+	// every run: a restart or a failover lasts seconds, a maintenance minutes; half an hour is
+	// far beyond them, and short beside the hours a run left "running" by a dead machine would
+	// otherwise confuse the listings.
+	DefaultAbandonAfter = 30 * time.Minute
+	// DefaultRetryFor bounds how long End retries a store that fails transiently.
+	DefaultRetryFor = time.Minute
+)
 
 // Tracker starts and ends runs.
 type Tracker struct {
@@ -32,13 +45,22 @@ type Tracker struct {
 	Logger *slog.Logger
 	// Heartbeat is the beat interval (DefaultHeartbeat when zero).
 	Heartbeat time.Duration
+	// AbandonAfter is the silence after which Reap marks a run failed when its process cannot
+	// be checked (DefaultAbandonAfter when zero).
+	AbandonAfter time.Duration
+	// RetryFor bounds how long End retries a write the store failed transiently (an outage),
+	// so that a run does not stay "running" because it ended during one (DefaultRetryFor when
+	// zero).
+	RetryFor time.Duration
 }
 
-func (t *Tracker) beat() time.Duration {
-	if t.Heartbeat > 0 {
-		return t.Heartbeat
+func (t *Tracker) beat() time.Duration { return orDefault(t.Heartbeat, DefaultHeartbeat) }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return DefaultHeartbeat
+	return def
 }
 
 func (t *Tracker) logger() *slog.Logger {
@@ -98,10 +120,12 @@ func CodeVersion() string {
 	return rev + dirty
 }
 
-// Reap marks failed the runs whose process died: gone from this host, or silent for three
-// heartbeats. Call it when a process starts.
+// Reap marks failed the runs whose process is provably gone: a process of this host that no
+// longer exists, or one silent for longer than AbandonAfter (a process of another host, which
+// cannot be checked, or a pid taken over by another program). A late heartbeat is not enough:
+// an outage of the database silences live processes too. Call it from commands that write.
 func (t *Tracker) Reap(ctx context.Context) ([]string, error) {
-	ids, err := t.Runs.ReapRuns(ctx, time.Now().Add(-3*t.beat()), ProcessDead)
+	ids, err := t.Runs.ReapRuns(ctx, time.Now().Add(-orDefault(t.AbandonAfter, DefaultAbandonAfter)), ProcessDead)
 	for _, id := range ids {
 		t.logger().WarnContext(ctx, "run abandoned by a dead process marked failed", "run", id)
 	}
@@ -143,8 +167,10 @@ func (r *Run) heartbeat() {
 		case <-r.stop:
 			return
 		case <-tick.C:
+			// A failed beat is tried again at the next tick: the ticker is the backoff, and a
+			// run is abandoned only after AbandonAfter, far more beats than an outage costs.
 			ctx, cancel := context.WithTimeout(context.Background(), r.t.beat())
-			if err := r.t.Runs.Heartbeat(ctx, r.ID); err != nil {
+			if _, err := r.beatOnce(ctx); err != nil {
 				r.t.logger().Warn("run heartbeat failed", "run", r.ID, "err", err)
 			}
 			cancel()
@@ -152,9 +178,35 @@ func (r *Run) heartbeat() {
 	}
 }
 
+// beatOnce refreshes the heartbeat, reviving the run if a reaper took this live process for
+// dead (see prevoir.RunStore.Heartbeat).
+func (r *Run) beatOnce(ctx context.Context) (revived bool, err error) {
+	revived, err = r.t.Runs.Heartbeat(ctx, r.ID, r.Owner)
+	if revived {
+		r.t.logger().WarnContext(ctx, "run marked abandoned while its process was alive is running again", "run", r.ID, "owner", r.Owner)
+	}
+	return revived, err
+}
+
+// write calls fn, a write to the run; when the run was marked abandoned under this live
+// process (ECONFLICT), it revives the run and calls fn again, so that a reaper's mistake does
+// not fail the work in the few seconds before the next heartbeat.
+func (r *Run) write(ctx context.Context, fn func() error) error {
+	err := fn()
+	if prevoir.ErrorCode(err) != prevoir.ECONFLICT {
+		return err
+	}
+	if revived, _ := r.beatOnce(ctx); revived {
+		return fn()
+	}
+	return err
+}
+
 // LogMetric records one metric value.
 func (r *Run) LogMetric(ctx context.Context, key string, value float64, step int64) error {
-	return r.t.Runs.LogMetrics(ctx, r.ID, []prevoir.Metric{{Key: key, Value: value, Step: step, Time: time.Now()}})
+	return r.write(ctx, func() error {
+		return r.t.Runs.LogMetrics(ctx, r.ID, []prevoir.Metric{{Key: key, Value: value, Step: step, Time: time.Now()}})
+	})
 }
 
 // LogMetrics records several values of step 0 at once.
@@ -164,12 +216,12 @@ func (r *Run) LogMetrics(ctx context.Context, values map[string]float64) error {
 	for k, v := range values {
 		ms = append(ms, prevoir.Metric{Key: k, Value: v, Time: now})
 	}
-	return r.t.Runs.LogMetrics(ctx, r.ID, ms)
+	return r.write(ctx, func() error { return r.t.Runs.LogMetrics(ctx, r.ID, ms) })
 }
 
 // LogParams records parameters.
 func (r *Run) LogParams(ctx context.Context, params map[string]string) error {
-	return r.t.Runs.LogParams(ctx, r.ID, params)
+	return r.write(ctx, func() error { return r.t.Runs.LogParams(ctx, r.ID, params) })
 }
 
 // ArtifactKey is where a run's artifact is stored in the blob store.
@@ -186,7 +238,7 @@ func (r *Run) LogArtifact(ctx context.Context, p string, data []byte) (prevoir.A
 	if err := r.t.Blobs.Put(ctx, a.BlobKey, data); err != nil {
 		return prevoir.Artifact{}, err
 	}
-	if err := r.t.Runs.LogArtifact(ctx, a); err != nil {
+	if err := r.write(ctx, func() error { return r.t.Runs.LogArtifact(ctx, a) }); err != nil {
 		return prevoir.Artifact{}, err
 	}
 	return a, nil
@@ -204,13 +256,49 @@ func (r *Run) End(ctx context.Context, err error) error {
 	case err != nil:
 		status, msg = prevoir.RunFailed, err.Error()
 	}
-	// The run must end even when ctx was what stopped the work.
-	if eerr := r.t.Runs.EndRun(context.WithoutCancel(ctx), r.ID, status, msg); eerr != nil {
+	// The run must end even when ctx was what stopped the work, and even when the database is
+	// down for a while: a run left "running" by a live process would not be reaped for long.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(r.t.RetryFor, DefaultRetryFor))
+	defer cancel()
+	retried := false
+	eerr := r.t.retry(ectx, func(ctx context.Context) error {
+		err := r.write(ctx, func() error { return r.t.Runs.EndRun(ctx, r.ID, status, msg) })
+		if err != nil && prevoir.Transient(err) {
+			retried = true
+			r.t.logger().WarnContext(ctx, "end run failed, retrying", "run", r.ID, "err", err)
+		}
+		return err
+	})
+	if eerr != nil && retried && prevoir.ErrorCode(eerr) == prevoir.ECONFLICT {
+		// An attempt that failed on the way back may have ended the run.
+		if got, ferr := r.t.Runs.FindRun(ectx, r.ID); ferr == nil && got.Status == status {
+			eerr = nil
+		}
+	}
+	if eerr != nil {
 		return fmt.Errorf("end run %s: %w", r.ID, eerr)
 	}
 	r.Status = status
 	r.t.logger().InfoContext(ctx, "run ended", "run", r.ID, "status", status)
 	return nil
+}
+
+// retry calls fn until it succeeds, fails for good, or ctx ends, waiting between attempts from
+// a beat (at most a second) doubling up to 10 s.
+func (t *Tracker) retry(ctx context.Context, fn func(context.Context) error) error {
+	wait := min(t.beat(), time.Second)
+	for {
+		err := fn(ctx)
+		if err == nil || !prevoir.Transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 // ReadArtifact returns a run's artifact, verified against its recorded hash.

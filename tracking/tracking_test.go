@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/blobstore"
 	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
 )
@@ -214,4 +217,193 @@ func TestCrashedTrainingLeavesFailedRun(t *testing.T) {
 			t.Errorf("champion artifact %q, %v", b, err)
 		}
 	})
+}
+
+// pidOwner names a process of this host, as tracking.Owner does.
+func pidOwner(pid int) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, pid)
+}
+
+// TestReapOnlyProvablyGone: a late heartbeat alone (a database outage silences every run) does
+// not make a run abandoned; a process of this host that no longer exists does, and so does a
+// silence far longer than any outage from a process that cannot be checked.
+func TestReapOnlyProvablyGone(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		e := newEnv(t, dbURL, t.TempDir())
+		e.tracker.AbandonAfter = 30 * time.Minute
+
+		alive := exec.Command("sleep", "60")
+		if err := alive.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { alive.Process.Kill(); alive.Wait() })
+		gone := exec.Command("true")
+		if err := gone.Run(); err != nil {
+			t.Fatal(err)
+		}
+		runs := map[string]*prevoir.Run{}
+		for name, owner := range map[string]string{
+			"alive here":         pidOwner(alive.Process.Pid),
+			"gone here":          pidOwner(gone.Process.Pid),
+			"silent elsewhere":   "elsewhere.invalid:7",
+			"recently elsewhere": "elsewhere.invalid:8",
+		} {
+			r := &prevoir.Run{Kind: prevoir.RunTrain, Name: name, Owner: owner}
+			if err := e.tracker.Runs.CreateRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			runs[name] = r
+		}
+		// Silent for minutes (the outage), far more than three beats, but less than AbandonAfter.
+		seed.SilenceRun(t, e.db, runs["alive here"].ID, 5*time.Minute)
+		seed.SilenceRun(t, e.db, runs["recently elsewhere"].ID, 5*time.Minute)
+		seed.SilenceRun(t, e.db, runs["silent elsewhere"].ID, 31*time.Minute)
+
+		reaped, err := e.tracker.Reap(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{runs["gone here"].ID, runs["silent elsewhere"].ID}
+		slices.Sort(reaped)
+		slices.Sort(want)
+		if !slices.Equal(reaped, want) {
+			names := map[string]string{}
+			for n, r := range runs {
+				names[r.ID] = n
+			}
+			var got []string
+			for _, id := range reaped {
+				got = append(got, names[id])
+			}
+			t.Errorf("reaped %q, want the runs gone here and silent elsewhere", got)
+		}
+		for name, r := range runs {
+			got, _ := e.tracker.Runs.FindRun(ctx, r.ID)
+			wantStatus := prevoir.RunRunning
+			if slices.Contains(want, r.ID) {
+				wantStatus = prevoir.RunFailed
+			}
+			if got.Status != wantStatus {
+				t.Errorf("%s: %s, want %s", name, got.Status, wantStatus)
+			}
+		}
+	})
+}
+
+// TestReapedRunRevivedByItsOwner: a live process's run that a reaper marked abandoned (the
+// database was unreachable for longer than AbandonAfter) is running again after its next
+// heartbeat, takes metrics and artifacts, and ends finished; a write that comes before the
+// heartbeat revives it too.
+func TestReapedRunRevivedByItsOwner(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		e := newEnv(t, dbURL, t.TempDir())
+		var logs testutil.LogBuffer
+		e.tracker.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		r, err := e.tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another command's reaper, after a long outage.
+		reaper := &tracking.Tracker{Runs: e.tracker.Runs, AbandonAfter: time.Minute}
+		seed.SilenceRun(t, e.db, r.ID, 2*time.Minute)
+		if reaped, err := reaper.Reap(ctx); err != nil || len(reaped) != 1 {
+			t.Fatalf("reaped %v, %v", reaped, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, err := e.tracker.Runs.FindRun(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == prevoir.RunRunning {
+				if got.Error != "" || !got.EndedAt.IsZero() {
+					t.Errorf("revived run keeps its end: %q %v", got.Error, got.EndedAt)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the owner's heartbeats did not revive the run: %s %q", got.Status, got.Error)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(logs.String(), "is running again") {
+			t.Errorf("no log line says the run was revived:\n%s", logs.String())
+		}
+		if err := r.LogMetric(ctx, "loss", 0.5, 1); err != nil {
+			t.Errorf("revived run refuses a metric: %v", err)
+		}
+
+		// Reaped again, and written to before any heartbeat: the write revives it.
+		quiet := *e.tracker
+		quiet.Heartbeat = time.Hour
+		r2, err := quiet.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed.SilenceRun(t, e.db, r2.ID, 2*time.Minute)
+		if reaped, err := reaper.Reap(ctx); err != nil || !slices.Contains(reaped, r2.ID) {
+			t.Fatalf("reaped %v, %v", reaped, err)
+		}
+		if _, err := r2.LogArtifact(ctx, "model.bin", []byte("weights")); err != nil {
+			t.Errorf("reaped run refuses its owner's artifact: %v", err)
+		}
+		for _, run := range []*tracking.Run{r, r2} {
+			if err := run.End(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.tracker.Runs.FindRun(ctx, run.ID); got.Status != prevoir.RunFinished {
+				t.Errorf("run %s ended %s", got.Name, got.Status)
+			}
+		}
+	})
+}
+
+// TestEndRidesOutAnOutage: a run that ends while the database is unreachable is ended once it
+// is back, within RetryFor, instead of staying "running"; past RetryFor, End gives up with a
+// transient error.
+func TestEndRidesOutAnOutage(t *testing.T) {
+	ctx := context.Background()
+	direct := testutil.PostgresURL(t)
+	proxy, proxied := testutil.ProxyTo(t, direct)
+	e := newEnv(t, proxied, t.TempDir())
+	var logs testutil.LogBuffer
+	e.tracker.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	e.tracker.RetryFor = time.Minute
+	r, err := e.tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	ended := make(chan error, 1)
+	go func() { ended <- r.End(ctx, nil) }()
+	for !strings.Contains(logs.String(), "end run failed, retrying") {
+		select {
+		case err := <-ended:
+			t.Fatalf("End returned %v while the database was down", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	proxy.Up()
+	if err := <-ended; err != nil {
+		t.Fatalf("End after the outage: %v", err)
+	}
+	check := newEnv(t, direct, t.TempDir())
+	if got, err := check.tracker.Runs.FindRun(ctx, r.ID); err != nil || got.Status != prevoir.RunFinished {
+		t.Errorf("run after the outage: %+v, %v", got, err)
+	}
+
+	e.tracker.RetryFor = 200 * time.Millisecond
+	r2, err := e.tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	err = r2.End(ctx, nil)
+	if err == nil || !prevoir.Transient(err) {
+		t.Errorf("End past RetryFor: %v, want a transient error", err)
+	}
+	proxy.Up()
 }

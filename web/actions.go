@@ -309,11 +309,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, name string, he 
 		level = slog.LevelDebug // the failure that started the delay was logged; the rest would flood the log
 	}
 	s.log.Log(r.Context(), level, "action refused", "action", name, "remote", r.RemoteAddr, "status", he.status, "reason", he.msg)
-	switch he.status {
-	case http.StatusUnauthorized:
+	if he.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="prevoir"`)
-	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(retrySeconds(he.retryAfter)/time.Second), 10))
 	}
 	s.writeError(w, r, he)
 }

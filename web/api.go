@@ -48,7 +48,8 @@ type httpError struct {
 	cause  error
 	// id is the error id the cause was logged under (empty until logged).
 	id string
-	// retryAfter is how long a refused client must wait (429 answers).
+	// retryAfter is how long a refused client must wait (429 and 503 answers); it is sent as
+	// Retry-After.
 	retryAfter time.Duration
 }
 
@@ -62,12 +63,22 @@ func notFoundErr(format string, args ...any) *httpError {
 	return &httpError{status: http.StatusNotFound, code: prevoir.ENOTFOUND, msg: fmt.Sprintf(format, args...)}
 }
 
+// unavailableRetry is the Retry-After of a 503: an outage of a store lasts seconds to minutes,
+// and a client that retries sooner only adds load.
+const unavailableRetry = 5 * time.Second
+
 // statusOf maps a domain error to an HTTP answer. Not-found, invalid and conflict errors are
-// messages prevoir wrote for the caller; any other error may carry internal details (a
-// resolver's address, a folder, an SQL error), so it keeps them as the cause, for the log only.
+// messages prevoir wrote for the caller; a transient failure (prevoir.Transient: a store that
+// does not answer) is a 503 the client may retry; any other error may carry internal details
+// (a resolver's address, a folder, an SQL error), so it keeps them as the cause, for the log
+// only.
 func statusOf(err error) *httpError {
 	if he, ok := err.(*httpError); ok {
 		return he
+	}
+	if prevoir.Transient(err) {
+		return &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, retryAfter: unavailableRetry,
+			msg: "the database or the artifact store is unreachable; retry shortly", cause: err}
 	}
 	switch code := prevoir.ErrorCode(err); code {
 	case prevoir.ENOTFOUND:
@@ -76,8 +87,6 @@ func statusOf(err error) *httpError {
 		return &httpError{status: http.StatusBadRequest, code: code, msg: err.Error()}
 	case prevoir.ECONFLICT:
 		return &httpError{status: http.StatusConflict, code: code, msg: err.Error()}
-	case prevoir.EUNAVAILABLE:
-		return &httpError{status: http.StatusServiceUnavailable, code: code, msg: "service unavailable", cause: err}
 	default:
 		return &httpError{status: http.StatusInternalServerError, code: prevoir.EINTERNAL, msg: "internal error", cause: err}
 	}
@@ -101,7 +110,9 @@ func errorBlob(e *httpError) *blob {
 // writeAPIError answers an API request with a JSON error: the one place API errors are
 // written, so the one place internal details are kept from the caller.
 func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, e *httpError) {
-	serveBlob(w, r, errorBlob(s.public(r, e)))
+	e = s.public(r, e)
+	setRetryAfter(w, e)
+	serveBlob(w, r, errorBlob(e))
 }
 
 // csvBlob renders a table as CSV; missing numbers are empty fields.
@@ -489,8 +500,7 @@ func renderAPI(st *state) {
 func (s *Server) current(w http.ResponseWriter, r *http.Request) *state {
 	st := s.state.Load()
 	if st == nil {
-		e := &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, msg: "starting up: the data has not been loaded yet"}
-		w.Header().Set("Retry-After", "5")
+		e := &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, msg: "starting up: the data has not been loaded yet", retryAfter: unavailableRetry}
 		s.writeError(w, r, e)
 	}
 	return st

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Internal errors (an unreachable database, a missing artifact, a resolver that does not
@@ -39,8 +41,20 @@ func (s *Server) public(r *http.Request, e *httpError) *httpError {
 	if e.cause == nil { // written for the caller, or already logged: public's answer has no cause
 		return e
 	}
-	id := s.logInternal(r.Context(), slog.LevelError, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
-	return &httpError{status: e.status, code: e.code, msg: withErrorID(e.msg, id), id: id}
+	level := slog.LevelError
+	if e.status == http.StatusServiceUnavailable {
+		level = slog.LevelWarn // an outage of a store, not a bug
+	}
+	id := s.logInternal(r.Context(), level, "request failed", e.cause, "method", r.Method, "path", r.URL.Path, "status", e.status)
+	return &httpError{status: e.status, code: e.code, msg: withErrorID(e.msg, id), id: id, retryAfter: e.retryAfter}
+}
+
+// setRetryAfter tells a client refused for a while (429, 503) when to come back, in whole
+// seconds.
+func setRetryAfter(w http.ResponseWriter, e *httpError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(retrySeconds(e.retryAfter)/time.Second), 10))
+	}
 }
 
 // writeError answers e as a JSON error under /api/ and as an error page elsewhere.

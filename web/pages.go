@@ -204,6 +204,7 @@ func (s *Server) writeMessagePage(w http.ResponseWriter, r *http.Request, status
 // writePageError answers a page request with an error page.
 func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, e *httpError) {
 	e = s.public(r, e)
+	setRetryAfter(w, e)
 	title := http.StatusText(e.status)
 	if title == "" {
 		title = "Error"

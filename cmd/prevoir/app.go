@@ -20,6 +20,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backup"
 	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/logdedup"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
 )
@@ -36,6 +37,8 @@ type app struct {
 	configPath                string
 	logLevel, logFormat       string
 	createBucket              bool
+	// abandonAfter: see tracking.Tracker.AbandonAfter.
+	abandonAfter time.Duration
 
 	// origins records where each setting's value came from, for "prevoir config".
 	origins map[string]string
@@ -139,6 +142,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	pf.StringVar(&a.configPath, "config", "", "YAML file of settings (keys are flag names)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
+	pf.DurationVar(&a.abandonAfter, "abandon-after", tracking.DefaultAbandonAfter, "a running run of another host (or of a pid now taken) silent for longer is marked failed by the next command that writes; keep it far longer than a database outage")
 
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
@@ -213,6 +217,9 @@ func (a *app) configure(cmd *cobra.Command) error {
 		a.artifactsURL = filepath.Join(a.home, "artifacts")
 		a.origins["artifacts"] = "default (from --home)"
 	}
+	if a.abandonAfter <= 0 {
+		return usageError{fmt.Errorf("%s: abandon-after %s: want a positive duration, e.g. 30m", a.origins["abandon-after"], a.abandonAfter)}
+	}
 	return a.setupLogging()
 }
 
@@ -248,20 +255,24 @@ func (a *app) setupLogging() error {
 		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel)}
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch a.logFormat {
 	case "text":
-		a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+		h = slog.NewTextHandler(a.stderr, opts)
 	case "json":
-		a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		h = slog.NewJSONHandler(a.stderr, opts)
 	case "auto":
 		if isTerminal(a.stderr) {
-			a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+			h = slog.NewTextHandler(a.stderr, opts)
 		} else {
-			a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+			h = slog.NewJSONHandler(a.stderr, opts)
 		}
 	default:
 		return usageError{fmt.Errorf("--log-format %q: want text, json or auto", a.logFormat)}
 	}
+	// During an outage every loop reports the same error several times a second: repeats
+	// are held back and counted.
+	a.logger = slog.New(logdedup.New(h, logdedup.DefaultWindow))
 	return nil
 }
 
@@ -288,8 +299,9 @@ func (a *app) stores(ctx context.Context) (*sqlstore.DB, *blobstore.Store, error
 		a.db = db
 		a.logger.Debug("database open", "url", db.String(), "schema_version", sqlstore.SchemaVersion(), "read_only", a.readOnly)
 		if !a.readOnly {
-			// A run left "running" by a process that died is marked failed at the next start.
-			tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Logger: a.logger}
+			// A run left "running" by a process that died is marked failed by the next command
+			// that writes; one whose process is alive is left alone (see tracking.Reap).
+			tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Logger: a.logger, AbandonAfter: a.abandonAfter}
 			if _, err := tr.Reap(ctx); err != nil {
 				a.logger.Warn("could not reap abandoned runs", "err", err)
 			}

@@ -346,3 +346,21 @@ func (e *Env) Standard(tb testing.TB) *Seeded {
 	s.Latest = e.Forecast(tb, s.Frame, s.Champion, last)
 	return s
 }
+
+// SilenceRun moves a run's heartbeat d into the past, as if its process had not beaten since
+// (it died, or the database was unreachable).
+func SilenceRun(tb testing.TB, db *sqlstore.DB, runID string, d time.Duration) {
+	tb.Helper()
+	var at any = time.Now().Add(-d).UTC()
+	q := "UPDATE runs SET heartbeat_at = $1 WHERE id = $2"
+	if db.Dialect() == sqlstore.SQLite {
+		at, q = at.(time.Time).Format(time.RFC3339Nano), "UPDATE runs SET heartbeat_at = ? WHERE id = ?"
+	}
+	res, err := db.SQL().ExecContext(context.Background(), q, at, runID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		tb.Fatalf("silence run %s: no such run", runID)
+	}
+}
