@@ -109,7 +109,7 @@ func testOutageDuringTraining(ft *faultTeam, name string, down, up func()) {
 	trainID := postAction(t, base, faultToken, "retrain", server)
 	long := ft.waitTrainModel(trainID, "rnn+cp", rivertype.JobStateRunning, nil, time.Minute)
 	from, to := ft.outage(name, down, up, nil)
-	ft.waitAllCompleted(4 * time.Minute)
+	t.Logf("the training's jobs:\n%s", describeJobs(ft.waitAllCompleted(4*time.Minute)))
 	// The harness: the network's training was under way when the outage began and ended
 	// after it began, so its writes met the outage.
 	if j := ft.job(long.ID); j.FinalizedAt == nil || j.FinalizedAt.Before(from) {
@@ -149,6 +149,7 @@ func testOutageDuringRefresh(ft *faultTeam, name string, down, up func()) {
 	ft.waitJobState(ingestID, rivertype.JobStateRunning, time.Minute)
 	from, to := ft.outage(name, down, up, nil)
 	all := ft.waitAllCompleted(4 * time.Minute)
+	t.Logf("the refresh's jobs:\n%s", describeJobs(all))
 	if j := ft.job(ingestID); j.FinalizedAt == nil || j.FinalizedAt.Before(from) {
 		t.Fatalf("harness: the ingest finished at %v, before the outage (%s to %s)", j.FinalizedAt, from.Format(time.TimeOnly), to.Format(time.TimeOnly))
 	}
