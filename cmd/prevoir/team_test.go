@@ -333,13 +333,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool,
 	}
 }
 
-// waitForOK waits until a GET of url answers 200, failing the test (with the logs of procs)
-// after timeout.
-func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamProcess) {
-	t.Helper()
-	waitFor(t, timeout, url+" to answer 200", func() bool { return httpOK(url) }, procs...)
-}
-
 // httpOK reports whether a GET of url answers 200.
 func httpOK(url string) bool {
 	r, err := http.Get(url)
@@ -348,6 +341,15 @@ func httpOK(url string) bool {
 	}
 	r.Body.Close()
 	return r.StatusCode == http.StatusOK
+}
+
+// waitForOK waits until a GET of url answers 200, failing the test (with the logs of procs)
+// after timeout.
+func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamProcess) {
+	t.Helper()
+	waitFor(t, timeout, url+" to answer 200", func() bool {
+		return httpOK(url)
+	}, procs...)
 }
 
 // checkWorkedByWorker checks that a job was worked by one of the worker processes (whose River
