@@ -31,13 +31,15 @@ type teamProcess struct {
 	cmd     *exec.Cmd
 	log     string
 	stopped bool
+	done    chan struct{} // closed when the process has exited; then err is its exit status
+	err     error
 }
 
 // startProcess starts the prevoir binary with env added to the test's environment, and stops it
 // with SIGTERM when the test ends.
 func startProcess(t *testing.T, bin, name string, env []string, args ...string) *teamProcess {
 	t.Helper()
-	p := &teamProcess{name: name, cmd: exec.Command(bin, args...), log: filepath.Join(t.TempDir(), name+".log")}
+	p := &teamProcess{name: name, cmd: exec.Command(bin, args...), log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	logf, err := os.Create(p.log)
 	if err != nil {
@@ -47,6 +49,10 @@ func startProcess(t *testing.T, bin, name string, env []string, args ...string) 
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
 		p.stop(t)
 		logf.Close()
@@ -57,26 +63,51 @@ func startProcess(t *testing.T, bin, name string, env []string, args ...string) 
 	return p
 }
 
-// stop stops the process with SIGTERM, once, and waits for it to exit.
+// stop stops the process with SIGTERM, once, and waits for it to exit. A process the test
+// stopped itself (killed, or signalled and left to exit) is only made sure to be gone.
 func (p *teamProcess) stop(t *testing.T) {
 	t.Helper()
 	if p.stopped {
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
 		return
 	}
 	p.stopped = true
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil && !t.Failed() {
-			t.Errorf("%s exited with %v:\n%s", p.name, err, p.output())
+	case <-p.done:
+		if p.err != nil && !t.Failed() {
+			t.Errorf("%s exited with %v:\n%s", p.name, p.err, p.output())
 		}
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
+		<-p.done
 		t.Errorf("%s did not stop on SIGTERM", p.name)
 	}
 }
+
+// kill kills the process with SIGKILL, as a crash or the OOM killer would, and waits for it.
+func (p *teamProcess) kill() {
+	p.stopped = true
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// exited reports whether the process has exited.
+func (p *teamProcess) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *teamProcess) pid() int { return p.cmd.Process.Pid }
 
 func (p *teamProcess) output() string {
 	b, _ := os.ReadFile(p.log)
@@ -136,46 +167,12 @@ func TestTeamDeployment(t *testing.T) {
 	base := "http://" + addr
 	waitForOK(t, 20*time.Second, base+"/healthz", server)
 
-	action := func(name string) int64 {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/actions/"+name, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			JobID int64 `json:"job_id"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted || out.JobID == 0 {
-			t.Fatalf("POST %s: %d %v %+v\n%s", name, resp.StatusCode, err, out, server.output())
-		}
-		return out.JobID
-	}
-	// waitJob waits for a job to complete and returns it.
-	waitJob := func(id int64, timeout time.Duration) *rivertype.JobRow {
-		t.Helper()
-		var j *rivertype.JobRow
-		waitFor(t, timeout, fmt.Sprintf("job %d to complete", id), func() bool {
-			var err error
-			if j, err = queue.Job(ctx, id); err != nil {
-				t.Fatal(err)
-			}
-			if j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateDiscarded {
-				t.Fatalf("job %d (%s): %s: %v", id, j.Kind, j.State, j.Errors)
-			}
-			return j.State == rivertype.JobStateCompleted
-		})
-		return j
-	}
-
 	// 1. Ingest. (The forecast it queues has no champion yet and is cancelled: expected.)
-	ingestJob := waitJob(action("refresh"), 30*time.Second)
+	ingestJob := waitJob(t, queue, postAction(t, base, token, "refresh", server), 30*time.Second)
 	checkWorkedByWorker(t, ingestJob, workerIDs)
 
 	// 2. Train: one train_model job per model, shared by the workers, then the champion rule.
-	trainJob := waitJob(action("retrain"), 20*time.Second)
+	trainJob := waitJob(t, queue, postAction(t, base, token, "retrain", server), 20*time.Second)
 	checkWorkedByWorker(t, trainJob, workerIDs)
 	var batch []*rivertype.JobRow
 	waitFor(t, 45*time.Second, "the training batch to finish", func() bool {
@@ -204,22 +201,8 @@ func TestTeamDeployment(t *testing.T) {
 
 	// 3. Forecast: a second refresh finds nothing new and queues the forecast, which now has
 	// a champion. The server (no worker of its own) serves it once it reloads.
-	waitJob(action("refresh"), 30*time.Second)
-	var fc struct {
-		Origin string `json:"origin"`
-		Days   []struct {
-			Date  string  `json:"date"`
-			Point float64 `json:"point"`
-		} `json:"days"`
-	}
-	waitFor(t, 30*time.Second, "the server to serve the forecast", func() bool {
-		r, err := http.Get(base + "/api/v1/forecast")
-		if err != nil {
-			return false
-		}
-		defer r.Body.Close()
-		return r.StatusCode == http.StatusOK && json.NewDecoder(r.Body).Decode(&fc) == nil && len(fc.Days) == 14
-	}, server)
+	waitJob(t, queue, postAction(t, base, token, "refresh", server), 30*time.Second)
+	fc := waitForecast(t, base, 30*time.Second, server)
 	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
 		t.Errorf("forecast from %s, first day %s", fc.Origin, fc.Days[0].Date)
 	}
@@ -271,6 +254,69 @@ func TestTeamDeployment(t *testing.T) {
 	}
 }
 
+// postAction asks the server for an action (refresh, retrain) with the admin token and returns
+// the ID of the job it queued.
+func postAction(t *testing.T, base, token, name string, server *teamProcess) int64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/actions/"+name, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		JobID int64 `json:"job_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted || out.JobID == 0 {
+		t.Fatalf("POST %s: %d %v %+v\n%s", name, resp.StatusCode, err, out, server.output())
+	}
+	return out.JobID
+}
+
+// waitJob waits for a job to complete and returns it; a cancelled or discarded job fails the
+// test at once. The queue may be unreachable for a while (an outage): reads are retried.
+func waitJob(t *testing.T, queue *jobs.Queue, id int64, timeout time.Duration) *rivertype.JobRow {
+	t.Helper()
+	var j *rivertype.JobRow
+	waitFor(t, timeout, fmt.Sprintf("job %d to complete", id), func() bool {
+		got, err := queue.Job(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		j = got
+		if j.State == rivertype.JobStateCancelled || j.State == rivertype.JobStateDiscarded {
+			t.Fatalf("job %d (%s): %s: %v", id, j.Kind, j.State, j.Errors)
+		}
+		return j.State == rivertype.JobStateCompleted
+	})
+	return j
+}
+
+// servedForecast is the part of /api/v1/forecast the tests read.
+type servedForecast struct {
+	Origin string `json:"origin"`
+	Days   []struct {
+		Date  string  `json:"date"`
+		Point float64 `json:"point"`
+	} `json:"days"`
+}
+
+// waitForecast waits until the server at base serves a 14-day forecast, and returns it.
+func waitForecast(t *testing.T, base string, timeout time.Duration, procs ...*teamProcess) servedForecast {
+	t.Helper()
+	var fc servedForecast
+	waitFor(t, timeout, "the server to serve the forecast", func() bool {
+		r, err := http.Get(base + "/api/v1/forecast")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		return r.StatusCode == http.StatusOK && json.NewDecoder(r.Body).Decode(&fc) == nil && len(fc.Days) == 14
+	}, procs...)
+	return fc
+}
+
 // waitFor polls cond every 100 ms until it holds, failing the test (with the logs of procs)
 // after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, procs ...*teamProcess) {
@@ -287,17 +333,22 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool,
 	}
 }
 
+// httpOK reports whether a GET of url answers 200.
+func httpOK(url string) bool {
+	r, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	r.Body.Close()
+	return r.StatusCode == http.StatusOK
+}
+
 // waitForOK waits until a GET of url answers 200, failing the test (with the logs of procs)
 // after timeout.
 func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamProcess) {
 	t.Helper()
 	waitFor(t, timeout, url+" to answer 200", func() bool {
-		r, err := http.Get(url)
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == http.StatusOK
+		return httpOK(url)
 	}, procs...)
 }
 

@@ -1,12 +1,15 @@
 // Package s3server runs an S3-compatible object server on a loopback port for tests, so that
 // prevoir's s3:// artifact store is exercised over real HTTP, by the test process and by the
 // prevoir processes it starts, with no cloud account. The server is gofakes3 with its in-memory
-// backend: objects live as long as the test.
+// backend: objects live as long as the test, across Stop and Start (an outage).
 package s3server
 
 import (
-	"net/http/httptest"
+	"errors"
+	"net"
+	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -25,6 +28,12 @@ const (
 type Server struct {
 	// URL is the server's endpoint, e.g. http://127.0.0.1:41234.
 	URL string
+
+	tb      testing.TB
+	addr    string
+	handler http.Handler
+	mu      sync.Mutex
+	srv     *http.Server // nil while stopped
 }
 
 // Start starts a server on 127.0.0.1 with the named buckets created, and stops it when the
@@ -37,10 +46,45 @@ func Start(tb testing.TB, buckets ...string) *Server {
 			tb.Fatalf("s3server: create bucket %s: %v", b, err)
 		}
 	}
-	faker := gofakes3.New(backend, gofakes3.WithoutVersioning())
-	srv := httptest.NewServer(faker.Server())
-	tb.Cleanup(srv.Close)
-	return &Server{URL: srv.URL}
+	s := &Server{tb: tb, addr: "127.0.0.1:0", handler: gofakes3.New(backend, gofakes3.WithoutVersioning()).Server()}
+	s.Start()
+	s.URL = "http://" + s.addr
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Stop makes the server unreachable, as in an outage: it stops listening and closes every open
+// connection, so clients see refused connections until Start. The objects are kept.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Start listens again on the same address, with the same objects, after Stop (at once if the
+// server is running).
+func (s *Server) Start() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return
+	}
+	l, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		s.tb.Fatalf("s3server: listen on %s: %v", s.addr, err)
+	}
+	s.addr = l.Addr().String()
+	srv := &http.Server{Handler: s.handler}
+	s.srv = srv
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.tb.Errorf("s3server: %v", err)
+		}
+	}()
 }
 
 // BucketURL returns the gocloud.dev s3blob URL of a bucket on this server, as --artifacts

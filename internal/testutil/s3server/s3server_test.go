@@ -2,7 +2,11 @@ package s3server_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 
 	_ "gocloud.dev/blob/s3blob" // s3:// buckets
@@ -38,5 +42,38 @@ func TestBlobstoreOverS3(t *testing.T) {
 	}
 	if _, err := st.Get(ctx, "runs/missing"); err == nil {
 		t.Error("missing key read without error")
+	}
+}
+
+// TestOutage: while stopped the server refuses connections, an open connection included; it
+// comes back on the same endpoint with the objects it held.
+func TestOutage(t *testing.T) {
+	srv := s3server.Start(t, "artifacts")
+	srv.SetEnv(t)
+	ctx := context.Background()
+	st, err := blobstore.Open(ctx, srv.BucketURL("artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data := []byte("kept across the outage")
+	if err := st.Put(ctx, "runs/abc/artifacts/model.json", data); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	if _, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://")); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial while stopped: %v, want connection refused", err)
+	}
+	if err := st.Put(ctx, "runs/abc/artifacts/other.json", data); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("put while stopped: %v, want connection refused", err)
+	}
+
+	srv.Start()
+	if _, err := st.GetVerified(ctx, "runs/abc/artifacts/model.json", blobstore.SHA256(data)); err != nil {
+		t.Errorf("after restart: %v", err)
+	}
+	if err := st.Put(ctx, "runs/abc/artifacts/other.json", data); err != nil {
+		t.Errorf("put after restart: %v", err)
 	}
 }
