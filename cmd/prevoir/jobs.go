@@ -7,40 +7,36 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// jobJSON is a job as "prevoir jobs --json" prints it. The field names are River's, which the
-// command printed before it had a type of its own: they are set here so that they stay the same
-// whatever River does. The arguments (EncodedArgs) and the metadata are JSON objects, not the
-// base64 of their bytes, and Process names the process that runs the job or ran its last
-// attempt.
+// jobJSON is a job as "prevoir jobs --json" prints it, under prevoir's own snake_case names
+// (those of runs and snapshots), fixed here whatever River does: the arguments and the metadata
+// are JSON objects (River's row holds their bytes), and process names the process that runs the
+// job or ran its last attempt (host:pid, as runs name their owner).
 type jobJSON struct {
-	ID           int64                    `json:"ID"`
-	Kind         string                   `json:"Kind"`
-	State        rivertype.JobState       `json:"State"`
-	Queue        string                   `json:"Queue"`
-	Priority     int                      `json:"Priority"`
-	Attempt      int                      `json:"Attempt"`
-	MaxAttempts  int                      `json:"MaxAttempts"`
-	Process      string                   `json:"Process"`
-	AttemptedBy  []string                 `json:"AttemptedBy"`
-	AttemptedAt  *time.Time               `json:"AttemptedAt"`
-	CreatedAt    time.Time                `json:"CreatedAt"`
-	ScheduledAt  time.Time                `json:"ScheduledAt"`
-	FinalizedAt  *time.Time               `json:"FinalizedAt"`
-	EncodedArgs  json.RawMessage          `json:"EncodedArgs"`
-	Metadata     json.RawMessage          `json:"Metadata"`
-	Errors       []rivertype.AttemptError `json:"Errors"`
-	Tags         []string                 `json:"Tags"`
-	UniqueKey    []byte                   `json:"UniqueKey"`
-	UniqueStates []rivertype.JobState     `json:"UniqueStates"`
+	ID          int64                    `json:"id"`
+	Kind        string                   `json:"kind"`
+	State       rivertype.JobState       `json:"state"`
+	Args        json.RawMessage          `json:"args"`
+	Process     string                   `json:"process"`
+	AttemptedBy []string                 `json:"attempted_by"`
+	Attempt     int                      `json:"attempt"`
+	MaxAttempts int                      `json:"max_attempts"`
+	CreatedAt   time.Time                `json:"created_at"`
+	ScheduledAt time.Time                `json:"scheduled_at"`
+	AttemptedAt *time.Time               `json:"attempted_at"`
+	FinalizedAt *time.Time               `json:"finalized_at"`
+	Errors      []rivertype.AttemptError `json:"errors"`
+	Metadata    json.RawMessage          `json:"metadata"`
+	Queue       string                   `json:"queue"`
+	Priority    int                      `json:"priority"`
+	Tags        []string                 `json:"tags"`
 }
 
 func newJobJSON(j *rivertype.JobRow) jobJSON {
 	return jobJSON{
-		ID: j.ID, Kind: j.Kind, State: j.State, Queue: j.Queue, Priority: j.Priority,
-		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Process: jobProcess(j), AttemptedBy: j.AttemptedBy,
-		AttemptedAt: j.AttemptedAt, CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, FinalizedAt: j.FinalizedAt,
-		EncodedArgs: rawJSON(j.EncodedArgs), Metadata: rawJSON(j.Metadata), Errors: j.Errors, Tags: j.Tags,
-		UniqueKey: j.UniqueKey, UniqueStates: j.UniqueStates,
+		ID: j.ID, Kind: j.Kind, State: j.State, Args: rawJSON(j.EncodedArgs), Process: jobProcess(j),
+		AttemptedBy: j.AttemptedBy, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+		CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, AttemptedAt: j.AttemptedAt, FinalizedAt: j.FinalizedAt,
+		Errors: j.Errors, Metadata: rawJSON(j.Metadata), Queue: j.Queue, Priority: j.Priority, Tags: j.Tags,
 	}
 }
 

@@ -81,7 +81,7 @@ func TestJobsCommand(t *testing.T) {
 	byID := map[int64]map[string]json.RawMessage{}
 	for _, j := range list {
 		var id int64
-		json.Unmarshal(j["ID"], &id)
+		json.Unmarshal(j["id"], &id)
 		byID[id] = j
 	}
 	for _, tc := range []struct {
@@ -95,13 +95,13 @@ func TestJobsCommand(t *testing.T) {
 		}
 		var args struct{ Trigger string }
 		var process string
-		if err := json.Unmarshal(j["EncodedArgs"], &args); err != nil || args.Trigger != tc.trigger {
-			t.Errorf("job %d: EncodedArgs %s (%v), want an object with trigger %q", tc.id, j["EncodedArgs"], err, tc.trigger)
+		if err := json.Unmarshal(j["args"], &args); err != nil || args.Trigger != tc.trigger {
+			t.Errorf("job %d: args %s (%v), want an object with trigger %q", tc.id, j["args"], err, tc.trigger)
 		}
-		if err := json.Unmarshal(j["Process"], &process); err != nil || process != tc.process {
-			t.Errorf("job %d: Process %s, want %q", tc.id, j["Process"], tc.process)
+		if err := json.Unmarshal(j["process"], &process); err != nil || process != tc.process {
+			t.Errorf("job %d: process %s, want %q", tc.id, j["process"], tc.process)
 		}
-		for _, name := range []string{"Kind", "State", "Attempt", "MaxAttempts", "AttemptedBy", "CreatedAt", "ScheduledAt", "Errors"} {
+		for _, name := range []string{"kind", "state", "attempt", "max_attempts", "attempted_by", "created_at", "scheduled_at", "errors"} {
 			if _, ok := j[name]; !ok {
 				t.Errorf("job %d: no field %s", tc.id, name)
 			}
