@@ -150,7 +150,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// minRescueAfter is the shortest RescueAfter: a lease is renewed at least every 250 ms.
+// minRescueAfter is the shortest RescueAfter: leases are renewed four times per RescueAfter,
+// but not more often than every 250 ms (see beatEvery).
 const minRescueAfter = time.Second
 
 // kindTimeout is each kind's timeout: a job running longer is cancelled and retried.
@@ -353,7 +354,7 @@ func migrateLocked[TTx any](ctx context.Context, m *rivermigrate.Migrator[TTx], 
 		if err != nil {
 			return err
 		}
-		res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1}) //nolint:staticcheck // see above
+		res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
 		if err != nil {
 			rollback()
 			return err
