@@ -12,8 +12,10 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/sqlstore"
+	"github.com/prevoir/prevoir/tracking"
 )
 
 // Job kinds, one per flow (train fans out into train_model jobs and a select_champion job).
@@ -119,14 +122,16 @@ type Config struct {
 	MaxAttempts int
 	// RetryBase is the wait before the first retry; it doubles at each attempt, up to an hour.
 	RetryBase time.Duration
-	// RescueAfter is how long a job may stay running before River hands it to another worker
-	// (its worker died). It must exceed the longest job.
+	// RescueAfter is how long a job's lease lasts: the process working a job renews it a few
+	// times per RescueAfter, and once it has lapsed (the process died, or lost the database
+	// for that long) any process working jobs hands the job on, whatever the job's timeout.
+	// It is the delay of the process that runs the job that counts, whichever process rescues.
 	RescueAfter time.Duration
 	// JobTimeout, when positive, replaces every kind's timeout (see kindTimeout). A job that
-	// outlives its timeout is cancelled and retried; a job whose worker died is handed to
-	// another worker once both its timeout and RescueAfter have passed.
+	// outlives its timeout is cancelled and retried.
 	JobTimeout time.Duration
-	// ID names this client in River's tables (host:pid by default).
+	// ID names this process in River's tables and in job leases (tracking.Owner by default,
+	// the name runs record).
 	ID string
 }
 
@@ -143,6 +148,10 @@ func DefaultConfig() Config {
 		RescueAfter:    3 * time.Hour,
 	}
 }
+
+// minRescueAfter is the shortest RescueAfter: leases are renewed four times per RescueAfter,
+// but not more often than every 250 ms (see beatEvery).
+const minRescueAfter = time.Second
 
 // kindTimeout is each kind's timeout: a job running longer is cancelled and retried.
 func kindTimeout(kind string) time.Duration {
@@ -165,6 +174,15 @@ func (q *Queue) timeout(kind string) time.Duration {
 	return kindTimeout(kind)
 }
 
+// longestTimeout is the longest of the kinds' timeouts.
+func (q *Queue) longestTimeout() time.Duration {
+	var d time.Duration
+	for _, k := range []string{KindIngest, KindForecast, KindScore, KindTrain, KindTrainModel, KindSelectChampion} {
+		d = max(d, q.timeout(k))
+	}
+	return d
+}
+
 // ParseSchedule parses a cron expression ("m h dom mon dow", with an optional CRON_TZ=Zone
 // prefix) into a schedule.
 func ParseSchedule(expr string) (cron.Schedule, error) {
@@ -183,12 +201,23 @@ type Queue struct {
 	closers []func()
 	// noTables: the database, opened read-only, has no job tables yet, hence no jobs.
 	noTables bool
+	// working: the queue has handlers, so Start works jobs (and rescues others' jobs).
+	working bool
+	leases  *sqlstore.JobLeases
+	// life ends when the queue stops: the lease beats and the rescuer stop with it.
+	life    context.Context
+	endLife context.CancelFunc
+	beats   sync.WaitGroup
+	rescuer sync.WaitGroup
+	// closed is closed by Close.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // client is the part of river.Client[TTx] prevoir uses, whatever the driver's transaction type.
 type client interface {
 	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
@@ -214,7 +243,14 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = def.RescueAfter
 	}
-	q := &Queue{cfg: cfg, logger: logger}
+	if cfg.RescueAfter < minRescueAfter {
+		return nil, prevoir.Errorf(prevoir.EINVALID, "rescue-after %s: want at least %s", cfg.RescueAfter, minRescueAfter)
+	}
+	if cfg.ID == "" {
+		cfg.ID = tracking.Owner()
+	}
+	q := &Queue{cfg: cfg, logger: logger, working: h != nil, leases: sqlstore.NewJobLeases(db), closed: make(chan struct{})}
+	q.life, q.endLife = context.WithCancel(context.Background())
 	rc, err := q.riverConfig(h)
 	if err != nil {
 		return nil, err
@@ -228,7 +264,15 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 		}
 		sdb.SetMaxOpenConns(1)
 		q.closers = append(q.closers, func() { sdb.Close() })
-		c, noTables, err := newClient(ctx, riversqlite.New(sdb), rc, db.ReadOnly())
+		// The DSN's _txlock=immediate makes BEGIN take the database's write lock.
+		begin := func(ctx context.Context) (*sql.Tx, func() error, error) {
+			tx, err := sdb.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			return tx, func() error { return tx.Rollback() }, nil
+		}
+		c, noTables, err := newClient(ctx, riversqlite.New(sdb), rc, db.ReadOnly(), begin, (*sql.Tx).Commit)
 		if err != nil {
 			q.Close()
 			return nil, err
@@ -240,7 +284,20 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
 		q.closers = append(q.closers, pool.Close)
-		c, noTables, err := newClient(ctx, riverpgxv5.New(pool), rc, db.ReadOnly())
+		begin := func(ctx context.Context) (pgx.Tx, func() error, error) {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			rollback := func() error { return tx.Rollback(context.WithoutCancel(ctx)) }
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", sqlstore.MigrationLockKey); err != nil {
+				rollback()
+				return nil, nil, fmt.Errorf("lock: %w", err)
+			}
+			return tx, rollback, nil
+		}
+		commit := func(tx pgx.Tx) error { return tx.Commit(ctx) }
+		c, noTables, err := newClient(ctx, riverpgxv5.New(pool), rc, db.ReadOnly(), begin, commit)
 		if err != nil {
 			q.Close()
 			return nil, err
@@ -253,8 +310,10 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 }
 
 // newClient migrates River's tables and makes a client; on a read-only database it checks the
-// tables instead, and reports whether they are missing.
-func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc *river.Config, readOnly bool) (_ *river.Client[TTx], noTables bool, _ error) {
+// tables instead, and reports whether they are missing. begin starts a transaction holding
+// the database's migration lock (and returns its rollback); commit commits it.
+func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc *river.Config, readOnly bool,
+	begin func(context.Context) (TTx, func() error, error), commit func(TTx) error) (_ *river.Client[TTx], noTables bool, _ error) {
 	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("job queue: %w", err)
@@ -270,7 +329,7 @@ func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc 
 			return nil, false, prevoir.Errorf(prevoir.ECONFLICT, "job queue: its tables are at version %d of %d, and a read-only command does not upgrade them: run prevoir serve or prevoir worker first", len(have), want)
 		}
 		noTables = len(have) == 0
-	} else if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	} else if err := migrateLocked(ctx, m, begin, commit); err != nil {
 		return nil, false, fmt.Errorf("job queue: migrate: %w", err)
 	}
 	c, err := river.NewClient(driver, rc)
@@ -278,6 +337,34 @@ func newClient[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], rc 
 		return nil, false, fmt.Errorf("job queue: %w", err)
 	}
 	return c, noTables, nil
+}
+
+// migrateLocked applies River's missing migrations one per transaction, each holding the
+// migration lock that prevoir's own migrations take (sqlstore.MigrationLockKey on PostgreSQL,
+// the write lock on SQLite), and each reading which versions are applied under that lock:
+// processes started together on an empty database then apply each migration once, in turn,
+// instead of racing to create the same types and tables. One transaction for them all would
+// not do: a later River migration uses an enum value an earlier one adds, which PostgreSQL
+// allows only once that one has committed. (River's MigrateTx is deprecated for that reason,
+// but one step at a time it is what a caller-held lock needs.)
+func migrateLocked[TTx any](ctx context.Context, m *rivermigrate.Migrator[TTx], begin func(context.Context) (TTx, func() error, error), commit func(TTx) error) error {
+	for {
+		tx, rollback, err := begin(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+		if err != nil {
+			rollback()
+			return err
+		}
+		if err := commit(tx); err != nil {
+			return err
+		}
+		if len(res.Versions) == 0 {
+			return nil
+		}
+	}
 }
 
 // uniqueWhileActive makes a job unique by its arguments among jobs not yet finished: a
@@ -292,17 +379,19 @@ func uniqueWhileActive() river.UniqueOpts {
 
 func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 	rc := &river.Config{
-		ID:                   q.cfg.ID,
-		Logger:               q.logger,
-		MaxAttempts:          q.cfg.MaxAttempts,
-		RescueStuckJobsAfter: q.cfg.RescueAfter,
+		ID:          q.cfg.ID,
+		Logger:      q.logger,
+		MaxAttempts: q.cfg.MaxAttempts,
+		// Jobs are handed on by their leases (see rescue), by every process working jobs;
+		// River's rescuer, on the elected leader only and waiting for a job's timeout, stays
+		// as a far backstop.
+		RescueStuckJobsAfter: q.longestTimeout() + q.cfg.RescueAfter,
 		RetryPolicy:          &backoff{base: q.cfg.RetryBase},
 		// A process may queue jobs that another one works (a worker without a training
 		// handler queues nothing it cannot work, but a server may).
 		FetchOnlyKnownKinds: true,
 		SkipUnknownJobCheck: true,
-		// Every worker sets its own timeout (kindTimeout); the client-wide one is off, which
-		// also lets RescueAfter be shorter than the longest kind's timeout.
+		// Every worker sets its own timeout (kindTimeout); the client-wide one is off.
 		JobTimeout: -1,
 	}
 	if h == nil {
@@ -311,18 +400,18 @@ func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 	workers := river.NewWorkers()
 	w := &workerSet{q: q, h: h}
 	if h.Ingest != nil {
-		river.AddWorker(workers, newWorker(q.timeout(KindIngest), w.ingest))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindIngest), w.ingest))
 	}
 	if h.Forecast != nil {
-		river.AddWorker(workers, newWorker(q.timeout(KindForecast), w.forecast))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindForecast), w.forecast))
 	}
 	if h.Score != nil {
-		river.AddWorker(workers, newWorker(q.timeout(KindScore), w.score))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindScore), w.score))
 	}
 	if h.TrainModel != nil && h.SelectChampion != nil {
-		river.AddWorker(workers, newWorker(q.timeout(KindTrain), w.train))
-		river.AddWorker(workers, newWorker(q.timeout(KindTrainModel), w.trainModel))
-		river.AddWorker(workers, newWorker(q.timeout(KindSelectChampion), w.selectChampion))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindTrain), w.train))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindTrainModel), w.trainModel))
+		river.AddWorker(workers, newWorker(q, q.timeout(KindSelectChampion), w.selectChampion))
 	}
 	rc.Workers = workers
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}
@@ -356,15 +445,43 @@ func periodicJobs(cfg Config) ([]*river.PeriodicJob, error) {
 	}, nil
 }
 
-// Start starts working jobs (and, with Schedules, inserting the periodic ones).
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+// Start starts working jobs (and, with Schedules, inserting the periodic ones), and rescuing
+// the jobs whose leases lapsed.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.client.Start(ctx); err != nil {
+		return err
+	}
+	if q.working {
+		q.rescuer.Go(func() { q.rescueLoop(q.life) })
+	}
+	return nil
+}
 
-// Stop stops fetching jobs and waits for the running ones to finish (or ctx to end, after which
-// their jobs are left to River's rescuer, to be worked again elsewhere).
-func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+// Stop stops fetching jobs and cancels the running ones: River puts each back in the queue at
+// once, without counting the attempt, for another process to take within its fetch poll, and
+// the runs they recorded end killed. It waits for them to return until ctx ends; a job still
+// running then has its lease given up, so that another process takes it over without waiting
+// for RescueAfter.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.StopAndCancel(ctx)
+	q.endLife()
+	q.rescuer.Wait()
+	if err == nil {
+		return nil
+	}
+	q.beats.Wait() // no beat may renew a lease after it is given up
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if aerr := q.leases.Abandon(actx, q.cfg.ID); aerr != nil {
+		q.logger.WarnContext(ctx, "could not give up the leases of the jobs still running", "err", aerr)
+	}
+	return fmt.Errorf("stop the job queue: %w", err)
+}
 
 // Close releases the queue's connections.
 func (q *Queue) Close() {
+	q.closeOnce.Do(func() { close(q.closed) })
+	q.endLife()
 	for i := len(q.closers) - 1; i >= 0; i-- {
 		q.closers[i]()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,25 +144,35 @@ func mustSchedule(t *testing.T, expr string) interface{ Next(time.Time) time.Tim
 	return s
 }
 
-// waitState polls a job until it reaches one of the states.
-func waitState(t *testing.T, q *jobs.Queue, id int64, states ...rivertype.JobState) *rivertype.JobRow {
+// waitFor polls cond until it holds, failing the test (with what cond waits for, and the
+// last thing it said) after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		j, err := q.Job(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range states {
-			if j.State == s {
-				return j
-			}
+		ok, last := cond()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %d stuck in %s (errors %v)", id, j.State, j.Errors)
+			t.Fatalf("timed out waiting for %s: %s", what, last)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitState polls a job until it reaches one of the states.
+func waitState(t *testing.T, q *jobs.Queue, id int64, states ...rivertype.JobState) *rivertype.JobRow {
+	t.Helper()
+	var j *rivertype.JobRow
+	waitFor(t, fmt.Sprintf("job %d to reach %v", id, states), func() (bool, string) {
+		var err error
+		if j, err = q.Job(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(states, j.State), fmt.Sprintf("state %s (attempt %d, errors %v)", j.State, j.Attempt, j.Errors)
+	})
+	return j
 }
 
 func TestIngestJobRetriesAndChains(t *testing.T) {

@@ -368,9 +368,14 @@ func (db *DB) checkSchema(ctx context.Context) error {
 	return nil
 }
 
+// MigrationLockKey is the PostgreSQL advisory lock that serialises every schema migration of a
+// database, prevoir's and the job queue's (River's), so that processes started together on an
+// empty database do not race to create the same tables and types.
+const MigrationLockKey = 8022001
+
 // migrate applies the missing migrations, all in one transaction, so a failure leaves the
-// schema as it was. Concurrent starts are serialised by the write lock (SQLite) or an
-// advisory lock (PostgreSQL).
+// schema as it was. Concurrent starts are serialised by the write lock (SQLite) or the
+// advisory lock MigrationLockKey (PostgreSQL).
 func (db *DB) migrate(ctx context.Context) error {
 	ms, err := migrations(db.dialect)
 	if err != nil {
@@ -379,7 +384,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	vacuum := false
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(8022001)"); err != nil {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", MigrationLockKey); err != nil {
 				return fmt.Errorf("migrate: lock: %w", err)
 			}
 		}

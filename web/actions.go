@@ -276,6 +276,9 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, notFoundErr("no action %q: want refresh, retrain or promote", truncate(name, 40)))
 		return
 	}
+	if s.refuseDraining(w, r, name) {
+		return
+	}
 	// The body is read first (bounded by the middleware) because a form may carry the token.
 	req, formToken, herr := parseActionRequest(r, name)
 	if aerr := s.authorize(r, formToken); aerr != nil {
@@ -328,6 +331,9 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("action")
 	if !knownAction(name) {
 		s.writePageError(w, r, notFoundErr("no action %q", truncate(name, 40)))
+		return
+	}
+	if s.refuseDraining(w, r, name) {
 		return
 	}
 	req, formToken, herr := parseActionRequest(r, name)

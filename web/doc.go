@@ -71,7 +71,8 @@
 // from/to as asked (null when open or unknown). Errors are JSON objects {"error": ...,
 // "code": ...}, with "error_id" for an internal error: 400 for a bad or unknown parameter,
 // 404 for an unknown route or thing, and 404 "no model trained yet" for the forecast before
-// any model has made one. /healthz, /readyz (503 with the reason while loading, when stale, or
-// when the current snapshots cannot build the frame) and /metrics (Prometheus text format)
-// serve operations. /api/v1/ lists the endpoints.
+// any model has made one. /healthz, /readyz (503 with the reason while loading, when stale,
+// when the current snapshots cannot build the frame, or while the server shuts down) and
+// /metrics (Prometheus text format) serve operations. /api/v1/ lists the endpoints. While the
+// server shuts down (Drain), actions answer 503 with Retry-After and the rest answers as before.
 package web

@@ -264,6 +264,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	switch {
+	case s.draining.Load():
+		out.Status, status = "stopping", http.StatusServiceUnavailable
+		out.Reason = "the server is shutting down"
 	case st == nil:
 		out.Status, status = "loading", http.StatusServiceUnavailable
 		out.Reason = "the served data has not been loaded yet"

@@ -85,6 +85,7 @@ type Server struct {
 	auth      *authThrottle
 	tokenHash [sha256.Size]byte          // of cfg.AdminToken, hashed once: authorize compares hashes
 	hosts     atomic.Pointer[hostPolicy] // grows by the listen address when serving
+	draining  atomic.Bool                // see Drain
 }
 
 // refreshStats are the rebuilds' outcomes, for /metrics and /readyz.

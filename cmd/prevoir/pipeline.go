@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/prevoir/prevoir/jobs"
 	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/sqlstore"
+	"github.com/prevoir/prevoir/tracking"
 )
 
 // DefaultTrainModels are the models a training trains when none are named.
@@ -210,7 +210,7 @@ func (q *queueFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&q.cfg.Workers, "workers", def.Workers, "jobs this process runs at once")
 	fl.DurationVar(&q.cfg.RetryBase, "retry-base", def.RetryBase, "wait before the first retry of a transient failure (doubles each attempt, up to 1h)")
 	fl.IntVar(&q.cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "attempts of a job that keeps failing transiently")
-	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "a job running longer than this (and than its timeout) is handed to another worker: its worker died")
+	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "lease of the jobs this process runs (at least 1s): a job whose process stops renewing it for this long (it died, or lost the database) is handed on by any serve or worker, whatever the job's timeout")
 	fl.DurationVar(&q.cfg.JobTimeout, "job-timeout", 0, "timeout of every job (0: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
 	fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score), with an optional CRON_TZ= prefix")
 	fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training, with an optional CRON_TZ= prefix")
@@ -252,8 +252,7 @@ func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 // openQueue opens the job queue with the flows as handlers.
 func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, p *pipelineFlags, q *queueFlags) (*jobs.Queue, error) {
 	cfg := q.cfg
-	host, _ := os.Hostname()
-	cfg.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	cfg.ID = tracking.Owner() // the name runs record too
 	var h *jobs.Handlers
 	if f != nil {
 		h = handlers(f, p)
@@ -272,10 +271,15 @@ func (a *app) workerCommand() *cobra.Command {
 		Use:   "worker",
 		Short: "Work queued jobs (ingest, train, forecast, score) until stopped; for extra machines",
 		Long: `Run jobs from the queue until SIGINT or SIGTERM. Several workers, on one machine or many
-(with --db postgres://...), share the work; each job runs once. On a signal the worker stops
-taking jobs and lets the running ones finish (up to 1 minute; a job still running then is
-handed to another worker after --rescue-after). A worker inserts no scheduled jobs: prevoir
-serve does, unless this worker is given --schedules (for a server run with --no-worker).
+(with --db postgres://...), share the work; each job runs once. A worker renews a lease on each
+job it runs; a job whose worker died (killed, its machine lost) or lost the database stops being
+renewed, and any worker or server hands it on once its lease has lapsed, after the
+--rescue-after of the worker that ran it (at once when that worker is a process of the same host
+that no longer exists). On a signal the worker stops taking jobs and cancels the running ones:
+they go back to the queue at once, without using up an attempt, for another process to take,
+and their runs end killed (a job that does not stop within a minute is handed on without
+waiting for --rescue-after). A worker inserts no scheduled jobs: prevoir serve does, unless
+this worker is given --schedules (for a server run with --no-worker).
 
 Training saturates the cores: --nice lowers this process's CPU priority so that a server on
 the same machine keeps answering fast.`,
@@ -312,21 +316,25 @@ the same machine keeps answering fast.`,
 	return cmd
 }
 
-// work runs the queue until ctx ends, then stops gracefully.
+// work runs the queue until ctx ends, then stops it.
 func (a *app) work(ctx context.Context, queue *jobs.Queue) error {
-	// The queue must outlive ctx's cancellation long enough to finish running jobs.
+	// The queue outlives ctx's cancellation: stopQueue stops it.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	a.logger.Info("worker started")
 	<-ctx.Done()
-	a.logger.Info("stopping: finishing running jobs")
-	stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	return a.stopQueue(queue)
+}
+
+// stopQueue stops a started queue on shutdown: it takes no more jobs and cancels the running
+// ones, which go back to the queue at once for another process (their runs end killed). A job
+// still running after a minute is left to the others, its lease given up.
+func (a *app) stopQueue(queue *jobs.Queue) error {
+	a.logger.Info("stopping: handing the running jobs on")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := queue.Stop(stopCtx); err != nil {
-		return fmt.Errorf("stop the queue: %w", err)
-	}
-	return nil
+	return queue.Stop(ctx)
 }
 
 func (a *app) jobsCommand() *cobra.Command {

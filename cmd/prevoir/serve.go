@@ -34,8 +34,11 @@ up once. Actions (refresh, retrain, promote) need the admin token: set PREVOIR_A
 wait, longer after each. The token is never recorded or printed: runs and "prevoir config"
 show it as (set). Requests must name the server by the host of --addr, localhost, 127.0.0.1
 or [::1], or a name listed in --allowed-hosts (others get 421: a defence against DNS
-rebinding; /healthz and /readyz answer any name). SIGINT or SIGTERM stops taking jobs, lets
-running ones finish, and drains the HTTP server.`,
+rebinding; /healthz and /readyz answer any name). SIGINT or SIGTERM stops taking jobs and
+cancels the running ones, which go back to the queue at once for another worker (their runs end
+killed); meanwhile the pages and the API still answer, actions answer 503 with Retry-After and
+/readyz 503; then the HTTP server drains. The embedded worker renews leases on its jobs and
+hands on other processes' jobs whose leases lapsed, as prevoir worker does (see its help).`,
 		Example: `  PREVOIR_ADMIN_TOKEN=$(openssl rand -hex 32) prevoir serve --addr 127.0.0.1:8080
   prevoir serve --addr 0.0.0.0:8080 --allowed-hosts prevoir.example.org,prevoir.example.org:8443`,
 		Args: noArgs,
@@ -70,21 +73,38 @@ running ones finish, and drains the HTTP server.`,
 				if err := a.catchUp(ctx, queue, f.Tracker.Runs); err != nil {
 					a.logger.Warn("could not catch up missed schedules", "err", err)
 				}
+				// The queue outlives ctx's cancellation: it is stopped below.
 				if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 					return err
 				}
-				defer func() {
-					stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
-					defer cancel()
-					if err := queue.Stop(stopCtx); err != nil {
-						a.logger.Warn("stop the queue", "err", err)
-					}
-				}()
 			}
 			a.logger.Info("serving", "addr", addr, "actions", adminToken != "", "worker", !noWorker)
 			fmt.Fprintf(a.stderr, "prevoir: serving http://%s/\n", addr)
-			if err := srv.Run(ctx, addr); err != nil && !errors.Is(err, context.Canceled) {
-				return err
+			// HTTP outlives the signal too: it answers, from memory, until the queue has handed
+			// its running jobs on.
+			httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+			defer stopHTTP()
+			served := make(chan error, 1)
+			go func() { served <- srv.Run(httpCtx, addr) }()
+			var serveErr error
+			stopped := false // the HTTP server stopped by itself
+			select {
+			case serveErr = <-served: // it could not listen, or serving failed
+				stopped = true
+			case <-ctx.Done():
+				srv.Drain()
+			}
+			if !noWorker {
+				if err := a.stopQueue(queue); err != nil {
+					a.logger.Warn("stop the queue", "err", err)
+				}
+			}
+			if !stopped {
+				stopHTTP()
+				serveErr = <-served
+			}
+			if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+				return serveErr
 			}
 			return nil
 		},

@@ -161,7 +161,7 @@ func TestTeamDeployment(t *testing.T) {
 	var workerIDs []string
 	for i := range 2 {
 		w := startProcess(t, bin, fmt.Sprintf("worker%d", i), append(env, "PREVOIR_WORKERS=1", "PREVOIR_RETRY_BASE=1s"), "worker")
-		workerIDs = append(workerIDs, fmt.Sprintf("-%d", w.cmd.Process.Pid))
+		workerIDs = append(workerIDs, fmt.Sprintf(":%d", w.cmd.Process.Pid))
 	}
 
 	base := "http://" + addr
@@ -352,8 +352,8 @@ func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamPr
 	}, procs...)
 }
 
-// checkWorkedByWorker checks that a job was worked by one of the worker processes (whose River
-// client IDs end in -PID), not by the server.
+// checkWorkedByWorker checks that a job was worked by one of the worker processes (named
+// host:PID, in River's tables as in runs), not by the server.
 func checkWorkedByWorker(t *testing.T, j *rivertype.JobRow, workerIDs []string) {
 	t.Helper()
 	if len(j.AttemptedBy) == 0 {

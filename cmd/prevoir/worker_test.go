@@ -94,7 +94,7 @@ func TestTwoWorkersOnPostgres(t *testing.T) {
 			}
 			by := j.AttemptedBy[len(j.AttemptedBy)-1]
 			for pid, cmd := range workers {
-				if strings.HasSuffix(by, fmt.Sprintf("-%d", pid)) {
+				if strings.HasSuffix(by, fmt.Sprintf(":%d", pid)) {
 					cmd.Process.Kill()
 					cmd.Wait()
 					delete(workers, pid)

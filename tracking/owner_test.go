@@ -1,0 +1,36 @@
+package tracking_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/prevoir/prevoir/tracking"
+)
+
+// TestProcessDead: the name Owner gives this process (runs and job leases record it) reads as
+// alive; the same host with the pid of an exited process reads as dead; a process of another
+// host, or a name that is not host:pid, cannot be told dead.
+func TestProcessDead(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if got, want := tracking.Owner(), fmt.Sprintf("%s:%d", host, os.Getpid()); got != want {
+		t.Fatalf("Owner() = %q, want %q", got, want)
+	}
+	for owner, want := range map[string]bool{
+		tracking.Owner(): false,
+		fmt.Sprintf("%s:%d", host, gone.Process.Pid):         true,
+		fmt.Sprintf("another-%s:%d", host, gone.Process.Pid): false,
+		fmt.Sprintf("%s-%d", host, gone.Process.Pid):         false,
+		fmt.Sprintf("%s:%d", host, os.Getppid()):             false,
+		"worker":                                             false,
+	} {
+		if got := tracking.ProcessDead(owner); got != want {
+			t.Errorf("ProcessDead(%q) = %v, want %v", owner, got, want)
+		}
+	}
+}
