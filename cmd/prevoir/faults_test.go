@@ -275,7 +275,7 @@ func testKillWorker(ft *faultTeam, killedLeads bool) {
 		server, _ := ft.serve("server", atDefaults...)
 		ft.waitLeader(server)
 		victim = ft.start("worker1", rescue, "worker")
-		trainID := ft.insertTraining(longEpochs, "snaive", "rnn", "rnn+hol")
+		trainID := ft.insertTraining(longEpochs, "snaive", "rnn", "rnn+cp")
 		waitFor(t, time.Minute, "the worker to run a network's training", func() bool {
 			long = nil
 			for _, j := range batchJobs(t, ft.queue, trainID) {
