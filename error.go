@@ -144,8 +144,11 @@ func transientHTTPStatus(code int) bool {
 }
 
 // transientNetwork reports whether err is a connection that failed on the way: refused, reset,
-// aborted, unreachable, timed out, a temporary DNS failure, or closed before the answer was
-// whole. A host that does not exist is permanent.
+// aborted, unreachable, timed out, a failed DNS lookup, or closed before the answer was whole.
+// A name that does not resolve counts too: a container platform drops a stopped service's name
+// from its DNS (Docker's embedded server does) until it is back, which is an outage, not a
+// misconfiguration (a misspelt database host fails the process's start instead). datagouv
+// keeps an unknown host permanent: a download URL's host does not come and go.
 func transientNetwork(err error) bool {
 	var (
 		dns *net.DNSError
@@ -153,7 +156,7 @@ func transientNetwork(err error) bool {
 	)
 	switch {
 	case errors.As(err, &dns):
-		return !dns.IsNotFound && (dns.IsTimeout || dns.IsTemporary)
+		return dns.IsNotFound || dns.IsTimeout || dns.IsTemporary
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.ENETUNREACH),
 		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETDOWN):

@@ -133,7 +133,7 @@ func TestTransientNetwork(t *testing.T) {
 		{"HTTP: deadline exceeded", httpDeadline, true},
 		{"HTTP: cancelled", httpCancelled, false},
 		{"wrapped refusal", fmt.Errorf("write artifact x: %w", refused), true},
-		{"DNS: no such host", &net.DNSError{Err: "no such host", Name: "nonexistent.invalid", IsNotFound: true}, false},
+		{"DNS: no such host (a stopped container's name)", &net.DNSError{Err: "no such host", Name: "db", IsNotFound: true}, true},
 		{"DNS: temporary", &net.DNSError{Err: "server misbehaving", Name: "example.org", IsTemporary: true}, true},
 		{"missing file", notExist, false},
 		{"plain error", errors.New("boom"), false},

@@ -333,9 +333,14 @@ func transient(err error) bool {
 		re *redirectError
 		he *htmlPageError
 		be *bodyError
+		de *net.DNSError
 	)
 	switch {
 	case errors.As(err, &re):
+		return false
+	case errors.As(err, &de) && de.IsNotFound:
+		// A mistyped host: prevoir.Transient counts an unknown name as an outage (a stopped
+		// container's), which a download URL's host is not.
 		return false
 	case errors.As(err, &he):
 		// A portal serves its maintenance page with a 200.
