@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,25 +46,7 @@ type fixture struct {
 	srv    *web.Server
 	ts     *httptest.Server
 	queue  *jobs.Queue
-	log    *logBuffer // the server's log, as JSON lines
-}
-
-// logBuffer collects a server's log lines; handlers write to it from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log    *testutil.LogBuffer // the server's log, as JSON lines
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -87,7 +67,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if o.now == nil {
 		o.now = func() time.Time { return testNow }
 	}
-	f.log = &logBuffer{}
+	f.log = &testutil.LogBuffer{}
 	cfg := storesConfig(f.env)
 	cfg.Sources, cfg.AdminToken, cfg.Now, cfg.AllowedHosts = f.env.Sources, o.token, o.now, o.allowedHosts
 	cfg.Logger = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
