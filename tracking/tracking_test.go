@@ -219,12 +219,6 @@ func TestCrashedTrainingLeavesFailedRun(t *testing.T) {
 	})
 }
 
-// pidOwner names a process of this host, as tracking.Owner does.
-func pidOwner(pid int) string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, pid)
-}
-
 // TestReapOnlyProvablyGone: a late heartbeat alone (a database outage silences every run) does
 // not make a run abandoned; a process of this host that no longer exists does, and so does a
 // silence far longer than any outage from a process that cannot be checked.
@@ -234,19 +228,10 @@ func TestReapOnlyProvablyGone(t *testing.T) {
 		e := newEnv(t, dbURL, t.TempDir())
 		e.tracker.AbandonAfter = 30 * time.Minute
 
-		alive := exec.Command("sleep", "60")
-		if err := alive.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { alive.Process.Kill(); alive.Wait() })
-		gone := exec.Command("true")
-		if err := gone.Run(); err != nil {
-			t.Fatal(err)
-		}
 		runs := map[string]*prevoir.Run{}
 		for name, owner := range map[string]string{
-			"alive here":         pidOwner(alive.Process.Pid),
-			"gone here":          pidOwner(gone.Process.Pid),
+			"alive here":         testutil.LiveOwner(t),
+			"gone here":          testutil.GoneOwner(t),
 			"silent elsewhere":   "elsewhere.invalid:7",
 			"recently elsewhere": "elsewhere.invalid:8",
 		} {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +26,10 @@ func TestWritingCommandReapsOnlyGoneOwners(t *testing.T) {
 	rs := sqlstore.NewRunStore(db)
 	ctx := context.Background()
 
-	alive := exec.Command("sleep", "60")
-	if err := alive.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { alive.Process.Kill(); alive.Wait() })
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
-	host, _ := os.Hostname()
 	runs := map[string]*prevoir.Run{}
 	for name, owner := range map[string]string{
-		"alive":     fmt.Sprintf("%s:%d", host, alive.Process.Pid),
-		"gone":      fmt.Sprintf("%s:%d", host, gone.Process.Pid),
+		"alive":     testutil.LiveOwner(t),
+		"gone":      testutil.GoneOwner(t),
 		"elsewhere": "elsewhere.invalid:7",
 	} {
 		r := &prevoir.Run{Kind: prevoir.RunTrain, Name: name, Owner: owner}
