@@ -33,18 +33,6 @@ import (
 // provoked here without stopping a shared server (a PostgreSQL shutting down, a deadlock) are
 // the library's own types with the codes the server sends.
 
-// closedAddr returns a loopback address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // serveOnce accepts connections on a loopback port and hands each to handle.
 func serveOnce(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
@@ -86,8 +74,8 @@ func checkTransient(t *testing.T, cases []transientCase) {
 
 func TestTransientNetwork(t *testing.T) {
 	ctx := context.Background()
-	_, refused := net.Dial("tcp", closedAddr(t))
-	_, httpRefused := http.Get("http://" + closedAddr(t) + "/x")
+	_, refused := net.Dial("tcp", testutil.ClosedAddr(t))
+	_, httpRefused := http.Get("http://" + testutil.ClosedAddr(t) + "/x")
 
 	// A server that resets the connection (SO_LINGER 0) as soon as it has read the request.
 	reset := serveOnce(t, func(c net.Conn) {
@@ -214,7 +202,7 @@ func TestTransientSQLite(t *testing.T) {
 func TestTransientPostgres(t *testing.T) {
 	ctx := context.Background()
 	// Refused: nothing listens (the server is down).
-	down, err := sql.Open("pgx", "postgres://prevoir:secret@"+closedAddr(t)+"/prevoir?sslmode=disable&connect_timeout=5")
+	down, err := sql.Open("pgx", "postgres://prevoir:secret@"+testutil.ClosedAddr(t)+"/prevoir?sslmode=disable&connect_timeout=5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +326,7 @@ func TestTransientObjectStore(t *testing.T) {
 		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
 	}))
 	defer forbidden.Close()
-	down := &s3server.Server{URL: "http://" + closedAddr(t)}
+	down := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
 
 	// The SDK retries a 503 and a refused connection itself (3 attempts, gocloud's setting)
 	// before it gives up: what is left is what the queue must retry later.

@@ -242,10 +242,7 @@ func TestFetchRefusesRedirectToFile(t *testing.T) {
 }
 
 func TestFetchConnectionRefusedIsRetried(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL + "/x.csv"
-	srv.Close() // nothing listens on the port any more
-	fetchFails(t, newClient(), url, 3, prevoir.EUNAVAILABLE, "connection refused")
+	fetchFails(t, newClient(), "http://"+testutil.ClosedAddr(t)+"/x.csv", 3, prevoir.EUNAVAILABLE, "connection refused")
 }
 
 func TestFetchUnknownHostIsNotRetried(t *testing.T) {
@@ -318,12 +315,7 @@ func TestFetchErrorHidesCredentials(t *testing.T) {
 	withCreds := func(u string) string {
 		return strings.Replace(u, "://", "://mirror-user:mirror-pw@", 1) + "?token=mirror-token"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() + "/r/x"
-	ln.Close()
+	closed := "http://" + testutil.ClosedAddr(t) + "/r/x"
 	for _, u := range []string{withCreds(src.URL), withCreds(closed)} {
 		var logs bytes.Buffer
 		c := newClient()
