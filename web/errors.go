@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/prevoir/prevoir/logdedup"
 )
 
 // Internal errors (an unreachable database, a missing artifact, a resolver that does not
@@ -25,7 +27,7 @@ func newErrorID() string {
 // logInternal logs err at level under a new error id, with attrs, and returns the id.
 func (s *Server) logInternal(ctx context.Context, level slog.Level, msg string, err error, attrs ...any) string {
 	id := newErrorID()
-	s.log.Log(ctx, level, msg, append([]any{"error_id", id, "err", err}, attrs...)...)
+	s.log.Log(ctx, level, msg, append([]any{logdedup.IDKey, id, "err", err}, attrs...)...)
 	return id
 }
 
