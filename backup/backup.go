@@ -342,20 +342,20 @@ func openRegular(file string) (*os.File, error) {
 
 // notRegular is the error for a file that is not a regular file, saying what it is.
 func notRegular(file string, mode fs.FileMode) error {
-	what := "not a regular file"
+	var what string
 	switch {
 	case mode&fs.ModeSymlink != 0:
-		what = "a symbolic link"
+		what = "a symbolic link, "
 	case mode&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
+		what = "a named pipe (FIFO), "
 	case mode&fs.ModeSocket != 0:
-		what = "a socket"
+		what = "a socket, "
 	case mode&fs.ModeDevice != 0:
-		what = "a device"
+		what = "a device, "
 	case mode.IsDir():
-		what = "a directory"
+		what = "a directory, "
 	}
-	return prevoir.Errorf(prevoir.EINVALID, "%s is %s, not a regular file", file, what)
+	return prevoir.Errorf(prevoir.EINVALID, "%s is %snot a regular file", file, what)
 }
 
 // writeFileSync writes a file through a temporary file, synced and renamed into place.

@@ -196,6 +196,16 @@ func smallBackup(t *testing.T) (src backup.Home, dir string) {
 	return src, dir
 }
 
+// readManifest reads the manifest of the backup in dir.
+func readManifest(t *testing.T, dir string) *backup.Manifest {
+	t.Helper()
+	m, err := backup.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // dirNames returns the names of the entries of dir, sorted.
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
@@ -213,10 +223,7 @@ func dirNames(t *testing.T, dir string) []string {
 func TestRestoreRefusesCorruptBackup(t *testing.T) {
 	ctx := context.Background()
 	_, dir := smallBackup(t)
-	m, err := backup.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, dir)
 	file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(m.Artifacts[0].Path))
 	b, err := os.ReadFile(file)
 	if err != nil {

@@ -28,15 +28,20 @@ func Verify(ctx context.Context, dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyCopy(ctx, filepath.Join(dir, DatabaseName), filepath.Join(dir, ArtifactsName), m); err != nil {
+	dbFile := filepath.Join(dir, DatabaseName)
+	if err := verifyFiles(ctx, dbFile, filepath.Join(dir, ArtifactsName), m); err != nil {
+		return nil, fmt.Errorf("verify backup %s: %w", dir, err)
+	}
+	if err := verifyDatabase(ctx, dbFile, m); err != nil {
 		return nil, fmt.Errorf("verify backup %s: %w", dir, err)
 	}
 	return m, nil
 }
 
-// verifyCopy checks a database file and an artifact folder, a backup's or a restore's staged
-// copy, against the manifest m.
-func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) error {
+// verifyFiles checks a database file and an artifact folder, a backup's or a restore's staged
+// copy, against the manifest m: the folder holds only regular files the manifest lists, and
+// every listed file has the listed size and SHA-256.
+func verifyFiles(ctx context.Context, dbFile, artifacts string, m *Manifest) error {
 	check := func(f File, file string) error {
 		got, err := describe(file, f.Path)
 		if err != nil {
@@ -48,10 +53,7 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 		}
 		return nil
 	}
-	listed := make(map[string]File, len(m.Artifacts))
-	for _, f := range m.Artifacts {
-		listed[f.Path] = f
-	}
+	listed := m.artifactsByPath()
 	// The folder first, before any file is read: walkArtifacts refuses what is not a regular
 	// file or a folder (a symbolic link, which could lead outside, a FIFO), and a file the
 	// manifest does not list was not made by prevoir backup.
@@ -79,6 +81,14 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 			return err
 		}
 	}
+	return nil
+}
+
+// verifyDatabase checks the database file of a backup whose files match its manifest m: it
+// passes SQLite's integrity check, has the listed schema version, and references only listed
+// artifacts. The checks depend on the file's bytes alone, so a copy that verifyFiles finds
+// identical to a verified backup's need not be checked again.
+func verifyDatabase(ctx context.Context, dbFile string, m *Manifest) error {
 	v, err := checkDB(ctx, dbFile)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -86,7 +96,16 @@ func verifyCopy(ctx context.Context, dbFile, artifacts string, m *Manifest) erro
 	if v != m.SchemaVersion {
 		return prevoir.Errorf(prevoir.EINVALID, "database: schema version %d, the manifest says %d", v, m.SchemaVersion)
 	}
-	return checkReferences(ctx, dbFile, listed)
+	return checkReferences(ctx, dbFile, m.artifactsByPath())
+}
+
+// artifactsByPath returns the manifest's artifacts by path.
+func (m *Manifest) artifactsByPath() map[string]File {
+	listed := make(map[string]File, len(m.Artifacts))
+	for _, f := range m.Artifacts {
+		listed[f.Path] = f
+	}
+	return listed
 }
 
 // checkReferences checks that the manifest, whose artifacts listed holds by path, lists every
@@ -233,17 +252,18 @@ type RestoreHooks struct {
 // running on it.
 //
 // The old home is never written to until the new one is complete: the backup is copied beside
-// it (DB.restore-ID/ and ARTIFACTS.restore-ID, in the same folders, so that renames are atomic),
-// the copy is verified as the backup was (sizes and SHA-256, integrity, references), then the
-// old database (with its -wal and -shm files) and artifact folder are renamed aside
-// (DB.old-ID, ARTIFACTS.old-ID), the new ones renamed into place, and the old ones removed.
-// A failure before that last step puts the old home back and removes the copy. The database
-// and the artifact folder are renamed one by one, never the folder that holds them, which may
-// be a mount point or carry its own permissions; symbolic links to them are resolved first,
-// so that the copy is made beside their targets, on the same file system, and the links kept.
-// A journal beside the database (DB.restore.json) records each step, so that if the process
-// dies, Recover (which the next restore and the next prevoir command that writes run) undoes
-// an unfinished swap or removes what a finished one left.
+// it (DB.restore-ID/ and ARTIFACTS.restore-ID, in the same folders, so that renames are
+// atomic), the copy is checked against the manifest (sizes and SHA-256: the backup's database,
+// whose bytes it then holds, passed the integrity and reference checks), then the old database
+// (with its -wal and -shm files) and artifact folder are renamed aside (DB.old-ID,
+// ARTIFACTS.old-ID), the new ones renamed into place, and the old ones removed. A failure
+// before that last step puts the old home back and removes the copy. The database and the
+// artifact folder are renamed one by one, never the folder that holds them, which may be a
+// mount point or carry its own permissions; symbolic links to them are resolved first, so that
+// the copy is made beside their targets, on the same file system, and the links kept. A journal
+// beside the database (DB.restore.json) records each step, so that if the process dies, Recover
+// (which the next restore and the next prevoir command that writes run) undoes an unfinished
+// swap or removes what a finished one left.
 func Restore(ctx context.Context, dir string, home Home, opts RestoreOptions) (*Manifest, error) {
 	home, err := home.resolve()
 	if err != nil {
@@ -475,7 +495,7 @@ func (j *journal) stage(ctx context.Context, dir string, m *Manifest, hooks Rest
 			return err
 		}
 	}
-	if err := verifyCopy(ctx, st.DB, st.Artifacts, m); err != nil {
+	if err := verifyFiles(ctx, st.DB, st.Artifacts, m); err != nil {
 		return fmt.Errorf("the restored copy does not verify: %w", err)
 	}
 	return nil

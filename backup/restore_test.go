@@ -56,10 +56,7 @@ func (f failingWriter) Write(p []byte) (int, error) {
 func TestRestoreFailingWriteLeavesHomeUnchanged(t *testing.T) {
 	ctx := context.Background()
 	_, dir := smallBackup(t)
-	m, err := backup.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, dir)
 	total := m.Database.Size
 	for _, f := range m.Artifacts {
 		total += f.Size
@@ -84,10 +81,7 @@ func TestRestoreFailingWriteLeavesHomeUnchanged(t *testing.T) {
 func TestRestoreFailingVerificationLeavesHomeUnchanged(t *testing.T) {
 	ctx := context.Background()
 	_, dir := smallBackup(t)
-	m, err := backup.ReadManifest(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, dir)
 	home, before := usedHome(t)
 	for name, damage := range map[string]func(staged backup.Home) error{
 		"flipped byte": func(staged backup.Home) error {
@@ -252,12 +246,10 @@ func TestRestoreRefusesLinksAndFIFOs(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, dir := smallBackup(t)
-			m, err := backup.ReadManifest(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := readManifest(t, dir)
 			file := tc.tamper(t, dir, m)
 			home, before := usedHome(t)
+			var err error
 			done := make(chan error, 1)
 			go func() {
 				_, err := backup.Restore(context.Background(), dir, home, backup.RestoreOptions{Force: true})
@@ -318,13 +310,12 @@ func TestVerifyChecksManifestAgainstDatabase(t *testing.T) {
 	ctx := context.Background()
 	t.Run("missing", func(t *testing.T) {
 		_, dir := smallBackup(t)
-		m, err := backup.ReadManifest(dir)
-		mustDo(t, err)
+		m := readManifest(t, dir)
 		gone := m.Artifacts[2]
 		m.Artifacts = append(m.Artifacts[:2], m.Artifacts[3:]...)
 		mustDo(t, os.Remove(filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(gone.Path))))
 		writeManifest(t, dir, m)
-		_, err = backup.Verify(ctx, dir)
+		_, err := backup.Verify(ctx, dir)
 		if prevoir.ErrorCode(err) != prevoir.EINVALID || !strings.Contains(err.Error(), "references 1 artifacts the manifest does not list: run_artifacts "+gone.Path) {
 			t.Errorf("verify: %v", err)
 		}
@@ -334,8 +325,7 @@ func TestVerifyChecksManifestAgainstDatabase(t *testing.T) {
 	})
 	t.Run("different", func(t *testing.T) {
 		_, dir := smallBackup(t)
-		m, err := backup.ReadManifest(dir)
-		mustDo(t, err)
+		m := readManifest(t, dir)
 		f := &m.Artifacts[0]
 		file := filepath.Join(dir, backup.ArtifactsName, filepath.FromSlash(f.Path))
 		mustDo(t, os.WriteFile(file, []byte("other bytes"), 0o644))
@@ -391,8 +381,7 @@ func TestRestoreThroughLinks(t *testing.T) {
 	if target, err := os.Readlink(home.Artifacts); err != nil || target != elsewhere {
 		t.Errorf("the artifact folder's link: %q, %v; want it to lead to %s still", target, err, elsewhere)
 	}
-	m, err := backup.ReadManifest(dir)
-	mustDo(t, err)
+	m := readManifest(t, dir)
 	files := 0
 	for _, s := range testutil.TreeState(t, elsewhere) {
 		if strings.Contains(s, "sha256") {

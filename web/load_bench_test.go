@@ -19,8 +19,9 @@ func serveSeeded(b *testing.B) string {
 	b.Helper()
 	env := seed.Open(b, testutil.SQLiteURL(b))
 	env.Standard(b)
-	srv, err := web.New(web.Config{Snapshots: env.Snapshots, Runs: env.Runs, Registry: env.Registry, Forecasts: env.Forecasts,
-		Artifacts: env.Tracker, Frame: env.Frame, AdminToken: "load-bench-admin-token"})
+	cfg := storesConfig(env)
+	cfg.AdminToken = "load-bench-admin-token"
+	srv, err := web.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -122,10 +122,3 @@ func (t *authThrottle) succeed(client netip.Addr) {
 		delete(t.clients, client)
 	}
 }
-
-// size is how many clients are tracked.
-func (t *authThrottle) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.clients)
-}

@@ -19,11 +19,11 @@ func TestAuthThrottleIsBounded(t *testing.T) {
 		for range authFreeFailures {
 			th.fail(addr(i), now)
 		}
-		if n := th.size(); n > authMaxClients {
+		if n := len(th.clients); n > authMaxClients {
 			t.Fatalf("after %d clients the throttle tracks %d, more than its bound %d", i+1, n, authMaxClients)
 		}
 	}
-	if n := th.size(); n != authMaxClients {
+	if n := len(th.clients); n != authMaxClients {
 		t.Errorf("tracks %d clients, want %d", n, authMaxClients)
 	}
 	if d := th.wait(addr(attackers-1), now); d != authBaseDelay {
@@ -67,7 +67,7 @@ func TestAuthThrottleBackoff(t *testing.T) {
 		}
 	}
 	th.succeed(c)
-	if d := th.fail(c, now); d != 0 || th.size() != 1 {
+	if d := th.fail(c, now); d != 0 || len(th.clients) != 1 {
 		t.Errorf("after a success, a failure waits %s", d)
 	}
 	for range authFreeFailures - 2 {
