@@ -118,59 +118,38 @@ func checkReferences(ctx context.Context, dbFile string, listed map[string]File)
 		return err
 	}
 	defer db.Close()
-	// Every table that records an artifact has a blob_key column (snapshots, run_artifacts),
-	// most with its sha256: finding them by column keeps this check whole when one is added.
-	rows, err := db.QueryContext(ctx, `SELECT m.name, EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'sha256')
-		FROM sqlite_master m
-		WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'blob_key')
-		ORDER BY m.name`)
+	// Every table that records an artifact, found by its blob_key column, as the sweep finds them.
+	tables, err := sqlstore.BlobKeyTables(ctx, db, sqlstore.SQLite)
 	if err != nil {
-		return fmt.Errorf("database: list the tables that reference artifacts: %w", err)
-	}
-	type table struct {
-		name   string
-		hasSHA bool
-	}
-	var tables []table
-	for rows.Next() {
-		var t table
-		if err := rows.Scan(&t.name, &t.hasSHA); err != nil {
-			rows.Close()
-			return fmt.Errorf("database: %w", err)
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	var missing, differ []string
 	for _, t := range tables {
-		q := `SELECT blob_key, '' FROM "` + t.name + `"`
-		if t.hasSHA {
-			q = `SELECT blob_key, sha256 FROM "` + t.name + `"`
+		q := `SELECT blob_key, '' FROM "` + t.Name + `"`
+		if t.HasSHA256 {
+			q = `SELECT blob_key, sha256 FROM "` + t.Name + `"`
 		}
 		rows, err := db.QueryContext(ctx, q)
 		if err != nil {
-			return fmt.Errorf("database: %s: %w", t.name, err)
+			return fmt.Errorf("database: %s: %w", t.Name, err)
 		}
 		for rows.Next() {
 			var key, sum string
 			if err := rows.Scan(&key, &sum); err != nil {
 				rows.Close()
-				return fmt.Errorf("database: %s: %w", t.name, err)
+				return fmt.Errorf("database: %s: %w", t.Name, err)
 			}
 			f, ok := listed[key]
 			switch {
 			case !ok:
-				missing = append(missing, t.name+" "+key)
+				missing = append(missing, t.Name+" "+key)
 			case sum != "" && sum != f.SHA256:
-				differ = append(differ, fmt.Sprintf("%s %s (sha256 %s in the database, %s in the manifest)", t.name, key, sum, f.SHA256))
+				differ = append(differ, fmt.Sprintf("%s %s (sha256 %s in the database, %s in the manifest)", t.Name, key, sum, f.SHA256))
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("database: %s: %w", t.name, err)
+			return fmt.Errorf("database: %s: %w", t.Name, err)
 		}
 	}
 	if len(missing) > 0 {

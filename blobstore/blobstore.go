@@ -31,9 +31,6 @@ import (
 type Store struct {
 	bucket *blob.Bucket
 	url    string // without credentials, for messages
-	// scheme and name identify the bucket (s3, my-bucket), endpoint is an S3-compatible
-	// server's (without credentials): for the advice given when the bucket is missing.
-	scheme, name, endpoint string
 }
 
 // Open opens the bucket at rawURL. A plain directory path is taken as a local folder, created
@@ -51,11 +48,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// The drivers' errors quote the URL, credentials included.
 		return nil, fmt.Errorf("open artifact store %s: %w", prevoir.RedactURL(rawURL), prevoir.RedactError(err, u))
 	}
-	st := &Store{bucket: b, url: prevoir.RedactURL(rawURL)}
-	if pu, err := url.Parse(u); err == nil {
-		st.scheme, st.name, st.endpoint = pu.Scheme, pu.Host, prevoir.RedactURL(pu.Query().Get("endpoint"))
-	}
-	return st, nil
+	return &Store{bucket: b, url: prevoir.RedactURL(rawURL)}, nil
 }
 
 // FileURL returns the file:// bucket URL of a local directory. Temporary files are written

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,27 +29,34 @@ func (s *Store) CheckBucket(ctx context.Context, create bool) (created bool, err
 	if ok {
 		return false, nil
 	}
+	// The bucket's scheme and name (s3, my-bucket), from the URL without credentials; a local
+	// folder, whose path need not parse, is there once opened and does not come here.
+	u, err := url.Parse(s.url)
+	if err != nil {
+		u = &url.URL{}
+	}
 	var client *s3.Client
 	if create && s.bucket.As(&client) {
-		if err := createS3Bucket(ctx, client, s.name); err != nil {
-			return false, fmt.Errorf("artifact store %s: create bucket %s: %w", s.url, s.name, err)
+		if err := createS3Bucket(ctx, client, u.Host); err != nil {
+			return false, fmt.Errorf("artifact store %s: create bucket %s: %w", s.url, u.Host, err)
 		}
 		return true, nil
 	}
-	return false, prevoir.Errorf(prevoir.ENOTFOUND, "artifact store %s: bucket %s does not exist; create it with %s", s.url, s.name, s.createCommand())
+	return false, prevoir.Errorf(prevoir.ENOTFOUND, "artifact store %s: bucket %s does not exist; create it with %s", s.url, u.Host, createCommand(u))
 }
 
-// createCommand is the shell command that creates the bucket.
-func (s *Store) createCommand() string {
-	switch s.scheme {
+// createCommand is the shell command that creates the bucket at u.
+func createCommand(u *url.URL) string {
+	switch u.Scheme {
 	case "s3":
-		cmd := "aws s3 mb s3://" + s.name
-		if s.endpoint != "" {
-			cmd += " --endpoint-url " + s.endpoint
+		cmd := "aws s3 mb s3://" + u.Host
+		// An S3-compatible server's, whose own credentials, if any, are left out.
+		if endpoint := u.Query().Get("endpoint"); endpoint != "" {
+			cmd += " --endpoint-url " + prevoir.RedactURL(endpoint)
 		}
 		return cmd
 	case "gs":
-		return "gcloud storage buckets create gs://" + s.name
+		return "gcloud storage buckets create gs://" + u.Host
 	}
 	return "the object store's own tools"
 }

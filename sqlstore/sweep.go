@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -62,65 +63,78 @@ func (st *RunStore) ForgetArtifact(ctx context.Context, a prevoir.Artifact, ende
 // to, in every table with a blob_key column (run artifacts, snapshots): the tables are found
 // by their column, so a table added later is covered without a change here.
 func (st *RunStore) ReferencedBlobKeys(ctx context.Context, prefix string) (map[string]bool, error) {
-	tables, err := st.blobKeyTables(ctx)
+	tables, err := BlobKeyTables(ctx, st.db.sql, st.db.dialect)
 	if err != nil {
 		return nil, err
+	}
+	if len(tables) == 0 {
+		// Never conclude that nothing is referenced from a query that found no table.
+		return nil, fmt.Errorf("list the tables that reference artifacts: none found")
 	}
 	keys := map[string]bool{}
 	for _, t := range tables {
 		// substr, not LIKE: keys hold "_", a LIKE wildcard.
-		rows, err := st.db.sql.QueryContext(ctx, st.db.rebind(`SELECT blob_key FROM "`+t+`" WHERE substr(blob_key, 1, ?) = ?`),
+		rows, err := st.db.sql.QueryContext(ctx, st.db.rebind(`SELECT blob_key FROM "`+t.Name+`" WHERE substr(blob_key, 1, ?) = ?`),
 			len(prefix), prefix)
 		if err != nil {
-			return nil, fmt.Errorf("artifact keys of %s: %w", t, err)
+			return nil, fmt.Errorf("artifact keys of %s: %w", t.Name, err)
 		}
 		for rows.Next() {
 			var k string
 			if err := rows.Scan(&k); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("artifact keys of %s: %w", t, err)
+				return nil, fmt.Errorf("artifact keys of %s: %w", t.Name, err)
 			}
 			keys[k] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("artifact keys of %s: %w", t, err)
+			return nil, fmt.Errorf("artifact keys of %s: %w", t.Name, err)
 		}
 	}
 	return keys, nil
 }
 
-// blobKeyTables lists the tables of prevoir's schema that have a blob_key column.
-func (st *RunStore) blobKeyTables(ctx context.Context) ([]string, error) {
-	q := `SELECT m.name FROM sqlite_master m
+// BlobKeyTable is a table that records artifacts: it has a blob_key column, and most also
+// record each artifact's SHA-256 in a sha256 column.
+type BlobKeyTable struct {
+	Name      string
+	HasSHA256 bool
+}
+
+// BlobKeyTables lists the tables of the schema of db, of dialect d, that have a blob_key
+// column. Finding them by their column keeps the sweep and the verification of a backup (which
+// reads a backup's SQLite file directly, hence a *sql.DB) whole when a table is added.
+func BlobKeyTables(ctx context.Context, db *sql.DB, d Dialect) ([]BlobKeyTable, error) {
+	q := `SELECT m.name, EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'sha256')
+		FROM sqlite_master m
 		WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'blob_key')
 		ORDER BY m.name`
-	if st.db.dialect == Postgres {
-		q = `SELECT table_name FROM information_schema.columns
-			WHERE column_name = 'blob_key' AND table_schema = current_schema() ORDER BY table_name`
+	if d == Postgres {
+		q = `SELECT c.table_name, EXISTS (SELECT 1 FROM information_schema.columns s
+				WHERE s.table_schema = c.table_schema AND s.table_name = c.table_name AND s.column_name = 'sha256')
+			FROM information_schema.columns c
+			WHERE c.column_name = 'blob_key' AND c.table_schema = current_schema() ORDER BY c.table_name`
 	}
-	rows, err := st.db.sql.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("list the tables that reference artifacts: %w", err)
 	}
 	defer rows.Close()
-	var tables []string
+	var tables []BlobKeyTable
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var t BlobKeyTable
+		if err := rows.Scan(&t.Name, &t.HasSHA256); err != nil {
 			return nil, fmt.Errorf("list the tables that reference artifacts: %w", err)
 		}
-		if strings.Contains(t, `"`) {
-			return nil, fmt.Errorf("list the tables that reference artifacts: unexpected table name %q", t)
+		// Callers quote the name into their queries.
+		if strings.Contains(t.Name, `"`) {
+			return nil, fmt.Errorf("list the tables that reference artifacts: unexpected table name %q", t.Name)
 		}
 		tables = append(tables, t)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list the tables that reference artifacts: %w", err)
-	}
-	if len(tables) == 0 {
-		// Never conclude that nothing is referenced from a query that found no table.
-		return nil, fmt.Errorf("list the tables that reference artifacts: none found")
 	}
 	return tables, nil
 }

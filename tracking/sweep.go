@@ -13,7 +13,8 @@ import (
 // at while it is news.
 const DefaultSweepGrace = 24 * time.Hour
 
-// RunsPrefix is the part of the artifact store that holds runs' artifacts (see ArtifactKey).
+// RunsPrefix is the part of the artifact store that holds runs' artifacts: ArtifactKey puts them
+// under it, and a sweep looks only there.
 const RunsPrefix = "runs/"
 
 // SweepStore is what a sweep needs of the run store (sqlstore.RunStore implements it).

@@ -122,14 +122,6 @@ func (w *sweepWorld) exists(t *testing.T, keys []string) []bool {
 	return out
 }
 
-func all(v bool, n int) []bool {
-	out := make([]bool, n)
-	for i := range out {
-		out[i] = v
-	}
-	return out
-}
-
 func sweptKeys(list []tracking.Swept) []string {
 	var keys []string
 	for _, s := range list {
@@ -181,7 +173,7 @@ func TestSweep(t *testing.T) {
 				if rep.Objects != 0 || len(rep.FailedRunArtifacts)+len(rep.Unreferenced) != 0 {
 					t.Errorf("sweep within the grace period removed %+v", rep)
 				}
-				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, all(true, len(w.failedKeys)+1)) {
+				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, slices.Repeat([]bool{true}, len(w.failedKeys)+1)) {
 					t.Fatalf("within the grace period: failed runs' artifacts and the fresh orphan exist %v, want all", got)
 				}
 
@@ -197,7 +189,7 @@ func TestSweep(t *testing.T) {
 				if got := sweptKeys(rep.Unreferenced); !slices.Equal(got, []string{w.orphanKey}) {
 					t.Errorf("dry run: unreferenced %q, want %q", got, w.orphanKey)
 				}
-				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, all(true, len(w.failedKeys)+1)) {
+				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, slices.Repeat([]bool{true}, len(w.failedKeys)+1)) {
 					t.Errorf("the dry run removed objects: exist %v", got)
 				}
 				if n := failedArts(); n != len(w.failedKeys) {
@@ -216,13 +208,13 @@ func TestSweep(t *testing.T) {
 				if got := sweptKeys(rep.FailedRunArtifacts); !slices.Equal(got, wantFailed) || rep.Bytes != wantBytes {
 					t.Errorf("sweep: failed runs' artifacts %q (%d bytes in all), want %q (%d)", got, rep.Bytes, wantFailed, wantBytes)
 				}
-				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, all(false, len(w.failedKeys)+1)) {
+				if got := w.exists(t, append(w.failedKeys, w.orphanKey)); !slices.Equal(got, slices.Repeat([]bool{false}, len(w.failedKeys)+1)) {
 					t.Errorf("after the sweep, failed runs' artifacts and the orphan exist %v, want none", got)
 				}
 				if n := failedArts(); n != 0 {
 					t.Errorf("after the sweep, %d records of failed runs' artifacts are left", n)
 				}
-				if got := w.exists(t, w.keptKeys); !slices.Equal(got, all(true, len(w.keptKeys))) {
+				if got := w.exists(t, w.keptKeys); !slices.Equal(got, slices.Repeat([]bool{true}, len(w.keptKeys))) {
 					t.Errorf("the sweep removed what is needed: %q exist %v", w.keptKeys, got)
 				}
 				// Every record left still has its object.
@@ -252,16 +244,7 @@ func TestSweepAbandonedWrites(t *testing.T) {
 	old := time.Now().Add(-48 * time.Hour)
 	write := func(key string, mtime time.Time) string {
 		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(key))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("bytes"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
+		testutil.WriteFileAt(t, filepath.Join(dir, filepath.FromSlash(key)), []byte("bytes"), mtime)
 		return key
 	}
 	id := prevoir.NewRunID()

@@ -225,7 +225,7 @@ func (r *Run) LogParams(ctx context.Context, params map[string]string) error {
 }
 
 // ArtifactKey is where a run's artifact is stored in the blob store.
-func ArtifactKey(runID, p string) string { return path.Join("runs", runID, "artifacts", p) }
+func ArtifactKey(runID, p string) string { return path.Join(RunsPrefix, runID, "artifacts", p) }
 
 // LogArtifact stores data as the run's artifact at path p (e.g. "model.bin"): bytes first,
 // atomically, then the record with their hash.

@@ -93,15 +93,7 @@ func TestTrainingSweeps(t *testing.T) {
 	write := func(mtime time.Time) string {
 		t.Helper()
 		p := filepath.Join(c.home, "artifacts", filepath.FromSlash(tracking.ArtifactKey(prevoir.NewRunID(), "model.bin")))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("orphan"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
+		testutil.WriteFileAt(t, p, []byte("orphan"), mtime)
 		return p
 	}
 	old, fresh := write(time.Now().Add(-48*time.Hour)), write(time.Now())
