@@ -55,22 +55,7 @@ func TestStoreOutageIsRetried(t *testing.T) {
 	down, wrong := storeErrors(t)
 	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
-		outcome := make(chan error, 10)
-		h := &jobs.Handlers{Ingest: func(ctx context.Context) error {
-			select {
-			case err := <-outcome:
-				return err
-			default:
-				return nil
-			}
-		}}
-		cfg := jobs.DefaultConfig()
-		cfg.RetryBase = 50 * time.Millisecond
-		q, _ := openQueue(t, dbURL, h, cfg)
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer q.Stop(ctx)
+		q, outcome, _ := outcomeQueue(t, dbURL, 50*time.Millisecond)
 
 		outcome <- down
 		outcome <- down

@@ -270,7 +270,7 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 			if err != nil {
 				return nil, nil, err
 			}
-			return tx, func() error { return tx.Rollback() }, nil
+			return tx, tx.Rollback, nil
 		}
 		c, noTables, err := newClient(ctx, riversqlite.New(sdb), rc, db.ReadOnly(), begin, (*sql.Tx).Commit)
 		if err != nil {

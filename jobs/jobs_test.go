@@ -175,27 +175,36 @@ func waitState(t *testing.T, q *jobs.Queue, id int64, states ...rivertype.JobSta
 	return j
 }
 
+// outcomeQueue starts a queue, stopped when the test ends, whose ingest handler returns the
+// next error sent on outcome, or nil when none waits; calls counts its calls.
+func outcomeQueue(t *testing.T, dbURL string, retryBase time.Duration) (q *jobs.Queue, outcome chan<- error, calls *atomic.Int64) {
+	t.Helper()
+	ctx := context.Background()
+	out := make(chan error, 10)
+	calls = new(atomic.Int64)
+	h := &jobs.Handlers{Ingest: func(ctx context.Context) error {
+		calls.Add(1)
+		select {
+		case err := <-out:
+			return err
+		default:
+			return nil
+		}
+	}}
+	cfg := jobs.DefaultConfig()
+	cfg.RetryBase = retryBase
+	q, _ = openQueue(t, dbURL, h, cfg)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(ctx) })
+	return q, out, calls
+}
+
 func TestIngestJobRetriesAndChains(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
-		var calls atomic.Int64
-		outcome := make(chan error, 10)
-		h := &jobs.Handlers{Ingest: func(ctx context.Context) error {
-			calls.Add(1)
-			select {
-			case err := <-outcome:
-				return err
-			default:
-				return nil
-			}
-		}}
-		cfg := jobs.DefaultConfig()
-		cfg.RetryBase = 100 * time.Millisecond
-		q, _ := openQueue(t, dbURL, h, cfg)
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer q.Stop(ctx)
+		q, outcome, calls := outcomeQueue(t, dbURL, 100*time.Millisecond)
 
 		// Unreachable source, then success: retried, then forecast and score follow.
 		outcome <- prevoir.Errorf(prevoir.EUNAVAILABLE, "source down")

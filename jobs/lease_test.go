@@ -32,6 +32,22 @@ func receive[T any](t *testing.T, what string, c <-chan T) T {
 	}
 }
 
+// startOnJob queues an ingest job on q, starts q, and waits until the job's work has begun
+// (its handler sends on started).
+func startOnJob(t *testing.T, q *jobs.Queue, started <-chan struct{}) *rivertype.JobRow {
+	t.Helper()
+	ctx := context.Background()
+	job, _, err := q.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, "the job's work to begin", started)
+	return job
+}
+
 // errorsOf returns the messages of a job's errors.
 func errorsOf(j *rivertype.JobRow) []string {
 	var out []string
@@ -57,14 +73,7 @@ func TestDeadWorkersJobHandedOnWhateverProcessLeads(t *testing.T) {
 			<-release // hung: it heeds nothing
 			return nil
 		}}, cfg)
-		job, _, err := w.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		receive(t, "the worker to start the job", started)
+		job := startOnJob(t, w, started)
 		wdb.Close() // its lease can no longer be renewed
 
 		cfg = jobs.DefaultConfig()
@@ -118,15 +127,8 @@ func TestLiveLeaseIsNeverRescued(t *testing.T) {
 				return ctx.Err()
 			}
 		}}, cfg)
-		job, _, err := w.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		job := startOnJob(t, w, started)
 		defer stop(t, w)
-		receive(t, "the worker to start the job", started)
 
 		cfg.ID = "rescuer"
 		r, rdb := openQueue(t, dbURL, nil, cfg)
@@ -188,15 +190,8 @@ func TestHandedOnWorkIsCancelled(t *testing.T) {
 			cancelled <- context.Cause(ctx)
 			return ctx.Err()
 		}}, cfg)
-		job, _, err := w.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		job := startOnJob(t, w, started)
 		defer stop(t, w)
-		receive(t, "the worker to start the job", started)
 
 		cfg.ID = "rescuer"
 		r, rdb := openQueue(t, dbURL, nil, cfg)
@@ -250,14 +245,7 @@ func TestDeadOwnerRescuedAtOnce(t *testing.T) {
 			<-release
 			return nil
 		}}, cfg)
-		job, _, err := w.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		receive(t, "the worker to start the job", started)
+		job := startOnJob(t, w, started)
 
 		cfg.ID = "rescuer"
 		r, _ := openQueue(t, dbURL, nil, cfg)
@@ -288,14 +276,7 @@ func TestStopHandsRunningJobsOnAtOnce(t *testing.T) {
 			// short reads as a truncated file.
 			return prevoir.Errorf(prevoir.EINVALID, "sp-fra-jour.csv line 812: unexpected end of file")
 		}}, cfg)
-		job, _, err := a.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		receive(t, "the job to start", started)
+		job := startOnJob(t, a, started)
 
 		cfg.ID = "other"
 		b, _ := openQueue(t, dbURL, &jobs.Handlers{Ingest: func(ctx context.Context) error { return nil }}, cfg)
@@ -367,15 +348,8 @@ func TestRescueIsConditional(t *testing.T) {
 			}
 			return nil
 		}}, cfg)
-		job, _, err := w.Insert(ctx, jobs.IngestArgs{Trigger: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		job := startOnJob(t, w, started)
 		defer stop(t, w)
-		receive(t, "the worker to start the job", started)
 
 		db, err := sqlstore.Open(ctx, dbURL)
 		if err != nil {

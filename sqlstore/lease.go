@@ -84,8 +84,7 @@ func (l *JobLeases) Renew(ctx context.Context, jobID int64, attempt int, owner s
 	db := l.db
 	now, until, times := db.leaseTimes(d)
 	q := `UPDATE job_leases SET heartbeat_at = ` + now + `, expires_at = ` + until + `
-		WHERE job_id = ? AND attempt = ? AND owner = ? AND EXISTS (SELECT 1 FROM river_job j WHERE j.id = job_leases.job_id
-			AND j.state = 'running' AND j.attempt = job_leases.attempt AND j.attempted_at = job_leases.attempted_at)`
+		WHERE job_id = ? AND attempt = ? AND owner = ? AND ` + fetchRunning
 	return l.exec(ctx, "renew the lease of job", jobID, q, append(times, jobID, attempt, owner))
 }
 
@@ -110,6 +109,11 @@ func (l *JobLeases) Abandon(ctx context.Context, owner string) error {
 	}
 	return nil
 }
+
+// fetchRunning is the condition, in a statement on job_leases, "River still shows the job
+// running at the fetch this lease is for".
+const fetchRunning = `EXISTS (SELECT 1 FROM river_job j WHERE j.id = job_leases.job_id AND j.state = 'running'
+	AND j.attempt = job_leases.attempt AND j.attempted_at = job_leases.attempted_at)`
 
 // currentLease is the condition "l is the lease of river_job's current fetch".
 const currentLease = `l.job_id = river_job.id AND l.attempt = river_job.attempt AND l.attempted_at = river_job.attempted_at`
@@ -240,8 +244,7 @@ func (l *JobLeases) Rescue(ctx context.Context, j RunningJob, deadOwner bool, no
 // Sweep deletes the leases of fetches River no longer shows running: the job ended, or was
 // handed on.
 func (l *JobLeases) Sweep(ctx context.Context) error {
-	if _, err := l.db.sql.ExecContext(ctx, `DELETE FROM job_leases WHERE NOT EXISTS (SELECT 1 FROM river_job j
-		WHERE j.id = job_leases.job_id AND j.state = 'running' AND j.attempt = job_leases.attempt AND j.attempted_at = job_leases.attempted_at)`); err != nil {
+	if _, err := l.db.sql.ExecContext(ctx, `DELETE FROM job_leases WHERE NOT `+fetchRunning); err != nil {
 		return fmt.Errorf("sweep job leases: %w", err)
 	}
 	return nil

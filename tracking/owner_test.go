@@ -17,16 +17,16 @@ func TestProcessDead(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	if got, want := tracking.Owner(), fmt.Sprintf("%s:%d", host, os.Getpid()); got != want {
+	if got, want := tracking.Owner(), pidOwner(os.Getpid()); got != want {
 		t.Fatalf("Owner() = %q, want %q", got, want)
 	}
+	host, _ := os.Hostname()
 	for owner, want := range map[string]bool{
-		tracking.Owner(): false,
-		fmt.Sprintf("%s:%d", host, gone.Process.Pid):         true,
+		tracking.Owner():           false,
+		pidOwner(gone.Process.Pid): true,
 		fmt.Sprintf("another-%s:%d", host, gone.Process.Pid): false,
 		fmt.Sprintf("%s-%d", host, gone.Process.Pid):         false,
-		fmt.Sprintf("%s:%d", host, os.Getppid()):             false,
+		pidOwner(os.Getppid()):                               false,
 		"worker":                                             false,
 	} {
 		if got := tracking.ProcessDead(owner); got != want {

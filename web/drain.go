@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prevoir/prevoir"
@@ -24,8 +23,7 @@ func (s *Server) refuseDraining(w http.ResponseWriter, r *http.Request, name str
 	if !s.draining.Load() {
 		return false
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(drainRetryAfter/time.Second)))
-	s.writeError(w, r, &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE,
+	s.writeError(w, r, &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, retryAfter: drainRetryAfter,
 		msg: "the server is shutting down: action " + name + " was not done; try again in a few seconds, once it has restarted (or on another server)"})
 	return true
 }

@@ -170,12 +170,13 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 }
 
 func writeStateMetrics(p *promWriter, st *state) {
-	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(monitor.Kinds(), ", ")+").")
+	kinds := monitor.Kinds()
+	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(kinds, ", ")+").")
 	counts := map[string]int{}
 	for _, a := range st.alerts {
 		counts[a.Kind]++
 	}
-	for _, k := range monitor.Kinds() {
+	for _, k := range kinds {
 		p.sample("prevoir_alerts", float64(counts[k]), "kind", k)
 	}
 	if len(st.alerts) > 0 {

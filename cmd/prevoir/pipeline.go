@@ -18,7 +18,6 @@ import (
 	"github.com/prevoir/prevoir/jobs"
 	"github.com/prevoir/prevoir/monitor"
 	"github.com/prevoir/prevoir/sqlstore"
-	"github.com/prevoir/prevoir/tracking"
 )
 
 // DefaultTrainModels are the models a training trains when none are named.
@@ -251,13 +250,12 @@ func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 
 // openQueue opens the job queue with the flows as handlers.
 func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, p *pipelineFlags, q *queueFlags) (*jobs.Queue, error) {
-	cfg := q.cfg
-	cfg.ID = tracking.Owner() // the name runs record too
 	var h *jobs.Handlers
 	if f != nil {
 		h = handlers(f, p)
 	}
-	return jobs.Open(cmd.Context(), a.db, h, cfg, a.logger)
+	// q.cfg.ID is empty: jobs.Open names the process tracking.Owner(), the name runs record.
+	return jobs.Open(cmd.Context(), a.db, h, q.cfg, a.logger)
 }
 
 func (a *app) workerCommand() *cobra.Command {
