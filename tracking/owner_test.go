@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -17,16 +18,16 @@ func TestProcessDead(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tracking.Owner(), pidOwner(os.Getpid()); got != want {
+	if got, want := tracking.Owner(), testutil.OwnerOf(os.Getpid()); got != want {
 		t.Fatalf("Owner() = %q, want %q", got, want)
 	}
 	host, _ := os.Hostname()
 	for owner, want := range map[string]bool{
-		tracking.Owner():           false,
-		pidOwner(gone.Process.Pid): true,
+		tracking.Owner():                                     false,
+		testutil.OwnerOf(gone.Process.Pid):                   true,
 		fmt.Sprintf("another-%s:%d", host, gone.Process.Pid): false,
 		fmt.Sprintf("%s-%d", host, gone.Process.Pid):         false,
-		pidOwner(os.Getppid()):                               false,
+		testutil.OwnerOf(os.Getppid()):                       false,
 		"worker":                                             false,
 	} {
 		if got := tracking.ProcessDead(owner); got != want {

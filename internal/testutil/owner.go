@@ -16,7 +16,7 @@ func LiveOwner(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { alive.Process.Kill(); alive.Wait() })
-	return pidOwner(alive.Process.Pid)
+	return OwnerOf(alive.Process.Pid)
 }
 
 // GoneOwner returns the name (host:pid) of a process of this host that has exited.
@@ -26,10 +26,11 @@ func GoneOwner(tb testing.TB) string {
 	if err := gone.Run(); err != nil {
 		tb.Fatal(err)
 	}
-	return pidOwner(gone.Process.Pid)
+	return OwnerOf(gone.Process.Pid)
 }
 
-func pidOwner(pid int) string {
+// OwnerOf is the name (host:pid) of process pid of this host, as tracking.Owner names a process.
+func OwnerOf(pid int) string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d", host, pid)
 }
