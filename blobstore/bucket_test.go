@@ -2,7 +2,6 @@ package blobstore_test
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/blobstore"
+	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/internal/testutil/s3server"
 )
 
@@ -54,13 +54,7 @@ func TestCheckBucketMissing(t *testing.T) {
 // TestCheckBucketUnreachable: a store that does not answer is an error of its own kind, not a
 // missing bucket, so that a process starting during an outage can tell them apart.
 func TestCheckBucketUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	srv := &s3server.Server{URL: closed}
+	srv := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
 	srv.SetEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

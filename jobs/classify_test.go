@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"database/sql"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,13 +20,7 @@ import (
 func storeErrors(t *testing.T) (down, wrong error) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	pg, err := sql.Open("pgx", "postgres://prevoir@"+addr+"/prevoir?sslmode=disable")
+	pg, err := sql.Open("pgx", "postgres://prevoir@"+testutil.ClosedAddr(t)+"/prevoir?sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}

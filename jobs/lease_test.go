@@ -3,8 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -226,12 +224,7 @@ func TestHandedOnWorkIsCancelled(t *testing.T) {
 func TestDeadOwnerRescuedAtOnce(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
-		gone := exec.Command("true")
-		if err := gone.Run(); err != nil {
-			t.Fatal(err)
-		}
-		host, _ := os.Hostname()
-		deadOwner := fmt.Sprintf("%s:%d", host, gone.Process.Pid)
+		deadOwner := testutil.GoneOwner(t)
 
 		started, release := make(chan struct{}, 1), make(chan struct{})
 		var calls atomic.Int64

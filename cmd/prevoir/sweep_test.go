@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,12 +142,7 @@ func TestBucketCheck(t *testing.T) {
 	// The store is down when a command that writes starts: it warns, and goes on.
 	c2 := newCLI(t)
 	seedRegistry(t, c2)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := &s3server.Server{URL: "http://" + l.Addr().String()}
-	l.Close()
+	down := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
 	c2.env["PREVOIR_ARTIFACTS"] = down.BucketURL("prevoir")
 	code, out, errs := c2.run("models", "promote", "incid_dchosp", "1")
 	if code != exitOK || !strings.Contains(out, "v2 -> v1") || !strings.Contains(errs, "artifact store not reachable") {
