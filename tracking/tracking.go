@@ -125,9 +125,11 @@ func CodeVersion() string {
 // cannot be checked, or a pid taken over by another program). A late heartbeat is not enough:
 // an outage of the database silences live processes too. Call it from commands that write.
 func (t *Tracker) Reap(ctx context.Context) ([]string, error) {
-	ids, err := t.Runs.ReapRuns(ctx, time.Now().Add(-orDefault(t.AbandonAfter, DefaultAbandonAfter)), ProcessDead)
+	after := orDefault(t.AbandonAfter, DefaultAbandonAfter)
+	ids, err := t.Runs.ReapRuns(ctx, time.Now().Add(-after), ProcessDead)
 	for _, id := range ids {
-		t.logger().WarnContext(ctx, "run abandoned by a dead process marked failed", "run", id)
+		t.logger().WarnContext(ctx, "abandoned run marked failed: its process is gone, or silent for longer than abandon-after (the run's error says which)",
+			"run", id, "abandon_after", after)
 	}
 	return ids, err
 }
