@@ -363,7 +363,7 @@ func testSimultaneousStart(t *testing.T, bin string) {
 				"PREVOIR_LOG_FORMAT=json",
 				"PREVOIR_LOG_LEVEL=info",
 			}
-			addr := freeAddr(t)
+			addr := testutil.FreeAddr(t)
 			procs := []*teamProcess{
 				startProcess(t, bin, "server", append(env, "PREVOIR_ADDR="+addr), "serve"),
 				startProcess(t, bin, "worker0", env, "worker"),
@@ -448,7 +448,7 @@ func (ft *faultTeam) start(name string, env []string, args ...string) *teamProce
 // (flags, or PREVOIR_ variables), and waits until it answers.
 func (ft *faultTeam) serve(name string, extra ...string) (*teamProcess, string) {
 	ft.t.Helper()
-	addr := freeAddr(ft.t)
+	addr := testutil.FreeAddr(ft.t)
 	env := []string{"PREVOIR_ADMIN_TOKEN=" + faultToken, "PREVOIR_ADDR=" + addr, "PREVOIR_REFRESH_EVERY=1s"}
 	args := []string{"serve"}
 	for _, e := range extra {

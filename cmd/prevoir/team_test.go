@@ -155,7 +155,7 @@ func TestTeamDeployment(t *testing.T) {
 		"PREVOIR_LOG_FORMAT=json",
 		"PREVOIR_LOG_LEVEL=warn",
 	)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	server := startProcess(t, bin, "server", append(env, "PREVOIR_ADMIN_TOKEN="+token, "PREVOIR_ADDR="+addr, "PREVOIR_REFRESH_EVERY=1s"),
 		"serve", "--no-worker")
 	var workerIDs []string
