@@ -619,10 +619,9 @@ func (ft *faultTeam) leaderPID() int {
 	return processPID(id)
 }
 
-// processPID returns the pid that ends a process name: host:pid (a run's owner, River's
-// client ID), or host-pid as River's client IDs were before issue 12.
+// processPID returns the pid of a process name, host:pid (a run's owner, River's client ID).
 func processPID(name string) int {
-	pid, err := strconv.Atoi(name[strings.LastIndexAny(name, ":-")+1:])
+	pid, err := strconv.Atoi(name[strings.LastIndex(name, ":")+1:])
 	if err != nil {
 		return 0
 	}
@@ -655,14 +654,6 @@ func describeJobs(list []*rivertype.JobRow) string {
 		}
 	}
 	return b.String()
-}
-
-// checkForecast checks a forecast served from the last day of the current files.
-func checkForecast(t *testing.T, fc servedForecast) {
-	t.Helper()
-	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
-		t.Errorf("forecast from %s, first day %s; want from the current release's last day 2022-12-31", fc.Origin, fc.Days[0].Date)
-	}
 }
 
 // logged reports whether a process has logged a JSON record with message msg.
