@@ -45,49 +45,32 @@ const (
 	faultToken  = "faults-s3cret-admin-token"
 )
 
-// TestFaults: a team deployment survives the faults it will meet. Each scenario has its own
-// PostgreSQL cluster and S3 server; they run in parallel.
+// TestFaults: a team deployment survives the faults it will meet. Each scenario but
+// SimultaneousStart (a fresh schema of the shared server) has its own PostgreSQL cluster and
+// S3 server; they run in parallel.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL servers and prevoir processes, and waits out 30 s outages")
 	}
 	bin := buildBinary(t)
-	t.Run("PostgresOutageDuringTraining", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringTraining(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start)
-	})
-	t.Run("S3OutageDuringTraining", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringTraining(ft, "S3", ft.s3.Stop, ft.s3.Start)
-	})
-	t.Run("PostgresOutageDuringRefresh", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringRefresh(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start)
-	})
-	t.Run("S3OutageDuringRefresh", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringRefresh(ft, "S3", ft.s3.Stop, ft.s3.Start)
-	})
-	t.Run("CommandsAfterOutageReapNothingLive", func(t *testing.T) {
-		t.Parallel()
-		testCommandsAfterOutage(newFaultTeam(t, bin))
-	})
-	t.Run("KillWorker/LeaderAtDefaultsElsewhere", func(t *testing.T) {
-		t.Parallel()
-		testKillWorker(newFaultTeam(t, bin), false)
-	})
-	t.Run("KillWorker/KilledWorkerLeads", func(t *testing.T) {
-		t.Parallel()
-		testKillWorker(newFaultTeam(t, bin), true)
-	})
-	t.Run("SigtermHandsJobOn", func(t *testing.T) {
-		t.Parallel()
-		testSigterm(newFaultTeam(t, bin))
-	})
+	for _, sc := range []struct {
+		name string
+		run  func(*faultTeam)
+	}{
+		{"PostgresOutageDuringTraining", func(ft *faultTeam) { testOutageDuringTraining(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start) }},
+		{"S3OutageDuringTraining", func(ft *faultTeam) { testOutageDuringTraining(ft, "S3", ft.s3.Stop, ft.s3.Start) }},
+		{"PostgresOutageDuringRefresh", func(ft *faultTeam) { testOutageDuringRefresh(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start) }},
+		{"S3OutageDuringRefresh", func(ft *faultTeam) { testOutageDuringRefresh(ft, "S3", ft.s3.Stop, ft.s3.Start) }},
+		{"CommandsAfterOutageReapNothingLive", testCommandsAfterOutage},
+		{"KillWorker/LeaderAtDefaultsElsewhere", func(ft *faultTeam) { testKillWorker(ft, false) }},
+		{"KillWorker/KilledWorkerLeads", func(ft *faultTeam) { testKillWorker(ft, true) }},
+		{"SigtermHandsJobOn", testSigterm},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			sc.run(newFaultTeam(t, bin))
+		})
+	}
 	t.Run("SimultaneousStart", func(t *testing.T) {
 		t.Parallel()
 		testSimultaneousStart(t, bin)
