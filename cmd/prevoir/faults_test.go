@@ -26,8 +26,8 @@ import (
 // PostgreSQL server and an S3 server of the scenario's own, which the test stops and starts,
 // kills and signals.
 const (
-	// outage is how long a dependency is down: longer than the heartbeats' staleness threshold
-	// (three beats of 10 s), so that an outage looks like a dead process to a naive reaper.
+	// outage is how long a dependency is down: three missed heartbeats of 10 s, which a reaper
+	// going by heartbeats alone (prevoir's, before issue 12) takes for a dead process.
 	outage = 30 * time.Second
 	// rescueAfter is the workers' --rescue-after in the kill -9 scenarios, and rescueMargin
 	// what a rescue may take beyond it (the rescuer's period, a fetch, a loaded machine).
@@ -146,10 +146,10 @@ func testOutageDuringRefresh(ft *faultTeam, name string, down, up func()) {
 	checkForecast(t, waitForecast(t, base, time.Minute, server))
 }
 
-// testCommandsAfterOutage: while a worker trains, PostgreSQL is down for 30 s (longer than
-// the staleness of the run's heartbeat). The read-only commands run during and right after
-// the outage, and a new worker starts right after it (a command that writes, and reaps the
-// runs of dead processes): none marks the live training's run failed, and it completes.
+// testCommandsAfterOutage: while a worker trains, PostgreSQL is down for 30 s (three missed
+// heartbeats of the run). The read-only commands run during and right after the outage, and a
+// new worker starts right after it (a command that writes, and reaps the runs of dead
+// processes): none marks the live training's run failed, and it completes.
 func testCommandsAfterOutage(ft *faultTeam) {
 	t := ft.t
 	ctx := context.Background()
@@ -235,8 +235,8 @@ func testKillWorker(ft *faultTeam, killedLeads bool) {
 	ft.env = append(ft.env, "PREVOIR_TRAIN_ORIGINS=1")
 	ft.mustCLI("run", "ingest")
 	rescue := []string{"PREVOIR_RESCUE_AFTER=" + rescueAfter.String(), "PREVOIR_WORKERS=2"}
-	// The server works jobs one at a time, with the default --rescue-after.
-	atDefaults := []string{"PREVOIR_WORKERS=1"}
+	// The server works jobs one at a time, at the default --rescue-after (not the scenario's).
+	atDefaults := []string{"PREVOIR_WORKERS=1", "PREVOIR_RESCUE_AFTER=" + jobs.DefaultConfig().RescueAfter.String()}
 
 	var victim *teamProcess
 	var long []*rivertype.JobRow
