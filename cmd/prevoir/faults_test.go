@@ -315,20 +315,15 @@ func testSigterm(ft *faultTeam) {
 	}
 
 	stopped := time.Now()
-	victim.stopped = true // the test waits for it below (and the cleanup makes sure it is gone)
-	victim.cmd.Process.Signal(syscall.SIGTERM)
+	victim.terminate()
 	again := ft.waitRunningElsewhere(running.ID, victim, stopped, handOnWithin)
 	t.Logf("SIGTERM to %s (pid %d); job %d running again on %s %s later", victim.name, victim.pid(), running.ID,
 		again.AttemptedBy[len(again.AttemptedBy)-1], again.AttemptedAt.Sub(stopped).Round(time.Second))
 	ft.waitAllCompleted(4 * time.Minute)
-	select {
-	case <-victim.done:
-		if victim.err != nil {
-			t.Errorf("%s exited with %v after SIGTERM", victim.name, victim.err)
-		}
-	case <-time.After(90 * time.Second):
-		victim.kill()
+	if !victim.wait(90 * time.Second) {
 		t.Errorf("%s did not exit after SIGTERM", victim.name)
+	} else if victim.err != nil {
+		t.Errorf("%s exited with %v after SIGTERM", victim.name, victim.err)
 	}
 }
 

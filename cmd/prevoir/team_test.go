@@ -68,25 +68,34 @@ func startProcess(t *testing.T, bin, name string, env []string, args ...string) 
 func (p *teamProcess) stop(t *testing.T) {
 	t.Helper()
 	if p.stopped {
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.wait(30 * time.Second)
 		return
 	}
+	p.terminate()
+	if !p.wait(30 * time.Second) {
+		t.Errorf("%s did not stop on SIGTERM", p.name)
+	} else if p.err != nil && !t.Failed() {
+		t.Errorf("%s exited with %v:\n%s", p.name, p.err, p.output())
+	}
+}
+
+// terminate sends the process SIGTERM; the test waits for it (the cleanup's stop only makes
+// sure it is gone).
+func (p *teamProcess) terminate() {
 	p.stopped = true
 	p.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// wait waits up to timeout for the process to exit, and kills it if it has not; it reports
+// whether the process exited by itself.
+func (p *teamProcess) wait(timeout time.Duration) bool {
 	select {
 	case <-p.done:
-		if p.err != nil && !t.Failed() {
-			t.Errorf("%s exited with %v:\n%s", p.name, p.err, p.output())
-		}
-	case <-time.After(30 * time.Second):
+		return true
+	case <-time.After(timeout):
 		p.cmd.Process.Kill()
 		<-p.done
-		t.Errorf("%s did not stop on SIGTERM", p.name)
+		return false
 	}
 }
 
