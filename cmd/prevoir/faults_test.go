@@ -26,8 +26,8 @@ import (
 // PostgreSQL server and an S3 server of the scenario's own, which the test stops and starts,
 // kills and signals.
 const (
-	// outage is how long a dependency is down: longer than the heartbeats' staleness threshold
-	// (three beats of 10 s), so that an outage looks like a dead process to a naive reaper.
+	// outage is how long a dependency is down: three missed heartbeats of 10 s, which a reaper
+	// going by heartbeats alone (prevoir's, before issue 12) takes for a dead process.
 	outage = 30 * time.Second
 	// rescueAfter is the workers' --rescue-after in the kill -9 scenarios, and rescueMargin
 	// what a rescue may take beyond it (the rescuer's period, a fetch, a loaded machine).
@@ -45,49 +45,32 @@ const (
 	faultToken  = "faults-s3cret-admin-token"
 )
 
-// TestFaults: a team deployment survives the faults it will meet. Each scenario has its own
-// PostgreSQL cluster and S3 server; they run in parallel.
+// TestFaults: a team deployment survives the faults it will meet. Each scenario but
+// SimultaneousStart (a fresh schema of the shared server) has its own PostgreSQL cluster and
+// S3 server; they run in parallel.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL servers and prevoir processes, and waits out 30 s outages")
 	}
 	bin := buildBinary(t)
-	t.Run("PostgresOutageDuringTraining", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringTraining(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start)
-	})
-	t.Run("S3OutageDuringTraining", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringTraining(ft, "S3", ft.s3.Stop, ft.s3.Start)
-	})
-	t.Run("PostgresOutageDuringRefresh", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringRefresh(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start)
-	})
-	t.Run("S3OutageDuringRefresh", func(t *testing.T) {
-		t.Parallel()
-		ft := newFaultTeam(t, bin)
-		testOutageDuringRefresh(ft, "S3", ft.s3.Stop, ft.s3.Start)
-	})
-	t.Run("CommandsAfterOutageReapNothingLive", func(t *testing.T) {
-		t.Parallel()
-		testCommandsAfterOutage(newFaultTeam(t, bin))
-	})
-	t.Run("KillWorker/LeaderAtDefaultsElsewhere", func(t *testing.T) {
-		t.Parallel()
-		testKillWorker(newFaultTeam(t, bin), false)
-	})
-	t.Run("KillWorker/KilledWorkerLeads", func(t *testing.T) {
-		t.Parallel()
-		testKillWorker(newFaultTeam(t, bin), true)
-	})
-	t.Run("SigtermHandsJobOn", func(t *testing.T) {
-		t.Parallel()
-		testSigterm(newFaultTeam(t, bin))
-	})
+	for _, sc := range []struct {
+		name string
+		run  func(*faultTeam)
+	}{
+		{"PostgresOutageDuringTraining", func(ft *faultTeam) { testOutageDuringTraining(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start) }},
+		{"S3OutageDuringTraining", func(ft *faultTeam) { testOutageDuringTraining(ft, "S3", ft.s3.Stop, ft.s3.Start) }},
+		{"PostgresOutageDuringRefresh", func(ft *faultTeam) { testOutageDuringRefresh(ft, "PostgreSQL", ft.pg.Stop, ft.pg.Start) }},
+		{"S3OutageDuringRefresh", func(ft *faultTeam) { testOutageDuringRefresh(ft, "S3", ft.s3.Stop, ft.s3.Start) }},
+		{"CommandsAfterOutageReapNothingLive", testCommandsAfterOutage},
+		{"KillWorker/LeaderAtDefaultsElsewhere", func(ft *faultTeam) { testKillWorker(ft, false) }},
+		{"KillWorker/KilledWorkerLeads", func(ft *faultTeam) { testKillWorker(ft, true) }},
+		{"SigtermHandsJobOn", testSigterm},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			sc.run(newFaultTeam(t, bin))
+		})
+	}
 	t.Run("SimultaneousStart", func(t *testing.T) {
 		t.Parallel()
 		testSimultaneousStart(t, bin)
@@ -163,10 +146,10 @@ func testOutageDuringRefresh(ft *faultTeam, name string, down, up func()) {
 	checkForecast(t, waitForecast(t, base, time.Minute, server))
 }
 
-// testCommandsAfterOutage: while a worker trains, PostgreSQL is down for 30 s (longer than
-// the staleness of the run's heartbeat). The read-only commands run during and right after
-// the outage, and a new worker starts right after it (a command that writes, and reaps the
-// runs of dead processes): none marks the live training's run failed, and it completes.
+// testCommandsAfterOutage: while a worker trains, PostgreSQL is down for 30 s (three missed
+// heartbeats of the run). The read-only commands run during and right after the outage, and a
+// new worker starts right after it (a command that writes, and reaps the runs of dead
+// processes): none marks the live training's run failed, and it completes.
 func testCommandsAfterOutage(ft *faultTeam) {
 	t := ft.t
 	ctx := context.Background()
@@ -252,8 +235,8 @@ func testKillWorker(ft *faultTeam, killedLeads bool) {
 	ft.env = append(ft.env, "PREVOIR_TRAIN_ORIGINS=1")
 	ft.mustCLI("run", "ingest")
 	rescue := []string{"PREVOIR_RESCUE_AFTER=" + rescueAfter.String(), "PREVOIR_WORKERS=2"}
-	// The server works jobs one at a time, with the default --rescue-after.
-	atDefaults := []string{"PREVOIR_WORKERS=1"}
+	// The server works jobs one at a time, at the default --rescue-after (not the scenario's).
+	atDefaults := []string{"PREVOIR_WORKERS=1", "PREVOIR_RESCUE_AFTER=" + jobs.DefaultConfig().RescueAfter.String()}
 
 	var victim *teamProcess
 	var long []*rivertype.JobRow
@@ -332,20 +315,15 @@ func testSigterm(ft *faultTeam) {
 	}
 
 	stopped := time.Now()
-	victim.stopped = true // the test waits for it below (and the cleanup makes sure it is gone)
-	victim.cmd.Process.Signal(syscall.SIGTERM)
+	victim.terminate()
 	again := ft.waitRunningElsewhere(running.ID, victim, stopped, handOnWithin)
 	t.Logf("SIGTERM to %s (pid %d); job %d running again on %s %s later", victim.name, victim.pid(), running.ID,
 		again.AttemptedBy[len(again.AttemptedBy)-1], again.AttemptedAt.Sub(stopped).Round(time.Second))
 	ft.waitAllCompleted(4 * time.Minute)
-	select {
-	case <-victim.done:
-		if victim.err != nil {
-			t.Errorf("%s exited with %v after SIGTERM", victim.name, victim.err)
-		}
-	case <-time.After(90 * time.Second):
-		victim.kill()
+	if !victim.wait(90 * time.Second) {
 		t.Errorf("%s did not exit after SIGTERM", victim.name)
+	} else if victim.err != nil {
+		t.Errorf("%s exited with %v after SIGTERM", victim.name, victim.err)
 	}
 }
 
@@ -363,7 +341,7 @@ func testSimultaneousStart(t *testing.T, bin string) {
 				"PREVOIR_LOG_FORMAT=json",
 				"PREVOIR_LOG_LEVEL=info",
 			}
-			addr := freeAddr(t)
+			addr := testutil.FreeAddr(t)
 			procs := []*teamProcess{
 				startProcess(t, bin, "server", append(env, "PREVOIR_ADDR="+addr), "serve"),
 				startProcess(t, bin, "worker0", env, "worker"),
@@ -448,7 +426,7 @@ func (ft *faultTeam) start(name string, env []string, args ...string) *teamProce
 // (flags, or PREVOIR_ variables), and waits until it answers.
 func (ft *faultTeam) serve(name string, extra ...string) (*teamProcess, string) {
 	ft.t.Helper()
-	addr := freeAddr(ft.t)
+	addr := testutil.FreeAddr(ft.t)
 	env := []string{"PREVOIR_ADMIN_TOKEN=" + faultToken, "PREVOIR_ADDR=" + addr, "PREVOIR_REFRESH_EVERY=1s"}
 	args := []string{"serve"}
 	for _, e := range extra {
@@ -619,10 +597,9 @@ func (ft *faultTeam) leaderPID() int {
 	return processPID(id)
 }
 
-// processPID returns the pid that ends a process name: host:pid (a run's owner, River's
-// client ID), or host-pid as River's client IDs were before issue 12.
+// processPID returns the pid of a process name, host:pid (a run's owner, River's client ID).
 func processPID(name string) int {
-	pid, err := strconv.Atoi(name[strings.LastIndexAny(name, ":-")+1:])
+	pid, err := strconv.Atoi(name[strings.LastIndex(name, ":")+1:])
 	if err != nil {
 		return 0
 	}
@@ -655,14 +632,6 @@ func describeJobs(list []*rivertype.JobRow) string {
 		}
 	}
 	return b.String()
-}
-
-// checkForecast checks a forecast served from the last day of the current files.
-func checkForecast(t *testing.T, fc servedForecast) {
-	t.Helper()
-	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
-		t.Errorf("forecast from %s, first day %s; want from the current release's last day 2022-12-31", fc.Origin, fc.Days[0].Date)
-	}
 }
 
 // logged reports whether a process has logged a JSON record with message msg.

@@ -48,7 +48,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	gouv := testutil.NewDataGouvServer(t, testutil.DataDir(t))
 	mirror := strings.Replace(gouv.URL, "://", "://mirror:"+mirrorPW+"@", 1)
 	bin := buildBinary(t)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	server := startProcess(t, bin, "server", []string{"PREVOIR_ADMIN_TOKEN=" + token, "PREVOIR_DATAGOUV_URL=" + mirror,
 		"PREVOIR_ADDR=" + addr, "PREVOIR_MODELS=snaive,ets", "PREVOIR_TRAIN_ORIGINS=3", "PREVOIR_REFRESH_EVERY=1s"},
 		"--home", c.home, "--log-format", "json", "--log-level", "debug", "serve")
@@ -295,7 +295,7 @@ func TestServeRefusesShortToken(t *testing.T) {
 	} {
 		c := newCLI(t)
 		c.env["PREVOIR_ADMIN_TOKEN"] = tc.env
-		code, _, stderr := c.run(append([]string{"serve", "--addr", freeAddr(t)}, tc.args...)...)
+		code, _, stderr := c.run(append([]string{"serve", "--addr", testutil.FreeAddr(t)}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.origin+": admin token") || !strings.Contains(stderr, "at least 16") ||
 			!strings.Contains(stderr, "brute force") || !strings.Contains(stderr, "openssl rand") {
 			t.Errorf("serve with a short token (%s): exit %d\n%s", tc.origin, code, stderr)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,15 +17,6 @@ import (
 	"github.com/prevoir/prevoir/internal/testutil"
 )
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestServe: prevoir serve answers the API from a home with a trained champion, refuses an
 // action without the token, queues one with it, and stops cleanly on SIGTERM.
 func TestServe(t *testing.T) {
@@ -37,7 +27,7 @@ func TestServe(t *testing.T) {
 	c.ok("run", "forecast", "--source-dir", data)
 
 	bin := buildBinary(t)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	cmd := exec.Command(bin, "--home", c.home, "--log-format", "json", "serve", "--addr", addr, "--source-dir", data)
 	cmd.Env = append(os.Environ(), "PREVOIR_ADMIN_TOKEN=s3cret-admin-token")
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
@@ -121,12 +111,12 @@ func TestServe(t *testing.T) {
 // refuses to start on an entry that is not a host.
 func TestServeAllowedHosts(t *testing.T) {
 	c := newCLI(t)
-	code, _, errs := c.run("serve", "--no-worker", "--addr", freeAddr(t), "--allowed-hosts", "https://prevoir.example.org")
+	code, _, errs := c.run("serve", "--no-worker", "--addr", testutil.FreeAddr(t), "--allowed-hosts", "https://prevoir.example.org")
 	if code == 0 || !strings.Contains(errs, `allowed hosts: entry "https://prevoir.example.org"`) {
 		t.Fatalf("serve with a URL as allowed host: exit %d\n%s", code, errs)
 	}
 
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	c.env["PREVOIR_ALLOWED_HOSTS"] = "prevoir.example.org,team.example:8443"
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr bytes.Buffer

@@ -68,25 +68,34 @@ func startProcess(t *testing.T, bin, name string, env []string, args ...string) 
 func (p *teamProcess) stop(t *testing.T) {
 	t.Helper()
 	if p.stopped {
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.wait(30 * time.Second)
 		return
 	}
+	p.terminate()
+	if !p.wait(30 * time.Second) {
+		t.Errorf("%s did not stop on SIGTERM", p.name)
+	} else if p.err != nil && !t.Failed() {
+		t.Errorf("%s exited with %v:\n%s", p.name, p.err, p.output())
+	}
+}
+
+// terminate sends the process SIGTERM; the test waits for it (the cleanup's stop only makes
+// sure it is gone).
+func (p *teamProcess) terminate() {
 	p.stopped = true
 	p.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// wait waits up to timeout for the process to exit, and kills it if it has not; it reports
+// whether the process exited by itself.
+func (p *teamProcess) wait(timeout time.Duration) bool {
 	select {
 	case <-p.done:
-		if p.err != nil && !t.Failed() {
-			t.Errorf("%s exited with %v:\n%s", p.name, p.err, p.output())
-		}
-	case <-time.After(30 * time.Second):
+		return true
+	case <-time.After(timeout):
 		p.cmd.Process.Kill()
 		<-p.done
-		t.Errorf("%s did not stop on SIGTERM", p.name)
+		return false
 	}
 }
 
@@ -155,13 +164,13 @@ func TestTeamDeployment(t *testing.T) {
 		"PREVOIR_LOG_FORMAT=json",
 		"PREVOIR_LOG_LEVEL=warn",
 	)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	server := startProcess(t, bin, "server", append(env, "PREVOIR_ADMIN_TOKEN="+token, "PREVOIR_ADDR="+addr, "PREVOIR_REFRESH_EVERY=1s"),
 		"serve", "--no-worker")
-	var workerIDs []string
+	var workerPIDs []int
 	for i := range 2 {
 		w := startProcess(t, bin, fmt.Sprintf("worker%d", i), append(env, "PREVOIR_WORKERS=1", "PREVOIR_RETRY_BASE=1s"), "worker")
-		workerIDs = append(workerIDs, fmt.Sprintf(":%d", w.cmd.Process.Pid))
+		workerPIDs = append(workerPIDs, w.pid())
 	}
 
 	base := "http://" + addr
@@ -169,11 +178,11 @@ func TestTeamDeployment(t *testing.T) {
 
 	// 1. Ingest. (The forecast it queues has no champion yet and is cancelled: expected.)
 	ingestJob := waitJob(t, queue, postAction(t, base, token, "refresh", server), 30*time.Second)
-	checkWorkedByWorker(t, ingestJob, workerIDs)
+	checkWorkedByWorker(t, ingestJob, workerPIDs)
 
 	// 2. Train: one train_model job per model, shared by the workers, then the champion rule.
 	trainJob := waitJob(t, queue, postAction(t, base, token, "retrain", server), 20*time.Second)
-	checkWorkedByWorker(t, trainJob, workerIDs)
+	checkWorkedByWorker(t, trainJob, workerPIDs)
 	var batch []*rivertype.JobRow
 	waitFor(t, 45*time.Second, "the training batch to finish", func() bool {
 		batch = batchJobs(t, queue, trainJob.ID)
@@ -190,7 +199,7 @@ func TestTeamDeployment(t *testing.T) {
 	})
 	by := map[string]bool{}
 	for _, j := range batch {
-		checkWorkedByWorker(t, j, workerIDs)
+		checkWorkedByWorker(t, j, workerPIDs)
 		by[j.AttemptedBy[len(j.AttemptedBy)-1]] = true
 	}
 	t.Logf("training batch of %d jobs worked by %d worker(s)", len(batch), len(by))
@@ -202,10 +211,7 @@ func TestTeamDeployment(t *testing.T) {
 	// 3. Forecast: a second refresh finds nothing new and queues the forecast, which now has
 	// a champion. The server (no worker of its own) serves it once it reloads.
 	waitJob(t, queue, postAction(t, base, token, "refresh", server), 30*time.Second)
-	fc := waitForecast(t, base, 30*time.Second, server)
-	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
-		t.Errorf("forecast from %s, first day %s", fc.Origin, fc.Days[0].Date)
-	}
+	checkForecast(t, waitForecast(t, base, 30*time.Second, server))
 
 	// The artifacts are in the bucket: both snapshots, and the runs' artifacts.
 	bucket, err := blobstore.Open(ctx, artifactsURL)
@@ -317,6 +323,14 @@ func waitForecast(t *testing.T, base string, timeout time.Duration, procs ...*te
 	return fc
 }
 
+// checkForecast checks a forecast served from the last day of the current files.
+func checkForecast(t *testing.T, fc servedForecast) {
+	t.Helper()
+	if fc.Origin != "2022-12-31" || fc.Days[0].Date != "2023-01-01" {
+		t.Errorf("forecast from %s, first day %s; want from the current release's last day 2022-12-31", fc.Origin, fc.Days[0].Date)
+	}
+}
+
 // waitFor polls cond every 100 ms until it holds, failing the test (with the logs of procs)
 // after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, procs ...*teamProcess) {
@@ -354,19 +368,15 @@ func waitForOK(t *testing.T, timeout time.Duration, url string, procs ...*teamPr
 
 // checkWorkedByWorker checks that a job was worked by one of the worker processes (named
 // host:PID, in River's tables as in runs), not by the server.
-func checkWorkedByWorker(t *testing.T, j *rivertype.JobRow, workerIDs []string) {
+func checkWorkedByWorker(t *testing.T, j *rivertype.JobRow, workerPIDs []int) {
 	t.Helper()
 	if len(j.AttemptedBy) == 0 {
 		t.Errorf("job %d (%s) was never attempted", j.ID, j.Kind)
 		return
 	}
-	by := j.AttemptedBy[len(j.AttemptedBy)-1]
-	for _, suffix := range workerIDs {
-		if strings.HasSuffix(by, suffix) {
-			return
-		}
+	if !slices.Contains(workerPIDs, lastPID(j)) {
+		t.Errorf("job %d (%s) was worked by %q, not by a worker (pids %d)", j.ID, j.Kind, j.AttemptedBy[len(j.AttemptedBy)-1], workerPIDs)
 	}
-	t.Errorf("job %d (%s) was worked by %q, not by a worker %q", j.ID, j.Kind, by, workerIDs)
 }
 
 // batchJobs returns the train_model and select_champion jobs of the training queued by job

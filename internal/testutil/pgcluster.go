@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -26,7 +25,7 @@ type PostgresCluster struct {
 	bin  string   // directory of initdb, pg_ctl, postgres
 	run  []string // prefix of every command: runuser -u postgres -- when running as root
 	dir  string   // owned by the user running the server; holds data/ and server.log
-	port int
+	port string
 }
 
 // StartPostgresCluster creates a PostgreSQL cluster in a fresh directory, starts it on a free
@@ -69,10 +68,10 @@ func StartPostgresCluster(tb testing.TB) *PostgresCluster {
 	if out, err := c.command("initdb", "-D", c.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		tb.Fatalf("initdb: %v\n%s", err, out)
 	}
-	c.port = freePort(tb)
+	_, c.port, _ = net.SplitHostPort(FreeAddr(tb))
 	c.Start()
-	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/prevoir?sslmode=disable", c.port)
-	db, err := sql.Open("pgx", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port))
+	c.URL = "postgres://postgres@127.0.0.1:" + c.port + "/prevoir?sslmode=disable"
+	db, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:"+c.port+"/postgres?sslmode=disable")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -96,10 +95,10 @@ func (c *PostgresCluster) Stop() {
 // connections.
 func (c *PostgresCluster) Start() {
 	c.tb.Helper()
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=200", c.port)
+	opts := fmt.Sprintf("-p %s -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=200", c.port)
 	if out, err := c.pgctl("start", "-w", "-t", "60", "-l", filepath.Join(c.dir, "server.log"), "-o", opts); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
-		c.tb.Fatalf("start the private PostgreSQL on port %d: %v\n%s\n%s", c.port, err, out, log)
+		c.tb.Fatalf("start the private PostgreSQL on port %s: %v\n%s\n%s", c.port, err, out, log)
 	}
 }
 
@@ -139,17 +138,4 @@ func postgresBinDir() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no initdb and pg_ctl in /usr/lib/postgresql/*/bin nor on the PATH")
-}
-
-// freePort returns a loopback port nobody listens on now.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := strings.Cut(l.Addr().String(), ":")
-	n, _ := strconv.Atoi(port)
-	return n
 }

@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,4 +52,16 @@ func ReadData(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// FreeAddr returns a loopback address (host:port) nobody listens on now: for a server the test
+// starts, or for a server that is down.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

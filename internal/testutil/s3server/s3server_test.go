@@ -15,17 +15,24 @@ import (
 	"github.com/prevoir/prevoir/internal/testutil/s3server"
 )
 
-// TestBlobstoreOverS3: the artifact store writes, lists and reads back objects through the
-// S3 API of the local server, including a key in a nested "directory".
-func TestBlobstoreOverS3(t *testing.T) {
+// openBucket starts a server with the bucket "artifacts" and opens it as the artifact store.
+func openBucket(t *testing.T) (*s3server.Server, *blobstore.Store) {
+	t.Helper()
 	srv := s3server.Start(t, "artifacts")
 	srv.SetEnv(t)
-	ctx := context.Background()
-	st, err := blobstore.Open(ctx, srv.BucketURL("artifacts"))
+	st, err := blobstore.Open(context.Background(), srv.BucketURL("artifacts"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return srv, st
+}
+
+// TestBlobstoreOverS3: the artifact store writes, lists and reads back objects through the
+// S3 API of the local server, including a key in a nested "directory".
+func TestBlobstoreOverS3(t *testing.T) {
+	_, st := openBucket(t)
+	ctx := context.Background()
 	data := []byte("date,incid_dchosp\n2022-12-31,12\n")
 	if err := st.Put(ctx, "runs/abc/artifacts/model.json", data); err != nil {
 		t.Fatal(err)
@@ -48,14 +55,8 @@ func TestBlobstoreOverS3(t *testing.T) {
 // TestOutage: while stopped the server refuses connections, an open connection included; it
 // comes back on the same endpoint with the objects it held.
 func TestOutage(t *testing.T) {
-	srv := s3server.Start(t, "artifacts")
-	srv.SetEnv(t)
+	srv, st := openBucket(t)
 	ctx := context.Background()
-	st, err := blobstore.Open(ctx, srv.BucketURL("artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	data := []byte("kept across the outage")
 	if err := st.Put(ctx, "runs/abc/artifacts/model.json", data); err != nil {
 		t.Fatal(err)
