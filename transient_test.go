@@ -74,8 +74,8 @@ func checkTransient(t *testing.T, cases []transientCase) {
 
 func TestTransientNetwork(t *testing.T) {
 	ctx := context.Background()
-	_, refused := net.Dial("tcp", testutil.ClosedAddr(t))
-	_, httpRefused := http.Get("http://" + testutil.ClosedAddr(t) + "/x")
+	_, refused := net.Dial("tcp", testutil.FreeAddr(t))
+	_, httpRefused := http.Get("http://" + testutil.FreeAddr(t) + "/x")
 
 	// A server that resets the connection (SO_LINGER 0) as soon as it has read the request.
 	reset := serveOnce(t, func(c net.Conn) {
@@ -202,7 +202,7 @@ func TestTransientSQLite(t *testing.T) {
 func TestTransientPostgres(t *testing.T) {
 	ctx := context.Background()
 	// Refused: nothing listens (the server is down).
-	down, err := sql.Open("pgx", "postgres://prevoir:secret@"+testutil.ClosedAddr(t)+"/prevoir?sslmode=disable&connect_timeout=5")
+	down, err := sql.Open("pgx", "postgres://prevoir:secret@"+testutil.FreeAddr(t)+"/prevoir?sslmode=disable&connect_timeout=5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestTransientObjectStore(t *testing.T) {
 		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
 	}))
 	defer forbidden.Close()
-	down := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
+	down := &s3server.Server{URL: "http://" + testutil.FreeAddr(t)}
 
 	// The SDK retries a 503 and a refused connection itself (3 attempts, gocloud's setting)
 	// before it gives up: what is left is what the queue must retry later.

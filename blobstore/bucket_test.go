@@ -54,7 +54,7 @@ func TestCheckBucketMissing(t *testing.T) {
 // TestCheckBucketUnreachable: a store that does not answer is an error of its own kind, not a
 // missing bucket, so that a process starting during an outage can tell them apart.
 func TestCheckBucketUnreachable(t *testing.T) {
-	srv := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
+	srv := &s3server.Server{URL: "http://" + testutil.FreeAddr(t)}
 	srv.SetEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

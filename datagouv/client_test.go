@@ -242,7 +242,7 @@ func TestFetchRefusesRedirectToFile(t *testing.T) {
 }
 
 func TestFetchConnectionRefusedIsRetried(t *testing.T) {
-	fetchFails(t, newClient(), "http://"+testutil.ClosedAddr(t)+"/x.csv", 3, prevoir.EUNAVAILABLE, "connection refused")
+	fetchFails(t, newClient(), "http://"+testutil.FreeAddr(t)+"/x.csv", 3, prevoir.EUNAVAILABLE, "connection refused")
 }
 
 func TestFetchUnknownHostIsNotRetried(t *testing.T) {
@@ -315,7 +315,7 @@ func TestFetchErrorHidesCredentials(t *testing.T) {
 	withCreds := func(u string) string {
 		return strings.Replace(u, "://", "://mirror-user:mirror-pw@", 1) + "?token=mirror-token"
 	}
-	closed := "http://" + testutil.ClosedAddr(t) + "/r/x"
+	closed := "http://" + testutil.FreeAddr(t) + "/r/x"
 	for _, u := range []string{withCreds(src.URL), withCreds(closed)} {
 		var logs bytes.Buffer
 		c := newClient()

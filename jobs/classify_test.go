@@ -20,7 +20,7 @@ import (
 func storeErrors(t *testing.T) (down, wrong error) {
 	t.Helper()
 	ctx := context.Background()
-	pg, err := sql.Open("pgx", "postgres://prevoir@"+testutil.ClosedAddr(t)+"/prevoir?sslmode=disable")
+	pg, err := sql.Open("pgx", "postgres://prevoir@"+testutil.FreeAddr(t)+"/prevoir?sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}

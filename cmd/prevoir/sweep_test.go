@@ -142,7 +142,7 @@ func TestBucketCheck(t *testing.T) {
 	// The store is down when a command that writes starts: it warns, and goes on.
 	c2 := newCLI(t)
 	seedRegistry(t, c2)
-	down := &s3server.Server{URL: "http://" + testutil.ClosedAddr(t)}
+	down := &s3server.Server{URL: "http://" + testutil.FreeAddr(t)}
 	c2.env["PREVOIR_ARTIFACTS"] = down.BucketURL("prevoir")
 	code, out, errs := c2.run("models", "promote", "incid_dchosp", "1")
 	if code != exitOK || !strings.Contains(out, "v2 -> v1") || !strings.Contains(errs, "artifact store not reachable") {

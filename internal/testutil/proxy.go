@@ -22,17 +22,6 @@ type Proxy struct {
 	conns map[net.Conn]struct{}
 }
 
-// ClosedAddr returns a loopback address (host:port) nobody listens on: a server that is down.
-func ClosedAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // StartProxy starts a proxy to target (host:port), stopped when the test ends.
 func StartProxy(tb testing.TB, target string) *Proxy {
 	tb.Helper()
