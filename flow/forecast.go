@@ -1,16 +1,10 @@
 package flow
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/conformal"
-	"github.com/prevoir/prevoir/forecast/models"
-	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -51,41 +45,9 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 		Params: map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}},
 		func(run *tracking.Run) error {
 			rep.RunID = run.ID
-			b, err := f.Tracker.ReadArtifact(ctx, v.RunID, v.ArtifactPath)
+			fitted, err := f.loadVersion(ctx, v, frame)
 			if err != nil {
-				return fmt.Errorf("load champion v%d: %w", v.Version, err)
-			}
-			var spec ModelSpec
-			if err := json.Unmarshal(b, &spec); err != nil {
-				return prevoir.Errorf(prevoir.EINVALID, "champion v%d: model spec: %v", v.Version, err)
-			}
-			var fitted prevoir.Fitted
-			if spec.Weights != "" {
-				// A network forecasts with its trained weights from the latest days.
-				w, err := f.Tracker.ReadArtifact(ctx, v.RunID, spec.Weights)
-				if err != nil {
-					return fmt.Errorf("load champion v%d weights: %w", v.Version, err)
-				}
-				m, err := neural.Load(bytes.NewReader(w))
-				if err != nil {
-					return fmt.Errorf("champion v%d weights: %w", v.Version, err)
-				}
-				if fitted, err = neural.Bind(strings.TrimSuffix(spec.Family, models.ConformalSuffix), m, frame); err != nil {
-					return err
-				}
-				if spec.Calibration != nil {
-					if fitted, err = conformal.WithCalibration(spec.Family, fitted, *spec.Calibration); err != nil {
-						return err
-					}
-				}
-			} else {
-				fc, err := models.Lookup(spec.Family)
-				if err != nil {
-					return err
-				}
-				if fitted, err = fc.Fit(ctx, frame); err != nil {
-					return err
-				}
+				return err
 			}
 			pred, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles())
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -14,7 +15,6 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
-	"github.com/prevoir/prevoir/forecast/conformal"
 	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
@@ -46,26 +46,43 @@ func (o TrainOptions) withDefaults() TrainOptions {
 }
 
 // ModelSpec is the "model.json" artifact of a training run: what the forecast flow needs to
-// rebuild the model. Statistical models are refitted on the latest data at each forecast
-// (milliseconds), so their spec is their registered name.
+// rebuild the model. Its pinned state (forecast/models.Save) records what makes the version
+// that model — the selected form and fitted parameters, a network's weights, a calibration —
+// so that promoting the version serves that model: forecasting applies it to the latest data
+// and estimates nothing.
 type ModelSpec struct {
 	Family string `json:"family"`
-	// Weights names the artifact holding a network's trained weights (forecast/neural file
-	// format); empty for the statistical models, which are refitted.
-	Weights string `json:"weights,omitempty"`
-	// Calibration holds the conformal residuals of a network trained with +cp.
-	Calibration *conformal.Calibration `json:"calibration,omitempty"`
+	// Pinned is the pinned state; nil for versions registered before pinning, which are
+	// refitted on the latest data (or, for a network, bound to its Weights).
+	Pinned *PinnedRef `json:"pinned,omitempty"`
+	// Weights and Calibration are how versions registered before pinning kept a network: the
+	// artifact of its weights and the conformal residuals of a "+cp" network. Read, no longer
+	// written.
+	Weights     string          `json:"weights,omitempty"`
+	Calibration json.RawMessage `json:"calibration,omitempty"`
 	// FittedUntil is the last day of the data the model was trained on.
 	FittedUntil prevoir.Date `json:"fitted_until"`
 	Horizon     int          `json:"horizon"`
 	Quantiles   []float64    `json:"quantiles"`
 }
 
+// PinnedRef names the artifact of a version's pinned state.
+type PinnedRef struct {
+	Artifact string `json:"artifact"`
+	// SHA256 is the state's hash: the forecast flow refuses a state that is not this one.
+	SHA256 string `json:"sha256"`
+	// Summary says what is pinned ("ETS(M,Ad,M) alpha=0.41 ...").
+	Summary string `json:"summary"`
+	// Blobs are the artifacts of the binary parts the state names (a network's weights).
+	Blobs []string `json:"blobs,omitempty"`
+}
+
 // Artifact names.
 const (
 	ModelSpecArtifact = "model.json"
 	BacktestArtifact  = "backtest.json"
-	WeightsArtifact   = "model.bin"
+	// PinnedArtifact holds the pinned state (forecast/models.Save).
+	PinnedArtifact = "pinned.json"
 )
 
 // TrainReport is what training one model did.
@@ -154,21 +171,8 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 			return fmt.Errorf("predict with %s: %w", name, err)
 		}
 		spec := ModelSpec{Family: name, FittedUntil: frame.Dates[frame.Len()-1], Horizon: prevoir.DefaultHorizon, Quantiles: prevoir.DefaultQuantiles()}
-		inner := fitted
-		if cal, in, ok := conformal.CalibrationOf(fitted); ok {
-			// A network with conformal intervals: keep the calibration with its weights, so
-			// that forecasting needs neither training nor refits at past origins.
-			inner, spec.Calibration = in, &cal
-		}
-		if nft, ok := inner.(*neural.Fitted); ok {
-			var w bytes.Buffer
-			if err := nft.Model().Save(&w); err != nil {
-				return err
-			}
-			if _, err := run.LogArtifact(ctx, WeightsArtifact, w.Bytes()); err != nil {
-				return err
-			}
-			spec.Weights = WeightsArtifact
+		if spec.Pinned, err = f.pin(ctx, run, fitted); err != nil {
+			return fmt.Errorf("pin %s: %w", name, err)
 		}
 		sb, _ := json.MarshalIndent(spec, "", "  ")
 		_, err = run.LogArtifact(ctx, ModelSpecArtifact, sb)
@@ -186,6 +190,27 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	rep.Version = v
 	f.logger().InfoContext(ctx, "model trained and registered", "model", name, "version", v.Version, "mae", float64(rep.Score.MAE))
 	return rep, nil
+}
+
+// pin records the fitted model's pinned state, and the blobs it names, as the run's artifacts.
+func (f *Flows) pin(ctx context.Context, run *tracking.Run, fitted prevoir.Fitted) (*PinnedRef, error) {
+	saved, err := models.Save(ctx, fitted)
+	if err != nil {
+		return nil, err
+	}
+	ref := &PinnedRef{Artifact: PinnedArtifact, Summary: saved.Summary}
+	for _, name := range slices.Sorted(maps.Keys(saved.Blobs)) {
+		if _, err := run.LogArtifact(ctx, name, saved.Blobs[name]); err != nil {
+			return nil, err
+		}
+		ref.Blobs = append(ref.Blobs, name)
+	}
+	a, err := run.LogArtifact(ctx, PinnedArtifact, saved.State)
+	if err != nil {
+		return nil, err
+	}
+	ref.SHA256 = a.SHA256
+	return ref, nil
 }
 
 // less orders MAEs with NaN (a model that could not be scored) last.

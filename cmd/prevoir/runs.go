@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/flow"
 	"github.com/prevoir/prevoir/mlflow"
 	"github.com/prevoir/prevoir/sqlstore"
 	"github.com/prevoir/prevoir/tracking"
@@ -295,7 +297,7 @@ func (a *app) modelsCommand() *cobra.Command {
 		Short: "Show a model's versions and the history of its champion",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, reg, err := a.tracker(cmd)
+			tr, reg, err := a.tracker(cmd)
 			if err != nil {
 				return err
 			}
@@ -317,11 +319,13 @@ func (a *app) modelsCommand() *cobra.Command {
 					aliases[v.Version] = append(aliases[v.Version], al)
 				}
 			}
+			pinned := pinnedSummaries(ctx, tr, vs)
 			if showJSON {
 				return a.printJSON(struct {
 					Versions        []*prevoir.ModelVersion `json:"versions"`
 					ChampionHistory []*prevoir.AliasChange  `json:"champion_history"`
-				}{vs, hist})
+					Pinned          map[int]string          `json:"pinned"`
+				}{vs, hist, pinned})
 			}
 			t := newTable(a.stdout)
 			t.row("VERSION", "FAMILY", "ALIASES", "RUN", "CREATED", "METRICS")
@@ -333,6 +337,16 @@ func (a *app) modelsCommand() *cobra.Command {
 				t.row(strconv.Itoa(v.Version), v.Family, strings.Join(aliases[v.Version], ","), v.RunID, shortTime(v.CreatedAt), strings.Join(mets, " "))
 			}
 			t.flush()
+			if len(pinned) > 0 {
+				fmt.Fprintln(a.stdout, "\nWhat each version pins (what promoting it serves):")
+				t = newTable(a.stdout)
+				for _, v := range vs {
+					if p, ok := pinned[v.Version]; ok {
+						t.row(fmt.Sprintf("  v%d", v.Version), v.Family, p)
+					}
+				}
+				t.flush()
+			}
 			if len(hist) > 0 {
 				fmt.Fprintln(a.stdout, "\nChampion history (newest first):")
 				t = newTable(a.stdout)
@@ -409,6 +423,18 @@ func (a *app) modelsCommand() *cobra.Command {
 	markReadOnly(list, show)
 	models.AddCommand(list, show, promote, rollback)
 	return models
+}
+
+// pinnedSummaries says what each version pins, from its model spec; a version whose spec
+// cannot be read (not a training run's) is left out.
+func pinnedSummaries(ctx context.Context, tr *tracking.Tracker, vs []*prevoir.ModelVersion) map[int]string {
+	out := map[int]string{}
+	for _, v := range vs {
+		if spec, err := flow.ReadSpec(ctx, tr, v); err == nil {
+			out[v.Version] = spec.PinnedSummary()
+		}
+	}
+	return out
 }
 
 func (a *app) artifactsCommand() *cobra.Command {

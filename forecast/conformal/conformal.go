@@ -240,11 +240,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 
 // Describe says what the intervals were calibrated on, for the run record.
 func (ft *fitted) Describe() string {
-	lo, hi := len(ft.res[0]), len(ft.res[0])
-	for _, r := range ft.res {
-		lo, hi = min(lo, len(r)), max(hi, len(r))
-	}
-	d := fmt.Sprintf("conformal %s intervals from %d-%d residuals per horizon", ft.scale, lo, hi)
+	d := ft.calibrationSummary()
 	if in, ok := ft.inner.(interface{ Describe() string }); ok {
 		d += "; " + in.Describe()
 	}
@@ -271,24 +267,15 @@ func Quantile(x []float64, p float64) float64 {
 }
 
 // Calibration is what a conformal fit learned: the sorted residuals per horizon on its scale.
-// It is stored with a model whose point forecasts come from elsewhere (a network's stored
-// weights), so that its intervals need no refit at past origins.
+// It is pinned with the inner model's state, so that its intervals need no refit at past
+// origins.
 type Calibration struct {
 	Scale     Scale       `json:"scale"`
 	Residuals [][]float64 `json:"residuals"`
 }
 
-// CalibrationOf returns the calibration of a conformal fit and its inner fit.
-func CalibrationOf(f prevoir.Fitted) (cal Calibration, inner prevoir.Fitted, ok bool) {
-	ft, ok := f.(*fitted)
-	if !ok {
-		return Calibration{}, nil, false
-	}
-	return Calibration{Scale: ft.scale, Residuals: ft.res}, ft.inner, true
-}
-
-// WithCalibration gives inner the intervals of a stored calibration.
-func WithCalibration(name string, inner prevoir.Fitted, cal Calibration) (prevoir.Fitted, error) {
+// withCalibration gives inner the intervals of a stored calibration.
+func withCalibration(name string, inner prevoir.Fitted, cal Calibration) (prevoir.Fitted, error) {
 	if len(cal.Residuals) == 0 {
 		return nil, fmt.Errorf("%s: empty calibration", name)
 	}

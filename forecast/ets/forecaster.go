@@ -53,13 +53,16 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
-	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Lead: s.Lead, Model: md}, s: s, md: md}, nil
+	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Lead: s.Lead, Model: md}, s: s, md: md,
+		fill: fc.Options.period(), maxGap: fc.MaxGap}, nil
 }
 
 type fitted struct {
 	adapt.Fitted
 	s  *adapt.Series
 	md *Model
+	// fill and maxGap are the gap interpolation's cycle and longest gap, kept for Pin.
+	fill, maxGap int
 }
 
 // Describe says which model was fitted and on what, for the run record.

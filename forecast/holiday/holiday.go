@@ -197,6 +197,18 @@ func (h *Forecaster) factors(f *prevoir.Frame, cal func(prevoir.Date) bool) (fac
 // factors.
 func (h *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
 	cal := remember(h.calendar())
+	g, special := mask(f, cal)
+	inner, err := h.Inner.Fit(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	factors, days := h.factors(f, cal)
+	return &fitted{name: h.Name(), inner: inner, cal: h.calendar(), custom: h.Options.Calendar != nil,
+		factors: factors, days: days, special: special}, nil
+}
+
+// mask returns f with the target of every special day set missing, and how many there are.
+func mask(f *prevoir.Frame, cal func(prevoir.Date) bool) (*prevoir.Frame, int) {
 	g := *f
 	g.Columns = slices.Clone(f.Columns)
 	special := 0
@@ -213,18 +225,14 @@ func (h *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 		}
 		g.Columns[c].Values = vals
 	}
-	inner, err := h.Inner.Fit(ctx, &g)
-	if err != nil {
-		return nil, err
-	}
-	factors, days := h.factors(f, cal)
-	return &fitted{name: h.Name(), inner: inner, cal: h.calendar(), factors: factors, days: days, special: special}, nil
+	return &g, special
 }
 
 type fitted struct {
 	name    string
 	inner   prevoir.Fitted
 	cal     func(prevoir.Date) bool
+	custom  bool // cal is not France: it cannot be pinned
 	factors map[Kind]float64
 	days    map[Kind]int
 	special int

@@ -152,8 +152,9 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 }
 
 type covariate struct {
-	name string
-	x    []float64 // aligned with fitted.z, transformed
+	name  string
+	x     []float64 // aligned with fitted.z, transformed
+	log1p bool
 }
 
 type fitted struct {
@@ -167,6 +168,9 @@ type fitted struct {
 
 	mu     sync.Mutex
 	models []*model // by horizon−1, fitted on demand
+	// pinned is true for a model loaded from its pinned state: it has no training design, so
+	// its horizons are those pinned.
+	pinned bool
 }
 
 func (ft *fitted) forward(v float64) float64 {
@@ -196,23 +200,10 @@ func (ft *fitted) covariates(f *prevoir.Frame) error {
 	}
 	n := len(ft.z)
 	for _, name := range names {
-		if name == f.Target {
-			return fmt.Errorf("covariate %q is the target", name)
-		}
-		start, y, err := adapt.Calendar(f, name, 0)
+		z, from, err := ft.align(f, name)
 		if err != nil {
 			return err
 		}
-		// Align on the target's days ft.s.Start .. ft.s.Start+n-1.
-		x := make([]float64, n)
-		for i := range x {
-			d := int(ft.s.Start) + i - int(start)
-			x[i] = math.NaN()
-			if d >= 0 && d < len(y) {
-				x[i] = y[d]
-			}
-		}
-		z, from, _ := adapt.Fill(x, 7, max(ft.o.MaxGap, adapt.DefaultMaxGap))
 		if from >= n || math.IsNaN(z[n-1]) {
 			ft.absent = append(ft.absent, name+" (missing on the last day)")
 			continue
@@ -226,17 +217,46 @@ func (ft *fitted) covariates(f *prevoir.Frame) error {
 		for _, v := range z[from:] {
 			positive = positive && v >= 0
 		}
-		for i := range z {
-			if i < from {
-				z[i] = math.NaN()
-			} else if positive && ft.o.Log1p {
-				z[i] = math.Log1p(z[i])
-			}
-		}
-		ft.covs = append(ft.covs, covariate{name: name, x: z})
+		c := covariate{name: name, x: z, log1p: positive && ft.o.Log1p}
+		c.transform(from)
+		ft.covs = append(ft.covs, c)
 		ft.start = max(ft.start, from+ft.o.CovariateLags-1)
 	}
 	return nil
+}
+
+// align returns the named column on the target's days, its gaps filled as the target's, and the
+// index of its first usable value.
+func (ft *fitted) align(f *prevoir.Frame, name string) (z []float64, from int, err error) {
+	if name == f.Target {
+		return nil, 0, fmt.Errorf("covariate %q is the target", name)
+	}
+	start, y, err := adapt.Calendar(f, name, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Align on the target's days ft.s.Start .. ft.s.Start+n-1.
+	x := make([]float64, len(ft.z))
+	for i := range x {
+		d := int(ft.s.Start) + i - int(start)
+		x[i] = math.NaN()
+		if d >= 0 && d < len(y) {
+			x[i] = y[d]
+		}
+	}
+	z, from, _ = adapt.Fill(x, 7, max(ft.o.MaxGap, adapt.DefaultMaxGap))
+	return z, from, nil
+}
+
+// transform blanks the values before from and applies log1p when the covariate uses it.
+func (c *covariate) transform(from int) {
+	for i := range c.x {
+		if i < from {
+			c.x[i] = math.NaN()
+		} else if c.log1p {
+			c.x[i] = math.Log1p(c.x[i])
+		}
+	}
 }
 
 // features writes the features of origin index t for target day t+k into row.
@@ -329,6 +349,9 @@ func (ft *fitted) ensure(ctx context.Context, h int) error {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	n := len(ft.z)
+	if ft.pinned && h > len(ft.models) {
+		return fmt.Errorf("%s: the pinned model has horizons 1 to %d, asked for %d (retrain it)", ft.o.Label, len(ft.models), h)
+	}
 	for k := len(ft.models) + 1; k <= h; k++ {
 		if err := ctx.Err(); err != nil {
 			return err

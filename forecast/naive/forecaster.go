@@ -85,12 +85,13 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
-	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Model: md}, md: md}, nil
+	return &fitted{Fitted: adapt.Fitted{Name: fc.Name(), Origin: s.Origin, Model: md}, md: md, fc: fc}, nil
 }
 
 type fitted struct {
 	adapt.Fitted
 	md *Model
+	fc Forecaster
 }
 
 // Describe says how the model was fitted, for the run record.

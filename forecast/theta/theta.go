@@ -75,6 +75,8 @@ type Model struct {
 	theta     float64
 	sigma2    float64
 	seasonal  []float64 // seasonal indices for periods n, n+1, ... (cycled); nil if none
+	figure    []float64 // seasonal indices by position t mod m from the first value; nil if none
+	l0        float64   // initial level of the SES (standard) or of the theta line (OTM)
 
 	// Standard method: level and drift of SES with drift.
 	level, drift float64
@@ -115,7 +117,7 @@ func Fit(y []float64, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("theta: y needs at least 4 observations, got %d", n)
 	}
 	x := y
-	var fig []float64
+	var fig, figure []float64
 	if m > 1 && n >= 2*m && !constant(y) && seasonalTest(y, m) {
 		s, err := decompose.Seasonal(y, m, true)
 		if err == nil && minAbs(s) >= 1e-10 {
@@ -123,6 +125,7 @@ func Fit(y []float64, opts Options) (*Model, error) {
 			for t := range y {
 				x[t] = y[t] / s[t]
 			}
+			figure = s[:m:m]
 			fig = make([]float64, m)
 			for i := range fig {
 				fig[i] = s[(n+i)%m] // index for period n+i (cycled)
@@ -139,7 +142,7 @@ func Fit(y []float64, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	md.seasonal = fig
+	md.seasonal, md.figure = fig, figure
 	return md, nil
 }
 
@@ -213,7 +216,7 @@ func linearTrend(x []float64) (a, b float64) {
 func fitSTM(x []float64) (*Model, error) {
 	n := len(x)
 	if constant(x) {
-		return &Model{n: n, alpha: 0.99999, theta: 2, level: x[n-1]}, nil
+		return &Model{n: n, alpha: 0.99999, theta: 2, level: x[n-1], l0: x[0]}, nil
 	}
 	ses, err := ets.Fit(context.Background(), x, ets.Spec{Error: ets.Additive}, ets.Options{Period: 1})
 	if err != nil {
@@ -225,7 +228,7 @@ func fitSTM(x []float64) (*Model, error) {
 	}
 	_, b := linearTrend(x)
 	return &Model{n: n, alpha: ses.Params().Alpha, theta: 2, sigma2: ses.Sigma2(),
-		level: level[0], drift: b / 2}, nil
+		level: level[0], drift: b / 2, l0: ses.InitialState()[0]}, nil
 }
 
 // fitOTM estimates the Optimised Theta Method of Fiorucci et al. (2016): the theta line
@@ -236,7 +239,7 @@ func fitOTM(x []float64) (*Model, error) {
 	n := len(x)
 	a, b := linearTrend(x)
 	if constant(x) {
-		return &Model{optimized: true, n: n, alpha: 0.99999, theta: 2, a: a, b: b, zlevel: x[0]}, nil
+		return &Model{optimized: true, n: n, alpha: 0.99999, theta: 2, a: a, b: b, zlevel: x[0], l0: x[0]}, nil
 	}
 	sse := func(v []float64) float64 {
 		alpha, th, l := v[0], v[1], v[2]
@@ -271,17 +274,24 @@ func fitOTM(x []float64) (*Model, error) {
 		}
 		return nil, fmt.Errorf("theta: %w", err)
 	}
-	alpha, th, l := r.X[0], r.X[1], r.X[2]
-	for t, xt := range x {
-		tr := a + b*float64(t+1)
-		l += alpha * (th*xt + (1-th)*tr - l)
-	}
+	alpha, th := r.X[0], r.X[1]
+	l := thetaLevel(x, a, b, alpha, th, r.X[2])
 	k := 3
 	if n-k < 1 {
 		return nil, fmt.Errorf("theta: y needs more than %d observations", k)
 	}
-	return &Model{optimized: true, n: n, alpha: alpha, theta: th, a: a, b: b, zlevel: l,
+	return &Model{optimized: true, n: n, alpha: alpha, theta: th, a: a, b: b, zlevel: l, l0: r.X[2],
 		sigma2: sse(r.X) / float64(n-k)}, nil
+}
+
+// thetaLevel runs the SES of the theta line Z_t = θ x_t + (1−θ)(A + B t) over x from level l
+// and returns the level at x's end.
+func thetaLevel(x []float64, a, b, alpha, th, l float64) float64 {
+	for t, xt := range x {
+		tr := a + b*float64(t+1)
+		l += alpha * (th*xt + (1-th)*tr - l)
+	}
+	return l
 }
 
 // Forecast returns the point forecasts for the h periods after the end of the series and the

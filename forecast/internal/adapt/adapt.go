@@ -79,6 +79,34 @@ func Target(f *prevoir.Frame, opts Options) (*Series, error) {
 	return Column(f, f.Target, opts)
 }
 
+// Since returns the target as Target does, from the day start to the frame's last date
+// (opts.Window is ignored): the series a pinned model, fitted on a series that began on start,
+// is applied to. It fails when that series no longer begins on start: start after the frame's
+// last day or before its first, a missing value there, or a gap longer than MaxGap since.
+func Since(f *prevoir.Frame, start prevoir.Date, opts Options) (*Series, error) {
+	if f == nil || f.Len() == 0 {
+		return nil, fmt.Errorf("empty frame")
+	}
+	origin := f.Dates[f.Len()-1]
+	if start > origin || start < f.Dates[0] {
+		return nil, fmt.Errorf("the pinned model's series begins on %s, outside the frame (%s to %s)", start, f.Dates[0], origin)
+	}
+	opts.Window = int(origin-start) + 1
+	s, err := Target(f, opts)
+	if err != nil {
+		return nil, err
+	}
+	if s.Start != start {
+		maxGap := opts.MaxGap
+		if maxGap <= 0 {
+			maxGap = DefaultMaxGap
+		}
+		return nil, fmt.Errorf("the pinned model's series begins on %s, but the data are usable from %s only (a missing value or a gap of more than %d days since)",
+			start, s.Start, maxGap)
+	}
+	return s, nil
+}
+
 // Column returns the named frame column as a daily series.
 func Column(f *prevoir.Frame, name string, opts Options) (*Series, error) {
 	start, y, err := Calendar(f, name, opts.Window)
