@@ -48,8 +48,12 @@ func register(t *testing.T, e *seed.Env, family string, spec flow.ModelSpec, art
 // still forecasts, refitted on the latest data as before, and the log says it pins nothing; a
 // network registered with its weights and calibration in its spec forecasts from them.
 func TestForecastVersionsRegisteredBeforePinning(t *testing.T) {
+	testutil.ForEachDatabase(t, testForecastVersionsRegisteredBeforePinning)
+}
+
+func testForecastVersionsRegisteredBeforePinning(t *testing.T, dbURL string) {
 	ctx := context.Background()
-	e := seed.Open(t, testutil.SQLiteURL(t))
+	e := seed.Open(t, dbURL)
 	var logs testutil.LogBuffer
 	e.Flows.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	frame := e.Ingest(t)
@@ -109,8 +113,12 @@ func TestForecastVersionsRegisteredBeforePinning(t *testing.T) {
 // TestForecastRefusesAnAlteredPinnedState: a pinned state that is not the one the version
 // recorded is an error naming both hashes, not a forecast.
 func TestForecastRefusesAnAlteredPinnedState(t *testing.T) {
+	testutil.ForEachDatabase(t, testForecastRefusesAnAlteredPinnedState)
+}
+
+func testForecastRefusesAnAlteredPinnedState(t *testing.T, dbURL string) {
 	ctx := context.Background()
-	e := seed.Open(t, testutil.SQLiteURL(t))
+	e := seed.Open(t, dbURL)
 	e.Ingest(t)
 	tr, err := e.Flows.TrainModel(ctx, "b1", "theta", flow.TrainOptions{Origins: 2})
 	if err != nil {
