@@ -22,7 +22,6 @@ given by ` + "`--config`" + ` or ` + "`PREVOIR_CONFIG`" + ` (key ` + "`name`" + 
 only" shape one command line's output or action: set in the environment or the file they are
 an error, as are an unknown key and a value outside its setting's range (shown in brackets).
 
-
 ## Global settings (every command)
 
 `)
