@@ -206,7 +206,7 @@ func (a *app) configure(cmd *cobra.Command) error {
 		v, origin := a.lookup(f.Name)
 		if origin != "default" {
 			if err := f.Value.Set(v); err != nil && ferr == nil {
-				ferr = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, v, err)}
+				ferr = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, shownValue(f, v), err)}
 			}
 		}
 		a.origins[f.Name] = origin
@@ -477,7 +477,7 @@ of URLs.`,
 					if origin == "default" {
 						v = f.Value.String()
 					} else if serr := f.Value.Set(v); serr != nil {
-						err = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, v, serr)}
+						err = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, shownValue(f, v), serr)}
 						return
 					}
 					add(f.Name, shownValue(f, v), origin, c.Name())

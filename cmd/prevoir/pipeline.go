@@ -81,15 +81,15 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	if err != nil {
 		return nil, err
 	}
+	fopts, err := p.frame.options()
+	if err != nil {
+		return nil, err
+	}
 	svc, err := a.ingestService(cmd)
 	if err != nil {
 		return nil, err
 	}
 	tr, reg, err := a.tracker(cmd)
-	if err != nil {
-		return nil, err
-	}
-	fopts, err := p.frame.options()
 	if err != nil {
 		return nil, err
 	}
