@@ -41,7 +41,7 @@ func (b bounds) text(format func(float64) string) string {
 	return "from " + format(b.min) + " to " + format(b.max)
 }
 
-func formatInt(v float64) string      { return strconv.FormatFloat(v, 'f', -1, 64) }
+func formatNumber(v float64) string   { return strconv.FormatFloat(v, 'f', -1, 64) }
 func formatDuration(v float64) string { return time.Duration(v).String() }
 
 // usageWithRange appends the valid range to a flag's help.
@@ -54,12 +54,12 @@ type intValue struct {
 	b bounds
 }
 
-func (v intValue) want() string { return "want an integer " + v.b.text(formatInt) }
+func (v intValue) want() string { return "want an integer " + v.b.text(formatNumber) }
 
 func (v intValue) Set(s string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 0, strconv.IntSize)
 	if err != nil || !v.b.contains(float64(n)) {
-		return fmt.Errorf("%s", v.want())
+		return errors.New(v.want())
 	}
 	*v.p = int(n)
 	return nil
@@ -77,7 +77,7 @@ func (v intValue) Type() string { return "int" }
 // intVar defines an int flag within b; def 0 outside b leaves it unset (see intValue).
 func intVar(fs *pflag.FlagSet, p *int, name string, def int, b bounds, usage string) {
 	*p = def
-	fs.Var(intValue{p, b}, name, usageWithRange(usage, b.text(formatInt)))
+	fs.Var(intValue{p, b}, name, usageWithRange(usage, b.text(formatNumber)))
 }
 
 // floatValue is a float64 setting within bounds.
@@ -86,12 +86,12 @@ type floatValue struct {
 	b bounds
 }
 
-func (v floatValue) want() string { return "want a number " + v.b.text(formatInt) }
+func (v floatValue) want() string { return "want a number " + v.b.text(formatNumber) }
 
 func (v floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || !v.b.contains(f) {
-		return fmt.Errorf("%s", v.want())
+		return errors.New(v.want())
 	}
 	*v.p = f
 	return nil
@@ -108,7 +108,7 @@ func (v floatValue) Type() string { return "float64" }
 
 func floatVar(fs *pflag.FlagSet, p *float64, name string, def float64, b bounds, usage string) {
 	*p = def
-	fs.Var(floatValue{p, b}, name, usageWithRange(usage, b.text(formatInt)))
+	fs.Var(floatValue{p, b}, name, usageWithRange(usage, b.text(formatNumber)))
 }
 
 // durationValue is a duration setting within bounds (in nanoseconds). A zero outside the bounds
@@ -125,7 +125,7 @@ func (v durationValue) want() string {
 func (v durationValue) Set(s string) error {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || !v.b.contains(float64(d)) {
-		return fmt.Errorf("%s", v.want())
+		return errors.New(v.want())
 	}
 	*v.p = d
 	return nil

@@ -22,7 +22,7 @@ func TestBounds(t *testing.T) {
 		{b: moreThan(0), in: []float64{1e-12, 3}, out: []float64{0, -1, math.NaN()}, text: "greater than 0"},
 		{b: atLeast(float64(time.Second)), in: []float64{float64(time.Second)}, out: []float64{float64(time.Second - 1)}, text: "at least 1s", duration: true},
 	} {
-		format := formatInt
+		format := formatNumber
 		if c.duration {
 			format = formatDuration
 		}
