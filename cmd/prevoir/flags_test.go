@@ -397,3 +397,20 @@ func TestWorkersSplit(t *testing.T) {
 		t.Errorf("backtest --workers 1 recorded fit-workers %q", cfg["fit-workers"])
 	}
 }
+
+// TestEveryNumericFlagHasARange: every numeric flag of every command checks its range, so that
+// a new one cannot take any number silently. A seed is the exception: every value is one.
+func TestEveryNumericFlagHasARange(t *testing.T) {
+	a := &app{getenv: func(string) string { return "" }}
+	for name, fs := range settingDefs(a.rootCommand()) {
+		for _, f := range fs {
+			switch f.Value.(type) {
+			case intValue, floatValue, durationValue:
+				continue
+			}
+			if typ := f.Value.Type(); name != "seed" && (strings.Contains(typ, "int") || strings.Contains(typ, "float") || typ == "duration") {
+				t.Errorf("--%s (%s) has no range", name, typ)
+			}
+		}
+	}
+}
