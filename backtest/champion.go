@@ -21,8 +21,9 @@ type ChampionOptions struct {
 	// (DefaultChampionWindow). Recent origins say more about the next weeks than old ones.
 	Window int
 	// Margin is the relative MAE improvement a challenger needs to replace the current
-	// champion (DefaultChampionMargin); negative means 0. It stops the champion from flapping
-	// between models whose difference is noise.
+	// champion, usually DefaultChampionMargin; 0 (or less) means any improvement. It stops the
+	// champion from flapping between models whose difference is noise. Unlike the other
+	// options its zero is not a default: a margin of 0 is a margin of 0.
 	Margin float64
 	// Candidates restricts the rule to these models; nil means every model.
 	Candidates []string
@@ -31,9 +32,6 @@ type ChampionOptions struct {
 func (o ChampionOptions) withDefaults() ChampionOptions {
 	if o.Window <= 0 {
 		o.Window = DefaultChampionWindow
-	}
-	if o.Margin == 0 {
-		o.Margin = DefaultChampionMargin
 	}
 	o.Margin = math.Max(o.Margin, 0)
 	return o

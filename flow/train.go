@@ -240,7 +240,9 @@ type SelectReport struct {
 // is the alias change's reason and the select run's artifact.
 func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string, opts TrainOptions) (*SelectReport, error) {
 	rep := &SelectReport{}
-	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunSelect, Name: "select_champion", Params: map[string]string{"batch": batch, "models": strings.Join(names, ",")}},
+	params := map[string]string{"batch": batch, "models": strings.Join(names, ","),
+		"champion_margin": strconv.FormatFloat(opts.Champion.Margin, 'g', -1, 64), "min_coverage": strconv.FormatFloat(opts.MinCoverage80, 'g', -1, 64)}
+	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunSelect, Name: "select_champion", Params: params},
 		func(run *tracking.Run) error {
 			rep.RunID = run.ID
 			merged := &backtest.Result{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
 	"github.com/prevoir/prevoir"
@@ -43,7 +43,7 @@ type app struct {
 	// origins records where each setting's value came from, for "prevoir config".
 	origins map[string]string
 	// fileValues are the config file's settings, by flag name.
-	fileValues map[string]string
+	fileValues map[string]fileSetting
 	logger     *slog.Logger
 
 	// readOnly: the command only reads the home (see markReadOnly).
@@ -123,7 +123,9 @@ frame that models learn from.
 
 Every flag can also be set with an environment variable (--stale-after is PREVOIR_STALE_AFTER)
 or in a YAML config file (--config, key "stale-after"); a flag wins over the environment, which
-wins over the file. "prevoir config" prints the effective settings and where each comes from.`,
+wins over the file. "prevoir config" prints the effective settings and where each comes from.
+A value outside its setting's range, an unknown key, or a command-line only setting (--json,
+--from, ...) in the environment or the file is a usage error naming it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -142,7 +144,7 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 	pf.StringVar(&a.configPath, "config", "", "YAML file of settings (keys are flag names)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, json otherwise)")
-	pf.DurationVar(&a.abandonAfter, "abandon-after", tracking.DefaultAbandonAfter, "a running run of another host (or of a pid now taken) silent for longer is marked failed by the next command that writes; keep it far longer than a database outage")
+	durationVar(pf, &a.abandonAfter, "abandon-after", tracking.DefaultAbandonAfter, moreThan(0), "a running run of another host (or of a pid now taken) silent for longer is marked failed by the next command that writes; keep it far longer than a database outage")
 
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
@@ -153,7 +155,9 @@ wins over the file. "prevoir config" prints the effective settings and where eac
 }
 
 // configure fills every flag not given on the command line from the environment, then from the
-// config file, records where each value came from, and sets up logging.
+// config file, records where each value came from, and sets up logging. A setting the
+// environment or the file gives but no command reads from there (a removed one, a command-line
+// only one) is a usage error, as is a value out of its setting's range.
 func (a *app) configure(cmd *cobra.Command) error {
 	flags := cmd.Flags()
 	if !flags.Changed("config") {
@@ -161,33 +165,34 @@ func (a *app) configure(cmd *cobra.Command) error {
 			a.configPath = v
 		}
 	}
-	file := map[string]string{}
-	if a.configPath != "" {
-		b, err := os.ReadFile(a.configPath)
-		if err != nil {
-			return fmt.Errorf("config file: %w", err)
-		}
-		var raw map[string]any
-		if err := yaml.Unmarshal(b, &raw); err != nil {
-			return fmt.Errorf("config file %s: %w", a.configPath, err)
-		}
-		for k, v := range raw {
-			if flags.Lookup(k) == nil && !knownFlag(cmd.Root(), k) {
-				return usageError{fmt.Errorf("config file %s: unknown key %q", a.configPath, k)}
-			}
-			switch v := v.(type) {
-			case []any:
-				parts := make([]string, len(v))
-				for i, p := range v {
-					parts[i] = fmt.Sprint(p)
-				}
-				file[k] = strings.Join(parts, ",")
-			default:
-				file[k] = fmt.Sprint(v)
-			}
+	defs := settingDefs(cmd.Root())
+	names := sortedKeys(defs)
+	for name := range removedSettings() {
+		if defs[name] == nil {
+			names = append(names, name)
 		}
 	}
-	a.fileValues = file
+	for _, name := range names {
+		if a.getenv(envName(name)) == "" {
+			continue
+		}
+		if err := settingError(defs, name); err != nil {
+			return usageError{fmt.Errorf("env %s: %w", envName(name), err)}
+		}
+	}
+	a.fileValues = map[string]fileSetting{}
+	if a.configPath != "" {
+		file, err := readConfigFile(a.configPath, func(key string) error {
+			if key == "config" {
+				return fmt.Errorf("a config file cannot name another: give --config or %s", envName("config"))
+			}
+			return settingError(defs, key)
+		})
+		if err != nil {
+			return err
+		}
+		a.fileValues = file
+	}
 	a.origins = map[string]string{}
 	var ferr error
 	flags.VisitAll(func(f *pflag.Flag) {
@@ -201,7 +206,7 @@ func (a *app) configure(cmd *cobra.Command) error {
 		v, origin := a.lookup(f.Name)
 		if origin != "default" {
 			if err := f.Value.Set(v); err != nil && ferr == nil {
-				ferr = usageError{fmt.Errorf("%s: %s: %w", origin, f.Name, err)}
+				ferr = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, shownValue(f, v), err)}
 			}
 		}
 		a.origins[f.Name] = origin
@@ -217,10 +222,11 @@ func (a *app) configure(cmd *cobra.Command) error {
 		a.artifactsURL = filepath.Join(a.home, "artifacts")
 		a.origins["artifacts"] = "default (from --home)"
 	}
-	if a.abandonAfter <= 0 {
-		return usageError{fmt.Errorf("%s: abandon-after %s: want a positive duration, e.g. 30m", a.origins["abandon-after"], a.abandonAfter)}
+	if err := a.setupLogging(); err != nil {
+		return err
 	}
-	return a.setupLogging()
+	a.warnRenamed(cmd)
+	return nil
 }
 
 // lookup returns a setting's value from the environment or the config file, and where it came
@@ -229,24 +235,52 @@ func (a *app) lookup(name string) (value, origin string) {
 	if v := a.getenv(envName(name)); v != "" {
 		return v, "env " + envName(name)
 	}
-	if v, ok := a.fileValues[name]; ok && v != "" {
-		return v, "config " + a.configPath
+	if s, ok := a.fileValues[name]; ok && s.value != "" {
+		return s.value, fmt.Sprintf("config %s:%d", a.configPath, s.line)
 	}
 	return "", "default"
 }
 
-// knownFlag reports whether any command defines the flag, so that one config file can serve
-// every command.
-func knownFlag(root *cobra.Command, name string) bool {
-	if root.PersistentFlags().Lookup(name) != nil || root.Flags().Lookup(name) != nil {
-		return true
-	}
-	for _, c := range root.Commands() {
-		if knownFlag(c, name) {
-			return true
+// settingDefs returns every command's flags by name (the global ones once), so that one
+// environment and one config file can serve every command.
+func settingDefs(root *cobra.Command) map[string][]*pflag.Flag {
+	defs := map[string][]*pflag.Flag{}
+	add := func(f *pflag.Flag) {
+		if f.Name != "help" {
+			defs[f.Name] = append(defs[f.Name], f)
 		}
 	}
-	return false
+	root.PersistentFlags().VisitAll(add)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			sub.LocalNonPersistentFlags().VisitAll(add)
+			walk(sub)
+		}
+	}
+	walk(root)
+	return defs
+}
+
+var errUnknownSetting = errors.New("no command has this setting (prevoir config lists them)")
+
+// settingError says why the environment or the config file may not set name: no command has
+// it, it was removed, or every command takes it from the command line only. nil when some
+// command reads it.
+func settingError(defs map[string][]*pflag.Flag, name string) error {
+	if msg, ok := removedSettings()[name]; ok {
+		return fmt.Errorf("no longer read: %s", msg)
+	}
+	fs := defs[name]
+	if len(fs) == 0 {
+		return errUnknownSetting
+	}
+	for _, f := range fs {
+		if configurable(f) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--%s is command-line only: it applies to one command line, never to every run; give it there", name)
 }
 
 func (a *app) setupLogging() error {
@@ -411,50 +445,65 @@ of URLs.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			type setting struct{ name, value, origin, commands string }
-			byName := map[string]*setting{}
-			// Global settings, already resolved for this command line.
-			cmd.Flags().VisitAll(func(f *pflag.Flag) {
-				if !configurable(f) {
+			// A setting's row is its name and value: a setting whose default differs between
+			// commands (--models) has a row per default.
+			var rows []*setting
+			byKey := map[[2]string]*setting{}
+			add := func(name, value, origin, command string) {
+				k := [2]string{name, value}
+				if s, ok := byKey[k]; ok {
+					s.commands += "," + command
 					return
 				}
-				byName[f.Name] = &setting{f.Name, shownValue(f, f.Value.String()), a.origins[f.Name], "all"}
+				s := &setting{name, value, origin, command}
+				byKey[k] = s
+				rows = append(rows, s)
+			}
+			// Global settings, already resolved for this command line.
+			cmd.Flags().VisitAll(func(f *pflag.Flag) {
+				if configurable(f) {
+					add(f.Name, shownValue(f, f.Value.String()), a.origins[f.Name], "all")
+				}
 			})
-			// Every other command's own flags: resolved as that command would resolve them.
-			var visit func(c *cobra.Command)
-			visit = func(c *cobra.Command) {
+			// Every other command's own flags: resolved, and checked, as that command would.
+			var visit func(c *cobra.Command) error
+			visit = func(c *cobra.Command) error {
+				var err error
 				c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-					if !configurable(f) {
-						return
-					}
-					if s, ok := byName[f.Name]; ok {
-						s.commands += "," + c.Name()
+					if !configurable(f) || err != nil {
 						return
 					}
 					v, origin := a.lookup(f.Name)
 					if origin == "default" {
-						v = f.DefValue
+						v = f.Value.String()
+					} else if serr := f.Value.Set(v); serr != nil {
+						err = usageError{fmt.Errorf("%s: %s %q: %w", origin, f.Name, shownValue(f, v), serr)}
+						return
 					}
-					byName[f.Name] = &setting{f.Name, shownValue(f, v), origin, c.Name()}
+					add(f.Name, shownValue(f, v), origin, c.Name())
 				})
-				for _, sub := range c.Commands() {
-					visit(sub)
+				if err != nil {
+					return err
 				}
+				for _, sub := range c.Commands() {
+					if err := visit(sub); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			for _, c := range cmd.Root().Commands() {
 				if c.Name() != "completion" {
-					visit(c)
+					if err := visit(c); err != nil {
+						return err
+					}
 				}
 			}
-			names := make([]string, 0, len(byName))
-			for n := range byName {
-				names = append(names, n)
-			}
-			sort.Strings(names)
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
 			tw := newTable(a.stdout)
 			tw.row("SETTING", "VALUE", "ENV", "FROM", "COMMANDS")
-			for _, n := range names {
-				s := byName[n]
-				tw.row(n, s.value, envName(n), s.origin, s.commands)
+			for _, s := range rows {
+				tw.row(s.name, s.value, envName(s.name), s.origin, s.commands)
 			}
 			return tw.flush()
 		},

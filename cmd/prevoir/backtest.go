@@ -104,11 +104,15 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 					}
 				}
 			}
-			run, err := f.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Params: map[string]string{
+			params := map[string]string{
 				"models": modelList, "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
-			}, Lineage: f.Lineage(frame)})
+			}
+			if epochs > 0 {
+				params["epochs"] = strconv.Itoa(epochs)
+			}
+			run, err := f.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Params: params, Lineage: f.Lineage(frame)})
 			if err != nil {
 				return err
 			}
@@ -145,17 +149,18 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 	fl.StringVar(&modelList, "models", "naive,snaive,mean7,drift,ets,theta,linreg,ensemble", "comma-separated models to compare")
 	fl.Var(dateFlag{&opts.From}, "from", "first origin (default: 49 periods before --to)")
 	fl.Var(dateFlag{&opts.To}, "to", "last origin (default: the last day whose whole horizon is observed)")
-	fl.IntVar(&opts.Every, "every", backtest.DefaultEvery, "days between origins")
-	fl.IntVar(&opts.Horizon, "horizon", prevoir.DefaultHorizon, "days forecast")
-	fl.IntVar(&opts.Window, "window", 0, "sliding training window in days (0: expanding, all data up to the origin)")
+	intVar(fl, &opts.Every, "every", backtest.DefaultEvery, atLeast(1), "days between origins")
+	intVar(fl, &opts.Horizon, "horizon", prevoir.DefaultHorizon, atLeast(1), "days forecast")
+	intVar(fl, &opts.Window, "window", 0, atLeast(0), "sliding training window in days (0: expanding, all data up to the origin)")
 	fl.BoolVar(&opts.Conformal, "conformal", false, "add a +cp twin with conformal intervals for every model")
-	fl.IntVar(&opts.Workers, "workers", backtest.DefaultWorkers, "fits run at once")
-	fl.IntVar(&championWindow, "champion-window", backtest.DefaultChampionWindow, "origins the champion rule ranks on")
-	fl.Float64Var(&championMargin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
-	fl.IntVar(&epochs, "epochs", 0, "epochs of the networks (0: their default, 100)")
+	intVar(fl, &opts.Workers, "fit-workers", backtest.DefaultWorkers, atLeast(1), "fits run at once")
+	renamedFlag(cmd, "workers", "fit-workers")
+	intVar(fl, &championWindow, "champion-window", backtest.DefaultChampionWindow, atLeast(1), "origins the champion rule ranks on")
+	floatVar(fl, &championMargin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
+	intVar(fl, &epochs, "epochs", 0, atLeast(1), "epochs of the networks (default: their own, 100)")
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
 	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
-	markPerInvocation(cmd, "models", "from", "to", "json", "plot")
+	markPerInvocation(cmd, "from", "to", "json", "plot")
 	return cmd
 }
 

@@ -62,16 +62,6 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 					archs = append(archs, arch)
 				}
 			}
-			switch {
-			case epochs < 1:
-				return usageError{fmt.Errorf("--epochs %d: want at least 1", epochs)}
-			case threads < 1:
-				return usageError{fmt.Errorf("--threads %d: want at least 1", threads)}
-			case batch < 1:
-				return usageError{fmt.Errorf("--batch-size %d: want at least 1", batch)}
-			case !(lr > 0):
-				return usageError{fmt.Errorf("--lr %v: want a positive learning rate", lr)}
-			}
 			ds, err := neural.ReferenceDataset(dataDir)
 			if err != nil {
 				return err
@@ -119,13 +109,13 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&model, "model", "all", "model(s) to train: rnn, lstm, gru, tcn, transformer, a comma-separated list, or all (rnn,tcn,transformer)")
-	fl.IntVar(&epochs, "epochs", 100, "training epochs")
-	fl.IntVar(&threads, "threads", runtime.NumCPU(), "worker goroutines (results do not depend on it)")
+	intVar(fl, &epochs, "epochs", 100, atLeast(1), "training epochs")
+	intVar(fl, &threads, "threads", runtime.NumCPU(), atLeast(1), "worker goroutines (results do not depend on it)")
 	fl.Uint64Var(&seed, "seed", 0, "random seed (initialisation, shuffling, dropout)")
 	fl.StringVar(&jsonOut, "json", "", "write the measurements to this JSON file (torch_reference.py's field names)")
 	fl.StringVar(&dataDir, "data-dir", "../shared/data", "directory holding "+neural.ReferenceIndicatorsFile+" and "+neural.ReferenceSIDEPFile)
-	fl.IntVar(&batch, "batch-size", 32, "mini-batch size")
-	fl.Float64Var(&lr, "lr", 1e-3, "Adam learning rate")
+	intVar(fl, &batch, "batch-size", 32, atLeast(1), "mini-batch size")
+	floatVar(fl, &lr, "lr", 1e-3, moreThan(0), "Adam learning rate")
 	markPerInvocation(cmd, "model", "epochs", "threads", "seed", "json", "batch-size", "lr")
 	return cmd
 }

@@ -19,7 +19,8 @@ Generated from the command-line definitions by ` + "`make docs`" + `; a test fai
 binary differ. Every setting is read, in order of precedence, from the command line
 (` + "`--name`" + `), the environment (` + "`PREVOIR_NAME`" + `, dashes as underscores) and the YAML config file
 given by ` + "`--config`" + ` or ` + "`PREVOIR_CONFIG`" + ` (key ` + "`name`" + `). Settings marked "command line
-only" shape one command's output and are never read from the environment or the file.
+only" shape one command line's output or action: set in the environment or the file they are
+an error, as are an unknown key and a value outside its setting's range (shown in brackets).
 
 ## Global settings (every command)
 
@@ -54,8 +55,8 @@ only" shape one command's output and are never read from the environment or the 
 func writeFlags(b *strings.Builder, fs *pflag.FlagSet) {
 	b.WriteString("| setting | environment / config key | default | meaning |\n|---|---|---|---|\n")
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "help" {
-			return
+		if f.Name == "help" || f.Hidden {
+			return // a deprecated spelling is in its replacement's place
 		}
 		env := "`" + envName(f.Name) + "` / `" + f.Name + "`"
 		if !configurable(f) {

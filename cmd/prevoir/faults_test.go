@@ -86,7 +86,7 @@ func testOutageDuringTraining(ft *faultTeam, name string, down, up func()) {
 	ft.mustCLI("run", "ingest")
 	server, base := ft.serve("server", "--no-worker")
 	for i := range 2 {
-		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_WORKERS=2"}, "worker")
+		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker")
 	}
 
 	trainID := postAction(t, base, faultToken, "retrain", server)
@@ -126,7 +126,7 @@ func testOutageDuringRefresh(ft *faultTeam, name string, down, up func()) {
 
 	server, base := ft.serve("server", "--no-worker")
 	for i := range 2 {
-		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_WORKERS=2"}, "worker")
+		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker")
 	}
 	ingestID := postAction(t, base, faultToken, "refresh", server)
 	ft.waitJobState(ingestID, rivertype.JobStateRunning, time.Minute)
@@ -156,7 +156,7 @@ func testCommandsAfterOutage(ft *faultTeam) {
 	ft.env = append(ft.env, "PREVOIR_MODELS=snaive,rnn", "PREVOIR_TRAIN_ORIGINS=1")
 	ft.mustCLI("run", "ingest")
 	server, _ := ft.serve("server", "--no-worker")
-	worker := ft.start("worker0", []string{"PREVOIR_WORKERS=2"}, "worker")
+	worker := ft.start("worker0", []string{"PREVOIR_JOB_WORKERS=2"}, "worker")
 
 	// The network's backtest fit (about 40 s of one core) holds no transaction: the outage
 	// falls in it, and the run is alive throughout, beating whenever the database is up.
@@ -234,9 +234,9 @@ func testKillWorker(ft *faultTeam, killedLeads bool) {
 	t := ft.t
 	ft.env = append(ft.env, "PREVOIR_TRAIN_ORIGINS=1")
 	ft.mustCLI("run", "ingest")
-	rescue := []string{"PREVOIR_RESCUE_AFTER=" + rescueAfter.String(), "PREVOIR_WORKERS=2"}
+	rescue := []string{"PREVOIR_RESCUE_AFTER=" + rescueAfter.String(), "PREVOIR_JOB_WORKERS=2"}
 	// The server works jobs one at a time, at the default --rescue-after (not the scenario's).
-	atDefaults := []string{"PREVOIR_WORKERS=1", "PREVOIR_RESCUE_AFTER=" + jobs.DefaultConfig().RescueAfter.String()}
+	atDefaults := []string{"PREVOIR_JOB_WORKERS=1", "PREVOIR_RESCUE_AFTER=" + jobs.DefaultConfig().RescueAfter.String()}
 
 	var victim *teamProcess
 	var long []*rivertype.JobRow
@@ -294,10 +294,10 @@ func testSigterm(ft *faultTeam) {
 	t := ft.t
 	ft.env = append(ft.env, "PREVOIR_TRAIN_ORIGINS=1", "PREVOIR_RESCUE_AFTER=1h")
 	ft.mustCLI("run", "ingest")
-	server, _ := ft.serve("server", "PREVOIR_WORKERS=1")
+	server, _ := ft.serve("server", "PREVOIR_JOB_WORKERS=1")
 	procs := []*teamProcess{server}
 	for i := range 2 {
-		procs = append(procs, ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_WORKERS=1"}, "worker"))
+		procs = append(procs, ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=1"}, "worker"))
 	}
 	for _, w := range procs[1:] {
 		waitForLog(t, w, "worker started", time.Minute)

@@ -14,12 +14,11 @@ import (
 
 func (a *app) frameCommand() *cobra.Command {
 	var (
-		format     string
-		original   bool
-		stale      string
-		staleAfter int
-		target     string
-		covariates []string
+		format   string
+		original bool
+		target   string
+		ff       frameFlags
+		sf       sourceFlags
 	)
 	def := prevoir.DefaultFrameOptions()
 	cmd := &cobra.Command{
@@ -43,8 +42,11 @@ person: span, sources, decisions, gaps, first and last rows).`,
   prevoir frame --format summary --stale-covariates flag`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := prevoir.FrameOptions{Target: target, Covariates: covariates, Mode: prevoir.FrameFull,
-				Stale: prevoir.StalePolicy(stale), StaleAfter: staleAfter}
+			opts, err := ff.options()
+			if err != nil {
+				return err
+			}
+			opts.Target = target
 			if original {
 				opts.Mode = prevoir.FrameOriginal
 			}
@@ -54,11 +56,15 @@ person: span, sources, decisions, gaps, first and last rows).`,
 			if format != "csv" && format != "json" && format != "summary" {
 				return usageError{fmt.Errorf("--format %q: want csv, json or summary", format)}
 			}
+			srcs, err := sf.sources()
+			if err != nil {
+				return err
+			}
 			svc, err := a.ingestService(cmd)
 			if err != nil {
 				return err
 			}
-			f, err := svc.Frame(cmd.Context(), prevoir.DefaultSources(), opts)
+			f, err := svc.Frame(cmd.Context(), srcs, opts)
 			if err != nil {
 				return err
 			}
@@ -81,10 +87,9 @@ person: span, sources, decisions, gaps, first and last rows).`,
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "csv", "output format: csv, json or summary")
 	fl.BoolVar(&original, "original", false, "reproduce the original project's preprocessing (inner join, rows with a missing value dropped)")
-	fl.StringVar(&stale, "stale-covariates", string(def.Stale), "what to do with a covariate that stops before the target: drop or flag")
-	fl.IntVar(&staleAfter, "stale-after", def.StaleAfter, "days a covariate may lag the target before it counts as stale")
 	fl.StringVar(&target, "target", def.Target, "the column to forecast")
-	fl.StringSliceVar(&covariates, "covariates", def.Covariates, "covariate columns, in order")
+	ff.register(cmd)
+	sf.registerNames(cmd)
 	markPerInvocation(cmd, "format")
 	markReadOnly(cmd)
 	return cmd

@@ -25,17 +25,29 @@ type sourceFlags struct {
 	baseURL string
 }
 
+// register adds the selection and the location of the sources.
 func (f *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringSliceVar(&f.names, "sources", nil, "sources to use, by name (default: all: indicateurs,sidep)")
+	f.registerNames(cmd)
+	f.registerLocation(cmd)
+}
+
+// registerLocation adds where the sources are fetched from, for the commands that fetch.
+func (f *sourceFlags) registerLocation(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dir, "source-dir", "", "read the sources from local copies in this directory instead of data.gouv.fr")
 	cmd.Flags().StringVar(&f.baseURL, "datagouv-url", prevoir.DataGouvBase, "base URL of data.gouv.fr (or of a mirror)")
+}
+
+// registerNames adds the selection only, for the commands that read the stored snapshots.
+func (f *sourceFlags) registerNames(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&f.names, "sources", nil, "sources to use, by name (default: all: indicateurs,sidep)")
 }
 
 // sources returns the selected sources with their URLs set.
 func (f *sourceFlags) sources() ([]prevoir.Source, error) {
 	all := prevoir.DefaultSources()
 	for i := range all {
-		all[i].URL = prevoir.StableURL(strings.TrimSuffix(f.baseURL, "/"), all[i].ResourceID)
+		// A command that reads only the stored snapshots has no --datagouv-url.
+		all[i].URL = prevoir.StableURL(strings.TrimSuffix(cmp.Or(f.baseURL, prevoir.DataGouvBase), "/"), all[i].ResourceID)
 	}
 	srcs := all
 	if len(f.names) > 0 {
@@ -271,7 +283,7 @@ quarantined releases are listed below the table.`,
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "only this source's snapshots")
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many snapshots (0: all)")
+	intVar(cmd.Flags(), &limit, "limit", 0, atLeast(0), "at most this many snapshots (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "source", "limit", "json")
 	markReadOnly(cmd)

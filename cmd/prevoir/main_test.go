@@ -22,6 +22,7 @@ type cli struct {
 	t    *testing.T
 	home string
 	env  map[string]string
+	ctx  context.Context // context.Background() when nil
 }
 
 func newCLI(t *testing.T) *cli {
@@ -32,7 +33,11 @@ func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{"--home", c.home, "--log-level", "warn"}, args...)
-	code = run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	code = run(ctx, args, strings.NewReader(""), &out, &errb, func(k string) string { return c.env[k] })
 	return code, out.String(), errb.String()
 }
 

@@ -24,9 +24,11 @@ import (
 // The networks train with conformal intervals (+cp) so that they can be champion.
 const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn+cp,tcn+cp,transformer+cp"
 
-// pipelineFlags are the settings every flow shares.
+// pipelineFlags are the settings of the flows. Each command registers those it uses, so that
+// its help lists them and no other (see register, registerFlows, registerJobs).
 type pipelineFlags struct {
 	sources         sourceFlags
+	frame           frameFlags
 	registeredModel string
 	trainModels     string
 	train           flow.TrainOptions
@@ -34,23 +36,33 @@ type pipelineFlags struct {
 	retrainOnDrift  bool
 }
 
+// register adds what every command that builds the frame and reads the registry uses
+// (backtest, run, worker, serve): the sources, the frame settings, the registered model.
 func (p *pipelineFlags) register(cmd *cobra.Command) {
-	p.sources.register(cmd)
-	fl := cmd.Flags()
-	fl.StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
-	fl.Float64Var(&p.monitor.DriftFactor, "alert-drift-factor", 1.5, "alert when the champion's live MAE over its last 14 scored days exceeds this times its backtest MAE")
-	fl.DurationVar(&p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, "alert when a source has not changed for longer than this")
+	p.sources.registerNames(cmd)
+	p.frame.register(cmd)
+	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
 }
 
-// registerTrain adds the training settings, for the commands that may train.
-func (p *pipelineFlags) registerTrain(cmd *cobra.Command) {
+// registerFlows adds what running the flows uses (run, worker, serve): where the sources are
+// fetched from, the alerts' thresholds and the training settings.
+func (p *pipelineFlags) registerFlows(cmd *cobra.Command) {
+	p.register(cmd)
+	p.sources.registerLocation(cmd)
 	fl := cmd.Flags()
+	floatVar(fl, &p.monitor.DriftFactor, "alert-drift-factor", 1.5, moreThan(0), "alert when the champion's live MAE over its last 14 scored days exceeds this times its backtest MAE")
+	durationVar(fl, &p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, moreThan(0), "alert when a source has not changed for longer than this")
 	fl.StringVar(&p.trainModels, "models", DefaultTrainModels, "models a training trains (comma-separated; see prevoir backtest --help)")
-	fl.IntVar(&p.train.Epochs, "epochs", 0, "epochs of the neural models (0: their defaults)")
-	fl.IntVar(&p.train.Origins, "train-origins", backtest.DefaultChampionWindow, "weekly origins each model is backtested on when trained")
-	fl.Float64Var(&p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, "relative MAE improvement a challenger needs to replace the champion")
-	fl.BoolVar(&p.retrainOnDrift, "retrain-on-drift", true, "queue an early training when the champion's live error drifts (see --alert-drift-factor)")
-	fl.Float64Var(&p.train.MinCoverage80, "min-coverage", 0.6, "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)")
+	intVar(fl, &p.train.Epochs, "epochs", 0, atLeast(1), "epochs of the neural models (default: their own, 100)")
+	intVar(fl, &p.train.Origins, "train-origins", backtest.DefaultChampionWindow, atLeast(1), "weekly origins each model is backtested on when trained")
+	floatVar(fl, &p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
+	floatVar(fl, &p.train.MinCoverage80, "min-coverage", 0.6, between(0, 1), "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)")
+}
+
+// registerJobs adds, to the flows' settings, what working the queue's jobs uses (worker, serve).
+func (p *pipelineFlags) registerJobs(cmd *cobra.Command) {
+	p.registerFlows(cmd)
+	cmd.Flags().BoolVar(&p.retrainOnDrift, "retrain-on-drift", true, "queue an early training when the champion's live error drifts (see --alert-drift-factor)")
 }
 
 func (p *pipelineFlags) models() []string {
@@ -69,6 +81,10 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	if err != nil {
 		return nil, err
 	}
+	fopts, err := p.frame.options()
+	if err != nil {
+		return nil, err
+	}
 	svc, err := a.ingestService(cmd)
 	if err != nil {
 		return nil, err
@@ -80,7 +96,7 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	cfg, _ := json.Marshal(a.effectiveConfig(cmd))
 	return &flow.Flows{
 		Sources: srcs, Ingester: svc, Tracker: tr, Registry: reg, Forecasts: sqlstore.NewForecastStore(a.db),
-		RegisteredModel: p.registeredModel, FrameOptions: prevoir.DefaultFrameOptions(), Logger: a.logger, Config: string(cfg),
+		RegisteredModel: p.registeredModel, FrameOptions: fopts, Logger: a.logger, Config: string(cfg),
 		Monitor: p.monitor,
 	}, nil
 }
@@ -172,8 +188,7 @@ non-zero if it fails:
 			return nil
 		},
 	}
-	p.register(cmd)
-	p.registerTrain(cmd)
+	p.registerFlows(cmd)
 	return cmd
 }
 
@@ -206,11 +221,12 @@ func (q *queueFlags) register(cmd *cobra.Command) {
 	def := jobs.DefaultConfig()
 	q.cfg = def
 	fl := cmd.Flags()
-	fl.IntVar(&q.cfg.Workers, "workers", def.Workers, "jobs this process runs at once")
-	fl.DurationVar(&q.cfg.RetryBase, "retry-base", def.RetryBase, "wait before the first retry of a transient failure (doubles each attempt, up to 1h)")
-	fl.IntVar(&q.cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "attempts of a job that keeps failing transiently")
-	fl.DurationVar(&q.cfg.RescueAfter, "rescue-after", def.RescueAfter, "lease of the jobs this process runs (at least 1s): a job whose process stops renewing it for this long (it died, or lost the database) is handed on by any serve or worker, whatever the job's timeout")
-	fl.DurationVar(&q.cfg.JobTimeout, "job-timeout", 0, "timeout of every job (0: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
+	intVar(fl, &q.cfg.Workers, "job-workers", def.Workers, atLeast(1), "jobs this process runs at once")
+	renamedFlag(cmd, "workers", "job-workers")
+	durationVar(fl, &q.cfg.RetryBase, "retry-base", def.RetryBase, moreThan(0), "wait before the first retry of a transient failure (doubles each attempt, up to 1h)")
+	intVar(fl, &q.cfg.MaxAttempts, "max-attempts", def.MaxAttempts, atLeast(1), "attempts of a job that keeps failing transiently")
+	durationVar(fl, &q.cfg.RescueAfter, "rescue-after", def.RescueAfter, atLeast(float64(time.Second)), "lease of the jobs this process runs: a job whose process stops renewing it for this long (it died, or lost the database) is handed on by any serve or worker, whatever the job's timeout")
+	durationVar(fl, &q.cfg.JobTimeout, "job-timeout", 0, moreThan(0), "timeout of every job (default: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
 	fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score), with an optional CRON_TZ= prefix")
 	fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training, with an optional CRON_TZ= prefix")
 }
@@ -306,11 +322,10 @@ the same machine keeps answering fast.`,
 			return a.work(cmd.Context(), queue)
 		},
 	}
-	p.register(cmd)
-	p.registerTrain(cmd)
+	p.registerJobs(cmd)
 	q.register(cmd)
 	cmd.Flags().BoolVar(&schedules, "schedules", false, "also insert the scheduled jobs (when the server runs with --no-worker)")
-	cmd.Flags().IntVar(&niceness, "nice", 0, "lower this process's CPU priority by this much (1-19), as nice(1) does")
+	intVar(cmd.Flags(), &niceness, "nice", 0, between(0, 19), "lower this process's CPU priority by this much, as nice(1) does (0: unchanged)")
 	return cmd
 }
 
@@ -381,7 +396,7 @@ func (a *app) jobsCommand() *cobra.Command {
 			return t.flush()
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 30, "at most this many jobs")
+	intVar(cmd.Flags(), &limit, "limit", 30, between(1, 10000), "at most this many jobs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "limit", "json")
 	markReadOnly(cmd)

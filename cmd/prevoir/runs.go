@@ -91,7 +91,7 @@ func (a *app) runsCommand() *cobra.Command {
 	list.Flags().StringVar(&kind, "kind", "", "only runs of this kind: train, backtest, forecast, ingest, score")
 	list.Flags().StringVar(&status, "status", "", "only runs in this state: running, finished, failed, killed")
 	list.Flags().StringVar(&f.Name, "name", "", "only runs with this name (model family)")
-	list.Flags().IntVar(&f.Limit, "limit", 20, "at most this many runs (0: all)")
+	intVar(list.Flags(), &f.Limit, "limit", 20, atLeast(0), "at most this many runs (0: all)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(list, "kind", "status", "name", "limit", "json")
 
@@ -487,9 +487,6 @@ safe. Records go before their objects: a sweep interrupted half-way leaves objec
 next one removes. The weekly training sweeps by itself after its champion selection.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if olderThan < 0 {
-				return usageError{fmt.Errorf("--older-than %s: want a duration of zero or more, like 24h", olderThan)}
-			}
 			tr, _, err := a.tracker(cmd)
 			if err != nil {
 				return err
@@ -523,7 +520,7 @@ next one removes. The weekly training sweeps by itself after its champion select
 			return err
 		},
 	}
-	sweep.Flags().DurationVar(&olderThan, "older-than", tracking.DefaultSweepGrace, "only what was written, or whose run ended, longer ago than this")
+	durationVar(sweep.Flags(), &olderThan, "older-than", tracking.DefaultSweepGrace, atLeast(0), "only what was written, or whose run ended, longer ago than this")
 	sweep.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be removed and remove nothing")
 	sweep.Flags().BoolVar(&sweepJSON, "json", false, "print JSON")
 	markPerInvocation(sweep, "older-than", "dry-run", "json")

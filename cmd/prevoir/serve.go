@@ -109,15 +109,14 @@ hands on other processes' jobs whose leases lapsed, as prevoir worker does (see 
 			return nil
 		},
 	}
-	p.register(cmd)
-	p.registerTrain(cmd)
+	p.registerJobs(cmd)
 	q.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
 	fl.StringVar(&adminToken, "admin-token", "", "token that authorises actions, at least 16 characters (set it with PREVOIR_ADMIN_TOKEN; empty disables actions; shown as (set))")
 	markSecret(cmd, "admin-token")
 	fl.StringSliceVar(&allowedHosts, "allowed-hosts", nil, "host names (with an optional :port) that requests may use besides the host of --addr, localhost, 127.0.0.1 and [::1], comma-separated")
-	fl.DurationVar(&refreshEvery, "refresh-every", web.DefaultRefreshEvery, "how often the served data is reloaded from the stores")
+	durationVar(fl, &refreshEvery, "refresh-every", web.DefaultRefreshEvery, moreThan(0), "how often the served data is reloaded from the stores")
 	fl.BoolVar(&noWorker, "no-worker", false, "serve only: no embedded worker, no schedules (other processes run them)")
 	return cmd
 }

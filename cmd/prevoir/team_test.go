@@ -169,7 +169,7 @@ func TestTeamDeployment(t *testing.T) {
 		"serve", "--no-worker")
 	var workerPIDs []int
 	for i := range 2 {
-		w := startProcess(t, bin, fmt.Sprintf("worker%d", i), append(env, "PREVOIR_WORKERS=1", "PREVOIR_RETRY_BASE=1s"), "worker")
+		w := startProcess(t, bin, fmt.Sprintf("worker%d", i), append(env, "PREVOIR_JOB_WORKERS=1", "PREVOIR_RETRY_BASE=1s"), "worker")
 		workerPIDs = append(workerPIDs, w.pid())
 	}
 
