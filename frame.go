@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // FrameMode chooses how sources are merged into a frame.
@@ -55,6 +56,11 @@ func DefaultFrameOptions() FrameOptions {
 	}
 }
 
+// Columns returns the source columns the frame is built from: the covariates, then the target.
+func (o FrameOptions) Columns() []string {
+	return append(slices.Clone(o.Covariates), o.Target)
+}
+
 // Validate checks the options.
 func (o FrameOptions) Validate() error {
 	switch {
@@ -76,6 +82,45 @@ func (o FrameOptions) Validate() error {
 		}
 	}
 	return nil
+}
+
+// UnknownColumnError is a frame column, the target or a covariate, that none of the sources
+// has: a misspelt name, which must not pass for a column that is merely missing.
+type UnknownColumnError struct {
+	Column string
+	Kind   ColumnKind
+	// Known are the numeric columns of the sources, in their order.
+	Known []string
+}
+
+func (e *UnknownColumnError) Error() string {
+	return fmt.Sprintf("frame: %s %q is in none of the sources; their columns are %s", e.Kind, e.Column, strings.Join(e.Known, ", "))
+}
+
+// ErrorCode makes it an invalid-input error.
+func (e *UnknownColumnError) ErrorCode() string { return EINVALID }
+
+// unknownColumn returns the error for a column none of inputs has.
+func unknownColumn(inputs []FrameInput, name string, kind ColumnKind) error {
+	var known []string
+	for _, in := range inputs {
+		for _, c := range in.Table.Columns {
+			if !slices.Contains(known, c) {
+				known = append(known, c)
+			}
+		}
+	}
+	return &UnknownColumnError{Column: name, Kind: kind, Known: known}
+}
+
+// declaringSource returns the name of the default source whose schema declares column.
+func declaringSource(column string) (string, bool) {
+	for _, s := range DefaultSources() {
+		if slices.Contains(s.Required, column) || slices.ContainsFunc(s.Rules, func(r ColumnRule) bool { return r.Column == column }) {
+			return s.Name, true
+		}
+	}
+	return "", false
 }
 
 // FrameInput is one parsed source release given to BuildFrame, with the snapshot it was
@@ -277,13 +322,17 @@ func locate(inputs []FrameInput, name string) (int, []float64) {
 // buildOriginal reproduces the original project's preprocessing: pandas merge (inner join) on
 // date, selection of the covariates and the target, dropna.
 func buildOriginal(f *Frame, inputs []FrameInput, opts FrameOptions) (*Frame, error) {
-	names := append(slices.Clone(opts.Covariates), opts.Target)
+	names := opts.Columns()
 	from := make([]int, len(names)) // input index of each column
 	vals := make([][]float64, len(names))
 	for i, n := range names {
 		from[i], vals[i] = locate(inputs, n)
 		if from[i] < 0 {
-			return nil, Errorf(EINVALID, "frame: column %q is in none of the sources", n)
+			kind := KindCovariate
+			if n == opts.Target {
+				kind = KindTarget
+			}
+			return nil, unknownColumn(inputs, n, kind)
 		}
 	}
 	// rows[k][d] is the row of date d in input k.
@@ -338,7 +387,7 @@ dates:
 func buildFull(f *Frame, inputs []FrameInput, opts FrameOptions) (*Frame, error) {
 	tk, tv := locate(inputs, opts.Target)
 	if tk < 0 {
-		return nil, Errorf(EINVALID, "frame: target %q is in none of the sources", opts.Target)
+		return nil, unknownColumn(inputs, opts.Target, KindTarget)
 	}
 	tt := inputs[tk].Table
 	first, last, ok := observedSpan(tt.Dates, tv)
@@ -366,7 +415,12 @@ func buildFull(f *Frame, inputs []FrameInput, opts FrameOptions) (*Frame, error)
 	for _, name := range opts.Covariates {
 		k, v := locate(inputs, name)
 		if k < 0 {
-			f.Decisions = append(f.Decisions, Decision{Column: name, Action: ActionDropped, Reason: "absent from every source"})
+			src, ok := declaringSource(name)
+			if !ok || slices.ContainsFunc(inputs, func(in FrameInput) bool { return in.Table.Source == src }) {
+				return nil, unknownColumn(inputs, name, KindCovariate)
+			}
+			// A covariate of a source left out (--sources): nothing to take it from.
+			f.Decisions = append(f.Decisions, Decision{Column: name, Source: src, Action: ActionDropped, Reason: "its source is not used"})
 			continue
 		}
 		t := inputs[k].Table

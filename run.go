@@ -32,6 +32,26 @@ const (
 	RunKilled   RunStatus = "killed" // stopped on purpose (a signal, a cancelled job)
 )
 
+// RunKinds returns every run kind.
+func RunKinds() []RunKind {
+	return []RunKind{RunTrain, RunSelect, RunBacktest, RunForecast, RunIngest, RunScore}
+}
+
+// RunStatuses returns every run state.
+func RunStatuses() []RunStatus {
+	return []RunStatus{RunRunning, RunFinished, RunFailed, RunKilled}
+}
+
+// Names returns the values of a string type as strings, in their order: for messages that list
+// the valid ones.
+func Names[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // Run is one recorded piece of work: a training, a backtest, a forecast. It plays the part of
 // an MLflow run: parameters, metrics with steps, tags, artifacts, and lineage.
 type Run struct {

@@ -2,6 +2,7 @@ package prevoir
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -43,6 +44,40 @@ type Snapshot struct {
 	ViolationCount int         `json:"violation_count,omitempty"`
 	// Acceptance records who accepted a quarantined release, when and why.
 	Acceptance *Acceptance `json:"acceptance,omitempty"`
+	// Pin records the operator who made this release its source's current one whatever the
+	// releases' dates say (nil when it is not pinned).
+	Pin *Pin `json:"pin,omitempty"`
+}
+
+// Pin is an operator's decision that a release is its source's current one, overriding the
+// rule that the newest release is (see NewerThan).
+type Pin struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// NewerThan reports whether s is a newer release than o by the releases' own dates: the later
+// last day of data; on the same last day, the later Last-Modified the server sent (when both
+// have one); then the one that arrived later (the higher ID; an unstored release, ID 0, is
+// arriving now). The time a release was fetched says nothing of its age: an archived vintage
+// can be ingested after the release that superseded it.
+func (s *Snapshot) NewerThan(o *Snapshot) bool {
+	if s.LastDate != o.LastDate {
+		return s.LastDate > o.LastDate
+	}
+	sm, serr := http.ParseTime(s.LastModified)
+	om, oerr := http.ParseTime(o.LastModified)
+	if serr == nil && oerr == nil && !sm.Equal(om) {
+		return sm.After(om)
+	}
+	switch {
+	case s.ID == 0:
+		return o.ID != 0
+	case o.ID == 0:
+		return false
+	}
+	return s.ID > o.ID
 }
 
 // SnapshotState is where a release stands with the plausibility rules.
@@ -80,8 +115,12 @@ const (
 	FetchNew FetchStatus = "new"
 	// FetchRevised: a release not seen before that changes or removes past values.
 	FetchRevised FetchStatus = "revised"
-	// FetchUnchanged: the bytes are those of the current snapshot; nothing stored.
+	// FetchUnchanged: bytes already stored (the current release's, or an earlier one's);
+	// nothing stored, and the current release stays current.
 	FetchUnchanged FetchStatus = "unchanged"
+	// FetchOlder: a release not seen before that is older than the current one (see
+	// NewerThan), an archived vintage: stored, but the current release stays current.
+	FetchOlder FetchStatus = "older"
 	// FetchNotModified: the server answered 304 to a conditional request; nothing downloaded.
 	FetchNotModified FetchStatus = "not-modified"
 	// FetchFailed: the download or the validation failed; nothing stored.
@@ -123,10 +162,17 @@ type SnapshotStore interface {
 	FindSnapshotBySHA(ctx context.Context, source, sha256 string) (*Snapshot, error)
 	// FindSnapshot returns the snapshot with the given ID, or an ENOTFOUND error.
 	FindSnapshot(ctx context.Context, id int64) (*Snapshot, error)
-	// CurrentSnapshot returns the snapshot of the source's latest successful fetch (a
-	// quarantined release counts once accepted): the release the frame is built from.
-	// ENOTFOUND when the source was never fetched.
+	// CurrentSnapshot returns the release the source's frame is built from: the one an
+	// operator pinned, or else the newest (NewerThan) of those not quarantined (a quarantined
+	// release counts once accepted). ENOTFOUND when the source has none.
 	CurrentSnapshot(ctx context.Context, source string) (*Snapshot, error)
+	// PinSnapshot makes a snapshot its source's current release whatever the dates say,
+	// recording p, and returns it. An unknown ID is an ENOTFOUND error; a quarantined release
+	// an ECONFLICT one (accept it first).
+	PinSnapshot(ctx context.Context, id int64, p Pin) (*Snapshot, error)
+	// UnpinSnapshot removes the source's pin, if any, and returns the snapshot that was pinned;
+	// ENOTFOUND when none was.
+	UnpinSnapshot(ctx context.Context, source string) (*Snapshot, error)
 	// AcceptSnapshot marks a quarantined snapshot accepted, recording a, and returns it. An
 	// unknown ID is an ENOTFOUND error; a snapshot that is not quarantined an ECONFLICT one.
 	AcceptSnapshot(ctx context.Context, id int64, a Acceptance) (*Snapshot, error)

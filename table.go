@@ -3,6 +3,7 @@ package prevoir
 import (
 	"math"
 	"slices"
+	"strings"
 )
 
 // Table is one parsed release of a source: one row per day, sorted by date with no duplicate,
@@ -131,4 +132,26 @@ func Diff(old, new *Table) Revision {
 
 func sameValue(a, b float64) bool {
 	return a == b || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+// ChangedColumnsByUse splits the columns changed on past dates into those in used (the
+// columns a frame uses: its target and covariates), which matter to the forecasts, and the
+// others; each list is ordered by most dates changed, then by name.
+func (r Revision) ChangedColumnsByUse(used []string) (usedCols, others []string) {
+	for c := range r.ChangedColumns {
+		if slices.Contains(used, c) {
+			usedCols = append(usedCols, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	byCount := func(a, b string) int {
+		if n := r.ChangedColumns[b] - r.ChangedColumns[a]; n != 0 {
+			return n
+		}
+		return strings.Compare(a, b)
+	}
+	slices.SortFunc(usedCols, byCount)
+	slices.SortFunc(others, byCount)
+	return usedCols, others
 }

@@ -118,6 +118,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	if err != nil {
 		return nil, err
 	}
+	name = fc.Name() // the canonical name ("ets+cp+hol" is recorded as ets+hol+cp)
 	if opts.Epochs > 0 {
 		fc = models.WithEpochs(fc, opts.Epochs)
 	}
@@ -239,6 +240,10 @@ type SelectReport struct {
 // unless the current champion stays within the margin. The decision, with every number it used,
 // is the alias change's reason and the select run's artifact.
 func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string, opts TrainOptions) (*SelectReport, error) {
+	names, cerr := canonicalNames(names) // as TrainModel registered them
+	if cerr != nil {
+		return nil, cerr
+	}
 	rep := &SelectReport{}
 	params := map[string]string{"batch": batch, "models": strings.Join(names, ","),
 		"champion_margin": strconv.FormatFloat(opts.Champion.Margin, 'g', -1, 64), "min_coverage": strconv.FormatFloat(opts.MinCoverage80, 'g', -1, 64)}

@@ -49,7 +49,11 @@ type Result struct {
 	// Quarantined is the release that broke plausibility rules, when Status is quarantined:
 	// stored, with its violations, but not current.
 	Quarantined *prevoir.Snapshot `json:"quarantined,omitempty"`
-	Fetch       *prevoir.Fetch    `json:"fetch"`
+	// Fetched is the release fetched when it is not the current one: an older release than
+	// the current (an archived vintage, new or already stored), or any release while an
+	// operator pins another. Nil when the release fetched is current.
+	Fetched *prevoir.Snapshot `json:"fetched,omitempty"`
+	Fetch   *prevoir.Fetch    `json:"fetch"`
 	// Err is the failure, when Status is failed or quarantined.
 	Err error `json:"-"`
 }
@@ -138,7 +142,7 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	// Conditional request: only when the copy the validators describe is still held.
 	req := datagouv.Request{URL: src.URL}
 	if cur != nil {
-		if last, err := s.Snapshots.LastFetch(ctx, src.Name, prevoir.FetchNew, prevoir.FetchRevised, prevoir.FetchUnchanged, prevoir.FetchNotModified); err == nil && last.URL == fetch.URL {
+		if last, err := s.Snapshots.LastFetch(ctx, src.Name, prevoir.FetchNew, prevoir.FetchRevised, prevoir.FetchUnchanged, prevoir.FetchOlder, prevoir.FetchNotModified); err == nil && last.URL == fetch.URL {
 			req.ETag, req.LastModified = last.ETag, last.LastModified
 		}
 	}
@@ -159,17 +163,26 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	}
 
 	sha := blobstore.SHA256(resp.Body)
-	if cur != nil && cur.SHA256 == sha {
+	known, err := s.Snapshots.FindSnapshotBySHA(ctx, src.Name, sha)
+	switch {
+	case err == nil && known.State != prevoir.SnapshotQuarantined:
+		// Bytes already stored (the current release's, or an earlier one's: a source that went
+		// back to it, an archived vintage ingested again): nothing stored, nothing changes.
 		fetch.Status, fetch.Duration = prevoir.FetchUnchanged, s.now().Sub(start)
-		if err := s.Snapshots.RecordFetch(ctx, fetch, cur); err != nil {
+		if err := s.Snapshots.RecordFetch(ctx, fetch, known); err != nil {
 			return fail(err)
 		}
 		res.Status = prevoir.FetchUnchanged
-		log.InfoContext(ctx, "unchanged", "snapshot", cur.ID, "sha256", sha[:12])
+		if cur == nil || cur.ID != known.ID {
+			res.Fetched = known
+		}
+		log.InfoContext(ctx, "unchanged", "snapshot", known.ID, "current", cur != nil && cur.ID == known.ID, "sha256", sha[:12])
 		return res
+	case err != nil && prevoir.ErrorCode(err) != prevoir.ENOTFOUND:
+		return fail(err)
 	}
 
-	// A release not current: validate all of it before storing anything.
+	// A release not stored (or stored quarantined): validate all of it before storing anything.
 	table, err := csvsource.Parse(src.FileName, resp.Body, src)
 	if err != nil {
 		return fail(err)
@@ -192,12 +205,8 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 	}
 	res.Revision = rev
 
-	snap, err := s.Snapshots.FindSnapshotBySHA(ctx, src.Name, sha)
-	switch {
-	case err == nil:
-		// Bytes seen before (a source that went back to an earlier release): it becomes
-		// current again, unless it is still quarantined; nothing new is stored.
-	case prevoir.ErrorCode(err) == prevoir.ENOTFOUND:
+	snap := known
+	if snap == nil {
 		snap = &prevoir.Snapshot{
 			Source: src.Name, SHA256: sha, BlobKey: BlobKey(src.Name, sha), URL: prevoir.RedactURL(resp.URL), FetchedAt: start,
 			ETag: resp.ETag, LastModified: resp.LastModified, Size: int64(len(resp.Body)), Rows: table.Len(),
@@ -206,6 +215,10 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 		snap.FirstDate, snap.LastDate, _ = table.Span()
 		if cur != nil {
 			snap.PreviousID = cur.ID
+			if !snap.NewerThan(cur) {
+				// An archived vintage: kept, but the newer release stays current.
+				status = prevoir.FetchOlder
+			}
 		}
 		// Plausibility is judged once, when a release first arrives, against the release
 		// current then; an implausible one is kept (nothing is lost) but not made current.
@@ -215,8 +228,6 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 		if err := s.putBlob(ctx, snap.BlobKey, resp.Body); err != nil {
 			return fail(err)
 		}
-	default:
-		return fail(err)
 	}
 	// record records the fetch as resolving to snap: a quarantined release is reported as such
 	// every time it is fetched again, until accepted.
@@ -243,7 +254,13 @@ func (s *Service) ingestOne(ctx context.Context, src prevoir.Source) Result {
 		return res
 	}
 	res.Status, res.Snapshot = status, snap
-	attrs := []any{"snapshot", snap.ID, "rows", snap.Rows, "first", snap.FirstDate, "last", snap.LastDate, "sha256", sha[:12]}
+	// The release fetched is current unless it is older, or an operator pinned another.
+	if cur, err := s.Snapshots.CurrentSnapshot(ctx, src.Name); err != nil {
+		return fail(err)
+	} else if cur.ID != snap.ID {
+		res.Snapshot, res.Fetched = cur, snap
+	}
+	attrs := []any{"snapshot", snap.ID, "current", res.Fetched == nil, "rows", snap.Rows, "first", snap.FirstDate, "last", snap.LastDate, "sha256", sha[:12]}
 	if rev != nil {
 		attrs = append(attrs, "added_dates", rev.AddedDates, "changed_dates", rev.ChangedDates, "changed_cells", rev.ChangedCells)
 	}

@@ -157,10 +157,11 @@ func TestIngestHTTPConditionalAndRevisions(t *testing.T) {
 		len(r.Revision.AddedColumns) != 1 || r.Snapshot.PreviousID != first.ID || r.Snapshot.Revision == nil {
 		t.Fatalf("revised release: status %s, revision %+v, snapshot %+v", r.Status, r.Revision, r.Snapshot)
 	}
-	// Back to the first release: it becomes current again, nothing new is stored.
+	// Back to the first release: bytes already stored, unchanged; the newer release stays
+	// current and nothing new is stored.
 	srv.SetFile(ind.ResourceID, filepath.Join(data, "vintages/table-indicateurs-open-data-france-2022-08-05-19h01.csv"))
 	rs, err = e.svc.Ingest(ctx, srcs)
-	if err != nil || rs[0].Snapshot.ID != first.ID || rs[0].Status != prevoir.FetchRevised {
+	if err != nil || rs[0].Snapshot.ID != r.Snapshot.ID || rs[0].Fetched == nil || rs[0].Fetched.ID != first.ID || rs[0].Status != prevoir.FetchUnchanged {
 		t.Fatalf("revert: %s %+v %v", statuses(rs), rs[0].Snapshot, err)
 	}
 	if s, b := e.counts(t); s != 2 || b != 2 {
@@ -309,8 +310,8 @@ func TestIngestFetchesSourcesConcurrently(t *testing.T) {
 	upstream.Inject(srcs[0].ResourceID, testutil.Fault404)
 	upstream.SetFile(srcs[1].ResourceID, filepath.Join(testutil.DataDir(t), "vintages/sp-fra-jour-2022-08-05-19h01.csv"))
 	rs, err = e.svc.Ingest(ctx, srcs)
-	if err == nil || !strings.Contains(err.Error(), "404") || statuses(rs) != "indicateurs=failed sidep=revised" {
-		t.Fatalf("got %s, %v; want indicateurs failed (404) and sidep revised", statuses(rs), err)
+	if err == nil || !strings.Contains(err.Error(), "404") || statuses(rs) != "indicateurs=failed sidep=older" {
+		t.Fatalf("got %s, %v; want indicateurs failed (404) and sidep older (an archived release)", statuses(rs), err)
 	}
 }
 

@@ -248,6 +248,7 @@ func TestUpgradeToQuarantine(t *testing.T) {
 		}
 		q := &prevoir.Snapshot{Source: "sidep", SHA256: hexSHA(2), BlobKey: "snapshots/sidep/y.csv", URL: "u", FetchedAt: time.Now(), Rows: 1,
 			Columns: []string{"P"}, State: prevoir.SnapshotQuarantined, ViolationCount: 1,
+			LastDate:   prevoir.MustParseDate("2022-08-24"), // newer than snapshot 1: current once accepted
 			Violations: []prevoir.Violation{{File: "sp-fra-jour.csv", Line: 3, Column: "P", Value: "-1", Rule: prevoir.RuleNonNegativeInteger}}}
 		f := &prevoir.Fetch{Source: "sidep", URL: "u", StartedAt: time.Now(), Status: prevoir.FetchQuarantined}
 		if err := st.RecordFetch(ctx, f, q); err != nil {

@@ -24,7 +24,11 @@ func NewSnapshotStore(db *DB) *SnapshotStore { return &SnapshotStore{db: db} }
 
 const snapshotColumns = `s.id, s.source, s.sha256, s.blob_key, s.url, s.fetched_at, s.etag, s.last_modified,
 	s.size_bytes, s.row_count, s.first_date, s.last_date, s.column_names, s.previous_id, s.revision,
-	` + snapshotState + `, s.violations, s.violation_count, s.accepted_at, s.accepted_by, s.accept_reason`
+	` + snapshotState + `, s.violations, s.violation_count, s.accepted_at, s.accepted_by, s.accept_reason,
+	p.pinned_at, COALESCE(p.pinned_by, ''), COALESCE(p.reason, '')`
+
+// snapshotFrom is the FROM clause of the snapshot queries: a snapshot with its pin, if any.
+const snapshotFrom = " FROM snapshots s LEFT JOIN snapshot_pins p ON p.snapshot_id = s.id "
 
 // snapshotState is a snapshot's prevoir.SnapshotState, derived from the facts it follows from
 // (an acceptance, violations) rather than stored beside them, where it could contradict them.
@@ -43,11 +47,16 @@ func scanSnapshot(r rowScanner) (*prevoir.Snapshot, error) {
 		state       string
 		violations  sql.NullString
 		acc         prevoir.Acceptance
+		pin         prevoir.Pin
 	)
 	if err := r.Scan(&s.ID, &s.Source, &s.SHA256, &s.BlobKey, &s.URL, timeScan{&s.FetchedAt}, &s.ETag, &s.LastModified,
 		&s.Size, &s.Rows, &first, &last, &cols, &prev, &rev,
-		&state, &violations, &s.ViolationCount, timeScan{&acc.At}, &acc.By, &acc.Reason); err != nil {
+		&state, &violations, &s.ViolationCount, timeScan{&acc.At}, &acc.By, &acc.Reason,
+		timeScan{&pin.At}, &pin.By, &pin.Reason); err != nil {
 		return nil, err
+	}
+	if !pin.At.IsZero() {
+		s.Pin = &pin
 	}
 	s.State = prevoir.SnapshotState(state)
 	if violations.Valid {
@@ -79,7 +88,7 @@ func scanSnapshot(r rowScanner) (*prevoir.Snapshot, error) {
 }
 
 func (st *SnapshotStore) findOne(ctx context.Context, what, where string, args ...any) (*prevoir.Snapshot, error) {
-	q := "SELECT " + snapshotColumns + " FROM snapshots s " + where
+	q := "SELECT " + snapshotColumns + snapshotFrom + where
 	s, err := scanSnapshot(st.db.sql.QueryRowContext(ctx, st.db.rebind(q), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no snapshot %s", what)
@@ -100,15 +109,79 @@ func (st *SnapshotStore) FindSnapshotBySHA(ctx context.Context, source, sha256 s
 	return st.findOne(ctx, fmt.Sprintf("of %s with sha256 %s", source, sha256), "WHERE s.source = ? AND s.sha256 = ?", source, sha256)
 }
 
-// CurrentSnapshot implements prevoir.SnapshotStore: the snapshot of the latest fetch that
-// resolved to one (new, revised or unchanged; not-modified and failed fetches resolve to none).
-// A quarantined release counts from the fetch that brought it once it is accepted, so an
-// acceptance does not override a release fetched after it.
+// CurrentSnapshot implements prevoir.SnapshotStore: the pinned snapshot, or else the newest
+// (prevoir.Snapshot.NewerThan) of those that are not quarantined. The database narrows the
+// candidates to the latest last day of data; NewerThan, which parses Last-Modified, settles
+// the rest.
 func (st *SnapshotStore) CurrentSnapshot(ctx context.Context, source string) (*prevoir.Snapshot, error) {
-	return st.findOne(ctx, "for source "+source+" (run prevoir ingest)",
-		`JOIN fetches f ON f.snapshot_id = s.id
-		WHERE f.source = ? AND (f.status IN ('new', 'revised', 'unchanged') OR (f.status = 'quarantined' AND s.accepted_at IS NOT NULL))
-		ORDER BY f.id DESC LIMIT 1`, source)
+	what := "for source " + source + " (run prevoir ingest)"
+	pinned, err := st.findOne(ctx, what, "WHERE p.source = ?", source)
+	if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+		return pinned, err
+	}
+	rows, err := st.db.sql.QueryContext(ctx, st.db.rebind("SELECT "+snapshotColumns+snapshotFrom+
+		`WHERE s.source = ? AND `+eligible+` AND s.last_date = (
+			SELECT MAX(s.last_date) FROM snapshots s WHERE s.source = ? AND `+eligible+`)`), source, source)
+	if err != nil {
+		return nil, fmt.Errorf("current snapshot of %s: %w", source, err)
+	}
+	defer rows.Close()
+	var newest *prevoir.Snapshot
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, fmt.Errorf("current snapshot of %s: %w", source, err)
+		}
+		if newest == nil || s.NewerThan(newest) {
+			newest = s
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("current snapshot of %s: %w", source, err)
+	}
+	if newest == nil {
+		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no snapshot %s", what)
+	}
+	return newest, nil
+}
+
+// eligible selects the snapshots that may be current: not quarantined, or accepted.
+const eligible = `(s.violation_count = 0 OR s.accepted_at IS NOT NULL)`
+
+// PinSnapshot implements prevoir.SnapshotStore.
+func (st *SnapshotStore) PinSnapshot(ctx context.Context, id int64, p prevoir.Pin) (*prevoir.Snapshot, error) {
+	snap, err := st.FindSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if snap.State == prevoir.SnapshotQuarantined {
+		return nil, prevoir.Errorf(prevoir.ECONFLICT, "snapshot %d is quarantined: review it and accept it (prevoir snapshots accept %d) before pinning it", id, id)
+	}
+	err = st.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, st.db.rebind("DELETE FROM snapshot_pins WHERE source = ?"), snap.Source); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, st.db.rebind(`INSERT INTO snapshot_pins (source, snapshot_id, pinned_at, pinned_by, reason)
+			VALUES (?, ?, ?, ?, ?)`), snap.Source, id, st.db.ts(p.At), p.By, p.Reason)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pin snapshot %d: %w", id, err)
+	}
+	return st.FindSnapshot(ctx, id)
+}
+
+// UnpinSnapshot implements prevoir.SnapshotStore.
+func (st *SnapshotStore) UnpinSnapshot(ctx context.Context, source string) (*prevoir.Snapshot, error) {
+	pinned, err := st.findOne(ctx, "pinned for source "+source, "WHERE p.source = ?", source)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.db.sql.ExecContext(ctx, st.db.rebind("DELETE FROM snapshot_pins WHERE source = ? AND snapshot_id = ?"), source, pinned.ID); err != nil {
+		return nil, fmt.Errorf("unpin snapshot %d: %w", pinned.ID, err)
+	}
+	pinned.Pin = nil
+	return pinned, nil
 }
 
 // AcceptSnapshot implements prevoir.SnapshotStore.
@@ -143,7 +216,7 @@ func (st *SnapshotStore) AcceptSnapshot(ctx context.Context, id int64, a prevoir
 
 // ListSnapshots implements prevoir.SnapshotStore.
 func (st *SnapshotStore) ListSnapshots(ctx context.Context, f prevoir.SnapshotFilter) ([]*prevoir.Snapshot, error) {
-	q := "SELECT " + snapshotColumns + " FROM snapshots s"
+	q := "SELECT " + snapshotColumns + snapshotFrom
 	var args []any
 	if f.Source != "" {
 		q += " WHERE s.source = ?"

@@ -78,12 +78,13 @@ func TestSnapshotStore(t *testing.T) {
 		if dup.ID != 0 {
 			t.Error("failed insert set an ID")
 		}
-		// A fetch that goes back to the first release makes it current again without a new row.
-		if err := st.RecordFetch(ctx, &prevoir.Fetch{Source: "sidep", StartedAt: time.Now(), Status: prevoir.FetchRevised}, s1); err != nil {
+		// A fetch that goes back to the first release does not make it current: the second,
+		// as recent by its dates and arrived after it, is the newer release.
+		if err := st.RecordFetch(ctx, &prevoir.Fetch{Source: "sidep", StartedAt: time.Now(), Status: prevoir.FetchUnchanged}, s1); err != nil {
 			t.Fatal(err)
 		}
-		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != s1.ID {
-			t.Errorf("current = %d, want %d", cur.ID, s1.ID)
+		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != s2.ID {
+			t.Errorf("current = %d, want %d", cur.ID, s2.ID)
 		}
 		// Failed and not-modified fetches do not change the current snapshot.
 		for _, status := range []prevoir.FetchStatus{prevoir.FetchFailed, prevoir.FetchNotModified} {
@@ -91,8 +92,8 @@ func TestSnapshotStore(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != s1.ID {
-			t.Errorf("after failures current = %d, want %d", cur.ID, s1.ID)
+		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != s2.ID {
+			t.Errorf("after failures current = %d, want %d", cur.ID, s2.ID)
 		}
 		last, err := st.LastFetch(ctx, "sidep")
 		if err != nil || last.Status != prevoir.FetchNotModified {

@@ -631,10 +631,9 @@ func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, st, "leaderboard:csv:"+table, func() *blob { return leaderboardBlob(st, format, table) })
 }
 
-var (
-	runKinds    = []string{string(prevoir.RunTrain), string(prevoir.RunSelect), string(prevoir.RunBacktest), string(prevoir.RunForecast), string(prevoir.RunIngest), string(prevoir.RunScore)}
-	runStatuses = []string{string(prevoir.RunRunning), string(prevoir.RunFinished), string(prevoir.RunFailed), string(prevoir.RunKilled)}
-)
+// runKinds and runStatuses are the values the run filters accept.
+func runKinds() []string    { return prevoir.Names(prevoir.RunKinds()) }
+func runStatuses() []string { return prevoir.Names(prevoir.RunStatuses()) }
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	st := s.current(w, r)
@@ -664,11 +663,11 @@ func (s *Server) parseRunFilter(q url.Values) (runFilter, string, error) {
 		return runFilter{}, "", err
 	}
 	f := runFilter{kind: q.Get("kind"), status: q.Get("status"), name: q.Get("name")}
-	if f.kind != "" && !slices.Contains(runKinds, f.kind) {
-		return runFilter{}, "", badRequest("kind %q: want one of %s", f.kind, strings.Join(runKinds, ", "))
+	if f.kind != "" && !slices.Contains(runKinds(), f.kind) {
+		return runFilter{}, "", badRequest("kind %q: want one of %s", f.kind, strings.Join(runKinds(), ", "))
 	}
-	if f.status != "" && !slices.Contains(runStatuses, f.status) {
-		return runFilter{}, "", badRequest("status %q: want one of %s", f.status, strings.Join(runStatuses, ", "))
+	if f.status != "" && !slices.Contains(runStatuses(), f.status) {
+		return runFilter{}, "", badRequest("status %q: want one of %s", f.status, strings.Join(runStatuses(), ", "))
 	}
 	if len(f.name) > 200 {
 		return runFilter{}, "", badRequest("name: longer than 200 characters")

@@ -52,6 +52,18 @@ var templateFuncs = template.FuncMap{
 	},
 	"ago":   ago,
 	"short": func(s string) string { return truncate(s, 13) },
+	// revisedColumns lists a revision's changed columns, those the frame uses first.
+	"revisedColumns": func(r *prevoir.Revision) string {
+		used, others := r.ChangedColumnsByUse(prevoir.DefaultFrameOptions().Columns())
+		var parts []string
+		for _, c := range append(used, others...) {
+			parts = append(parts, fmt.Sprintf("%s (%d)", c, r.ChangedColumns[c]))
+		}
+		if len(used) > 0 && len(others) > 0 {
+			parts[len(used)] = "not used: " + parts[len(used)]
+		}
+		return strings.Join(parts, " ")
+	},
 	"dur": func(a, b time.Time) string {
 		if b.IsZero() || a.IsZero() {
 			return "–"
@@ -463,7 +475,7 @@ type runsPage struct {
 func (s *Server) runsPage(st *state, kind string) *blob {
 	p := runsPage{page: s.basePage(st, "Runs and model versions", "runs"), Kind: kind, Versions: st.modelsView().Versions, Kept: s.cfg.RunsKept}
 	p.Kinds = append(p.Kinds, spanLink{Label: "all", Value: "", Current: kind == ""})
-	for _, k := range runKinds {
+	for _, k := range runKinds() {
 		p.Kinds = append(p.Kinds, spanLink{Label: k, Value: k, Current: kind == k})
 	}
 	for _, d := range st.runs {
@@ -485,8 +497,8 @@ func (s *Server) pageRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := q.Get("kind")
-	if kind != "" && !slices.Contains(runKinds, kind) {
-		s.writePageError(w, r, badRequest("kind %q: want one of %s", truncate(kind, 20), strings.Join(runKinds, ", ")))
+	if kind != "" && !slices.Contains(runKinds(), kind) {
+		s.writePageError(w, r, badRequest("kind %q: want one of %s", truncate(kind, 20), strings.Join(runKinds(), ", ")))
 		return
 	}
 	respond(w, r, st, "page:runs:"+kind, func() *blob { return s.runsPage(st, kind) })
@@ -656,7 +668,7 @@ func (s *Server) renderPages(st *state) {
 	}
 	put("page:models", s.modelsPage(st))
 	put("page:runs:", s.runsPage(st, ""))
-	for _, k := range runKinds {
+	for _, k := range runKinds() {
 		put("page:runs:"+k, s.runsPage(st, k))
 	}
 	put("page:data", s.dataPage(st))

@@ -60,7 +60,9 @@ The backtest is recorded as a run (parameters, metrics per model, backtest.json 
 as artifacts). Run "prevoir ingest" first.
 
 Models: ` + strings.Join(models.Names(), ", ") + `; suffixes +hol (French public holidays
-corrected) and +cp (conformal intervals) compose with any name.`,
+corrected) and +cp (conformal intervals) compose with any name, in any order: the model is
+the same and is recorded as name+hol+cp (the calibration wraps the corrected model). The
+ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 		Example: `  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,6 +94,9 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 			if opts.From > opts.To {
 				return usageError{fmt.Errorf("--from %s is after --to %s", opts.From, opts.To)}
 			}
+			if err := checkOrigins(opts, frame); err != nil {
+				return err
+			}
 			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin}
 			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
 				opts.Current = v.Family
@@ -105,7 +110,7 @@ corrected) and +cp (conformal intervals) compose with any name.`,
 				}
 			}
 			params := map[string]string{
-				"models": modelList, "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
+				"models": canonicalList(ms), "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/user"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -90,8 +89,14 @@ func (a *app) ingestCommand() *cobra.Command {
 		Long: `Fetch both sources (the national indicators and SI-DEP) from data.gouv.fr, or from local
 copies with --source-dir, validate them, and store each release not seen before as a
 content-addressed snapshot. For each source it prints whether the release is new, unchanged
-(same bytes: nothing stored), not modified (the server said so: nothing downloaded), revised
-(past values changed: how many dates and which columns), quarantined or failed (why).
+(bytes already stored: nothing stored, nothing changes), not modified (the server said so:
+nothing downloaded), revised (past values changed: how many dates and which columns, those the
+frame uses first), older (a release older than the current one by its dates, an archived
+vintage: stored, the current release stays current), quarantined or failed (why).
+
+The current release of a source is the newest by its own dates (its last day of data, then
+the Last-Modified the server sent, then the one stored last), whatever order the releases are
+ingested in, unless an operator pinned one (prevoir snapshots pin).
 
 A release that parses but breaks a plausibility rule of its source (a negative count, a rate
 out of its range, a day before 2020 or after tomorrow, a value more than ten times the largest
@@ -149,14 +154,19 @@ func printResults(a *app, results []ingest.Result) {
 	for _, r := range results {
 		snap, rows, first, last, sha := "-", "-", "-", "-", "-"
 		s := r.Snapshot
-		if r.Quarantined != nil {
+		switch {
+		case r.Quarantined != nil:
 			s = r.Quarantined // the release fetched, not the one that stays current
+		case r.Fetched != nil:
+			s = r.Fetched
 		}
 		if s != nil {
 			snap, rows, first, last, sha = fmt.Sprint(s.ID), fmt.Sprint(s.Rows), s.FirstDate.String(), s.LastDate.String(), s.SHA256[:12]
 		}
 		changes := describeRevision(r.Revision)
 		switch {
+		case r.Fetched != nil && r.Quarantined == nil:
+			changes = strings.TrimPrefix(strings.Join([]string{changes, fetchedNote(r.Snapshot)}, "; "), "; ")
 		case r.Quarantined != nil:
 			changes = fmt.Sprintf("%d plausibility rule violations: see below", r.Quarantined.ViolationCount)
 		case r.Err != nil:
@@ -167,7 +177,7 @@ func printResults(a *app, results []ingest.Result) {
 	t.flush()
 }
 
-// describeRevision says in a few words how a release differs from the one before.
+// describeRevision says in a few words how a release differs from the one current before it.
 func describeRevision(r *prevoir.Revision) string {
 	if r == nil {
 		return ""
@@ -186,25 +196,9 @@ func describeRevision(r *prevoir.Revision) string {
 		parts = append(parts, "removed columns "+strings.Join(r.RemovedColumns, ","))
 	}
 	if r.ChangedDates > 0 {
-		cols := make([]string, 0, len(r.ChangedColumns))
-		for c := range r.ChangedColumns {
-			cols = append(cols, c)
-		}
-		// Most revised columns first.
-		sort.Slice(cols, func(i, j int) bool {
-			if r.ChangedColumns[cols[i]] != r.ChangedColumns[cols[j]] {
-				return r.ChangedColumns[cols[i]] > r.ChangedColumns[cols[j]]
-			}
-			return cols[i] < cols[j]
-		})
-		desc := make([]string, 0, 4)
-		for _, c := range cols[:min(4, len(cols))] {
-			desc = append(desc, fmt.Sprintf("%s %d", c, r.ChangedColumns[c]))
-		}
-		if len(cols) > 4 {
-			desc = append(desc, fmt.Sprintf("+%d more", len(cols)-4))
-		}
-		parts = append(parts, fmt.Sprintf("%d past dates revised %s..%s (%s)", r.ChangedDates, r.FirstChanged, r.LastChanged, strings.Join(desc, ", ")))
+		// The columns the frame uses first: a revision of them changes the forecasts.
+		parts = append(parts, fmt.Sprintf("%d past dates revised %s..%s (%s)", r.ChangedDates, r.FirstChanged, r.LastChanged,
+			describeChangedColumns(r, prevoir.DefaultFrameOptions().Columns())))
 	}
 	if len(parts) == 0 {
 		return "no change in values"
@@ -222,11 +216,18 @@ func (a *app) snapshotsCommand() *cobra.Command {
 		Use:   "snapshots",
 		Short: "List the stored snapshots, newest first",
 		Long: `List the stored snapshots, newest first. CURRENT marks the release each source's frame is
-built from; STATE says "quarantined" for a release that broke the plausibility rules (kept,
-never current until accepted) and "accepted" for one an operator accepted; the violations of
-quarantined releases are listed below the table.`,
+built from: the newest by its own dates (its last day of data, then the Last-Modified the
+server sent, then the one stored last), whatever order the releases were ingested in, unless
+an operator pinned one ("pinned"; see prevoir snapshots pin). STATE says "quarantined" for a
+release that broke the plausibility rules (kept, never current until accepted) and "accepted"
+for one an operator accepted; the violations of quarantined releases, acceptances and pins are
+listed below the table. CHANGES lists the columns a revision changed, those the frame uses
+first.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := oneOf("source", source, sourceNames()); err != nil {
+				return err
+			}
 			db, _, err := a.stores(cmd.Context())
 			if err != nil {
 				return err
@@ -258,6 +259,9 @@ quarantined releases are listed below the table.`,
 				if current[s.ID] {
 					cur = "*"
 				}
+				if s.Pin != nil {
+					cur += " pinned"
+				}
 				if s.State != prevoir.SnapshotOK {
 					state = string(s.State)
 				}
@@ -268,6 +272,10 @@ quarantined releases are listed below the table.`,
 				} else if acc := s.Acceptance; acc != nil {
 					notes = append(notes, fmt.Sprintf("snapshot %d (%s) accepted by %s on %s: %s", s.ID, s.Source, acc.By,
 						acc.At.Local().Format(time.DateTime), cmp.Or(acc.Reason, "no reason given")))
+				}
+				if p := s.Pin; p != nil {
+					notes = append(notes, fmt.Sprintf("snapshot %d (%s) pinned by %s on %s: %s", s.ID, s.Source, p.By,
+						p.At.Local().Format(time.DateTime), cmp.Or(p.Reason, "no reason given")))
 				}
 			}
 			if len(list) == 0 {
@@ -282,12 +290,12 @@ quarantined releases are listed below the table.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&source, "source", "", "only this source's snapshots")
+	cmd.Flags().StringVar(&source, "source", "", "only this source's snapshots: "+strings.Join(sourceNames(), " or "))
 	intVar(cmd.Flags(), &limit, "limit", 0, atLeast(0), "at most this many snapshots (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(cmd, "source", "limit", "json")
 	markReadOnly(cmd)
-	cmd.AddCommand(a.snapshotsAcceptCommand())
+	cmd.AddCommand(a.snapshotsAcceptCommand(), a.snapshotsPinCommand(), a.snapshotsUnpinCommand())
 	return cmd
 }
 
@@ -298,7 +306,7 @@ func (a *app) snapshotsAcceptCommand() *cobra.Command {
 		Short: "Accept a quarantined snapshot after review: it becomes its source's current release",
 		Long: `Accept a snapshot that was quarantined because it broke plausibility rules, once you have
 reviewed it (prevoir snapshots lists its violations). It becomes its source's current release,
-unless a release fetched after it already replaced it; who accepted it, when and why are
+unless a newer release (by its dates) is stored or another is pinned; who accepted it, when and why are
 recorded with the snapshot. Accepting an unknown snapshot, or one that is not quarantined, is
 an error.`,
 		Example: `  prevoir snapshots accept 7 --reason "late death reports, confirmed by SpF"`,
@@ -329,7 +337,7 @@ an error.`,
 			if cur.ID == snap.ID {
 				fmt.Fprintf(a.stdout, "it is now the current release of %s\n", snap.Source)
 			} else {
-				fmt.Fprintf(a.stdout, "snapshot %d, fetched after it, stays the current release of %s\n", cur.ID, snap.Source)
+				fmt.Fprintf(a.stdout, "snapshot %d stays the current release of %s (%s)\n", cur.ID, snap.Source, currentWhy(cur))
 			}
 			return nil
 		},

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prevoir/prevoir"
+
 	_ "time/tzdata" // schedules use Europe/Paris; the binary must not depend on the host's zoneinfo
 )
 
@@ -48,8 +50,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "prevoir: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsageError(err) {
+	var (
+		ue  usageError
+		uce *prevoir.UnknownColumnError // a misspelt --covariates or --target name
+	)
+	if errors.As(err, &ue) || errors.As(err, &uce) || isCobraUsageError(err) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", ran.CommandPath())
 		return exitUsage
 	}

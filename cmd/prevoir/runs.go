@@ -65,6 +65,12 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := oneOf("kind", kind, prevoir.Names(prevoir.RunKinds())); err != nil {
+				return err
+			}
+			if err := oneOf("status", status, prevoir.Names(prevoir.RunStatuses())); err != nil {
+				return err
+			}
 			tr, _, err := a.tracker(cmd)
 			if err != nil {
 				return err
@@ -88,8 +94,8 @@ func (a *app) runsCommand() *cobra.Command {
 			return t.flush()
 		},
 	}
-	list.Flags().StringVar(&kind, "kind", "", "only runs of this kind: train, backtest, forecast, ingest, score")
-	list.Flags().StringVar(&status, "status", "", "only runs in this state: running, finished, failed, killed")
+	list.Flags().StringVar(&kind, "kind", "", "only runs of this kind: "+strings.Join(prevoir.Names(prevoir.RunKinds()), ", "))
+	list.Flags().StringVar(&status, "status", "", "only runs in this state: "+strings.Join(prevoir.Names(prevoir.RunStatuses()), ", "))
 	list.Flags().StringVar(&f.Name, "name", "", "only runs with this name (model family)")
 	intVar(list.Flags(), &f.Limit, "limit", 20, atLeast(0), "at most this many runs (0: all)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -3,12 +3,20 @@
 // the settings that were measured to work on the hospital-death series (see
 // backtest/PROTOCOL_RESULTS.md).
 //
-// Two suffixes compose with any registered name, innermost first:
+// Two suffixes compose with any registered name, in any order:
 //
 //   - "+hol" corrects the model for French public holidays (package forecast/holiday),
 //     e.g. "ets+hol";
 //   - "+cp" gives it conformal prediction intervals (package forecast/conformal), e.g.
-//     "linreg+cp" or "ets+hol+cp".
+//     "linreg+cp".
+//
+// Whatever the order written, the model is the same: the holiday correction inside, the
+// conformal calibration around it (it calibrates the intervals of the model as corrected), so
+// "ets+cp+hol" and "ets+hol+cp" are one model, recorded under its canonical name "ets+hol+cp"
+// (see Canonical). A suffix a registered model already has (the ensembles' members are
+// corrected for holidays, and the ensembles have conformal intervals) adds nothing and is
+// dropped from the canonical name: "ensemble+hol" is "ensemble". A suffix written twice, or
+// one not listed here, is refused.
 package models
 
 import (
@@ -23,7 +31,6 @@ import (
 	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
-	"github.com/prevoir/prevoir/forecast/rolling"
 	"github.com/prevoir/prevoir/forecast/theta"
 )
 
@@ -42,6 +49,9 @@ type Entry struct {
 	Name        string
 	Description string
 	New         func() prevoir.Forecaster
+	// Holidays and Conformal say that the model is already corrected for holidays (in its
+	// members) or already has conformal intervals: the suffix adds nothing to it.
+	Holidays, Conformal bool
 }
 
 // recentDays is the history window of the models that do best on recent data only.
@@ -99,26 +109,26 @@ func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions(
 // Catalog returns the registered models, baselines first.
 func Catalog() []Entry {
 	return []Entry{
-		{"naive", "last observed value (random walk), last 365 days for sigma", naiveModel},
-		{"snaive", "seasonal naive: same weekday last week, last 365 days for sigma", snaiveModel},
-		{"mean7", "mean of the last 7 days, last 365 days for sigma", mean7Model},
-		{"drift", "line through the first and last values of the last 365 days", driftModel},
-		{"ets", "AutoETS (AICc) on the last 365 days", etsModel},
-		{"ets_log", "AutoETS (AICc, additive models) on log1p(y), all history", etsLogModel},
-		{"ets_fast", "ets with heuristic initial states (faster)", etsFastModel},
-		{"ets_log_fast", "ets_log with heuristic initial states (faster)", etsLogFastModel},
-		{"theta", "standard Theta method (forecast::thetaf) on the last 365 days", thetaModel},
-		{"otm", "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", otmModel},
-		{"linreg", "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", linregModel},
-		{"ensemble", "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
-			func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }},
-		{"ensemble_mean", "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
-			func() prevoir.Forecaster { return newEnsemble("ensemble_mean", ensemble.Mean) }},
-		{"rnn", "Darts BlockRNN (vanilla RNN, hidden 25) on the target and covariates; point forecasts", neuralModel(neural.RNN)},
-		{"lstm", "BlockRNN with an LSTM cell; point forecasts", neuralModel(neural.LSTM)},
-		{"gru", "BlockRNN with a GRU cell; point forecasts", neuralModel(neural.GRU)},
-		{"tcn", "Darts TCN (kernel 3, 3 filters, dilation base 2); point forecasts", neuralModel(neural.TCN)},
-		{"transformer", "Darts Transformer (d_model 64, 4 heads, 3+3 layers); point forecasts", neuralModel(neural.Transformer)},
+		{Name: "naive", Description: "last observed value (random walk), last 365 days for sigma", New: naiveModel},
+		{Name: "snaive", Description: "seasonal naive: same weekday last week, last 365 days for sigma", New: snaiveModel},
+		{Name: "mean7", Description: "mean of the last 7 days, last 365 days for sigma", New: mean7Model},
+		{Name: "drift", Description: "line through the first and last values of the last 365 days", New: driftModel},
+		{Name: "ets", Description: "AutoETS (AICc) on the last 365 days", New: etsModel},
+		{Name: "ets_log", Description: "AutoETS (AICc, additive models) on log1p(y), all history", New: etsLogModel},
+		{Name: "ets_fast", Description: "ets with heuristic initial states (faster)", New: etsFastModel},
+		{Name: "ets_log_fast", Description: "ets_log with heuristic initial states (faster)", New: etsLogFastModel},
+		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
+		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
+		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
+		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
+			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
+		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
+			New: func() prevoir.Forecaster { return newEnsemble("ensemble_mean", ensemble.Mean) }, Holidays: true, Conformal: true},
+		{Name: "rnn", Description: "Darts BlockRNN (vanilla RNN, hidden 25) on the target and covariates; point forecasts", New: neuralModel(neural.RNN)},
+		{Name: "lstm", Description: "BlockRNN with an LSTM cell; point forecasts", New: neuralModel(neural.LSTM)},
+		{Name: "gru", Description: "BlockRNN with a GRU cell; point forecasts", New: neuralModel(neural.GRU)},
+		{Name: "tcn", Description: "Darts TCN (kernel 3, 3 filters, dilation base 2); point forecasts", New: neuralModel(neural.TCN)},
+		{Name: "transformer", Description: "Darts Transformer (d_model 64, 4 heads, 3+3 layers); point forecasts", New: neuralModel(neural.Transformer)},
 	}
 }
 
@@ -164,40 +174,86 @@ func Names() []string {
 	return out
 }
 
-// Lookup returns a new forecaster for a registered name, optionally followed by the
-// suffixes HolidaySuffix and ConformalSuffix.
-func Lookup(name string) (prevoir.Forecaster, error) {
-	if base, ok := strings.CutSuffix(name, ConformalSuffix); ok {
-		m, err := Lookup(base)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := m.(*conformal.Forecaster); ok {
-			return nil, prevoir.Errorf(prevoir.EINVALID, "model %q: %s already has conformal intervals", name, base)
-		}
-		return conformal.Wrap(m, conformal.Options{}), nil
+// Suffixes are the name suffixes, in the order they wrap a model: innermost first.
+func Suffixes() []string { return []string{HolidaySuffix, ConformalSuffix} }
+
+// name is a parsed model name: its registered entry and the suffixes that wrap it.
+type name struct {
+	entry          Entry
+	hol, conformal bool // the suffixes that change the model (not those it already has)
+}
+
+// canonical is the name's canonical spelling: the base, then +hol, then +cp.
+func (n name) canonical() string {
+	s := n.entry.Name
+	if n.hol {
+		s += HolidaySuffix
 	}
-	if base, ok := strings.CutSuffix(name, HolidaySuffix); ok {
-		m, err := Lookup(base)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := m.(rolling.Composite); ok {
-			return nil, prevoir.Errorf(prevoir.EINVALID, "model %q: correct the members of %s, not the combination", name, base)
-		}
-		return holiday.Adjust(m, holiday.Options{}), nil
+	if n.conformal {
+		s += ConformalSuffix
 	}
+	return s
+}
+
+// parseName splits a model name into its registered base and its suffixes, in any order.
+func parseName(s string) (name, error) {
+	parts := strings.Split(s, "+")
 	cat := Catalog()
-	i := slices.IndexFunc(cat, func(e Entry) bool { return e.Name == name })
+	i := slices.IndexFunc(cat, func(e Entry) bool { return e.Name == parts[0] })
 	if i < 0 {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "unknown model %q: want one of %s, optionally followed by %q and %q",
-			name, strings.Join(Names(), ", "), HolidaySuffix, ConformalSuffix)
+		return name{}, prevoir.Errorf(prevoir.EINVALID, "unknown model %q: want one of %s, optionally followed by %s in any order",
+			s, strings.Join(Names(), ", "), strings.Join(Suffixes(), " and "))
 	}
-	return cat[i].New(), nil
+	n := name{entry: cat[i]}
+	seen := map[string]bool{}
+	for _, p := range parts[1:] {
+		suffix := "+" + p
+		if seen[suffix] {
+			return name{}, prevoir.Errorf(prevoir.EINVALID, "model %q: suffix %s written twice", s, suffix)
+		}
+		seen[suffix] = true
+		switch suffix {
+		case HolidaySuffix:
+			n.hol = !n.entry.Holidays
+		case ConformalSuffix:
+			n.conformal = !n.entry.Conformal
+		default:
+			return name{}, prevoir.Errorf(prevoir.EINVALID, "model %q: unknown suffix %q: want %s", s, suffix, strings.Join(Suffixes(), " or "))
+		}
+	}
+	return n, nil
+}
+
+// Canonical returns the name under which a model name accepted by Lookup is recorded: the
+// registered base, then the suffixes that change it in the order they wrap it (+hol, then
+// +cp). "ets+cp+hol" and "ets+hol+cp" are both "ets+hol+cp"; "ensemble+hol" is "ensemble".
+func Canonical(s string) (string, error) {
+	n, err := parseName(s)
+	if err != nil {
+		return "", err
+	}
+	return n.canonical(), nil
+}
+
+// Lookup returns a new forecaster for a registered name followed by any of the suffixes
+// HolidaySuffix and ConformalSuffix, in any order. The forecaster's Name is the canonical name.
+func Lookup(s string) (prevoir.Forecaster, error) {
+	n, err := parseName(s)
+	if err != nil {
+		return nil, err
+	}
+	m := n.entry.New()
+	if n.hol {
+		m = holiday.Adjust(m, holiday.Options{})
+	}
+	if n.conformal {
+		m = conformal.Wrap(m, conformal.Options{})
+	}
+	return m, nil
 }
 
 // Parse returns the forecasters of a comma-separated list of names ("snaive,ets,theta"),
-// refusing duplicates.
+// refusing duplicates (two spellings of one model are a duplicate).
 func Parse(list string) ([]prevoir.Forecaster, error) {
 	var out []prevoir.Forecaster
 	seen := map[string]bool{}
@@ -206,14 +262,18 @@ func Parse(list string) ([]prevoir.Forecaster, error) {
 		if n == "" {
 			continue
 		}
-		if seen[n] {
-			return nil, prevoir.Errorf(prevoir.EINVALID, "model %q listed twice", n)
-		}
-		seen[n] = true
 		m, err := Lookup(n)
 		if err != nil {
 			return nil, err
 		}
+		// Two spellings of one model are one model listed twice.
+		if seen[m.Name()] {
+			if m.Name() != n {
+				return nil, prevoir.Errorf(prevoir.EINVALID, "model %q listed twice (it is %s)", n, m.Name())
+			}
+			return nil, prevoir.Errorf(prevoir.EINVALID, "model %q listed twice", n)
+		}
+		seen[m.Name()] = true
 		out = append(out, m)
 	}
 	if len(out) == 0 {
@@ -223,26 +283,19 @@ func Parse(list string) ([]prevoir.Forecaster, error) {
 }
 
 // Describe returns the description of a name accepted by Lookup.
-func Describe(name string) (string, error) {
-	var extra []string
-	for {
-		if base, ok := strings.CutSuffix(name, ConformalSuffix); ok {
-			name, extra = base, append(extra, "with conformal intervals")
-			continue
-		}
-		if base, ok := strings.CutSuffix(name, HolidaySuffix); ok {
-			name, extra = base, append(extra, "corrected for public holidays")
-			continue
-		}
-		break
+func Describe(s string) (string, error) {
+	n, err := parseName(s)
+	if err != nil {
+		return "", err
 	}
-	for _, e := range Catalog() {
-		if e.Name == name {
-			slices.Reverse(extra)
-			return strings.Join(append([]string{e.Description}, extra...), ", "), nil
-		}
+	parts := []string{n.entry.Description}
+	if n.hol {
+		parts = append(parts, "corrected for public holidays")
 	}
-	return "", prevoir.Errorf(prevoir.EINVALID, "unknown model %q", name)
+	if n.conformal {
+		parts = append(parts, "with conformal intervals")
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // WithEpochs returns fc with its network trained for epochs epochs, also inside a conformal

@@ -40,7 +40,7 @@ func TestNames(t *testing.T) {
 	if _, ok := c.Inner.(*holiday.Forecaster); !ok {
 		t.Errorf("ets+hol+cp wraps a %T", c.Inner)
 	}
-	for _, bad := range []string{"nope", "ensemble+cp", "ensemble+hol", "ets+cp+cp", "+cp", ""} {
+	for _, bad := range []string{"nope", "ets+cp+cp", "+cp", ""} {
 		if _, err := models.Lookup(bad); prevoir.ErrorCode(err) != prevoir.EINVALID {
 			t.Errorf("Lookup(%q): %v, want an invalid-input error", bad, err)
 		}
