@@ -146,6 +146,12 @@ func Run(ctx context.Context, f *prevoir.Frame, models []prevoir.Forecaster, opt
 	if err != nil {
 		return nil, err
 	}
+	// Composites calibrated on their past forecasts (conformal intervals, ensembles) are set
+	// up for the horizon asked, not the 14 days they default to.
+	models = slices.Clone(models)
+	for i, m := range models {
+		models[i] = rolling.WithHorizon(m, opts.Horizon)
+	}
 	if opts.Conformal {
 		for _, m := range slices.Clone(models) {
 			if _, ok := m.(*conformal.Forecaster); !ok {
