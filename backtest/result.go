@@ -12,13 +12,14 @@ import (
 // the champion decision, a score per model and every forecast with its actual value, so that
 // any number in the summary can be recomputed from the rows.
 type Result struct {
-	// Champion is the model chosen by the champion rule (see Decision).
+	// Champion is the model chosen by the champion rule (see Decision), "" if none.
 	Champion string `json:"champion"`
 	// Decision explains the choice with every number it used.
 	Decision Decision `json:"decision"`
 	// Protocol describes how the forecasts were made and scored.
 	Protocol Protocol `json:"protocol"`
-	// Models holds one score per model, by increasing MAE.
+	// Models holds one score per model, in the order of SortModels: by increasing MAE, the
+	// models that failed at some origins last.
 	Models []ModelScore `json:"models"`
 	// Forecasts holds one row per model, origin and horizon.
 	Forecasts []Row `json:"forecasts"`
