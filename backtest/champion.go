@@ -68,6 +68,23 @@ func (o ChampionOptions) Ineligible(s ModelScore) string {
 	return ""
 }
 
+// CheckPromotion applies the gate of the champion rule (Ineligible) to a registered version
+// about to be made champion by hand, from the backtest measures it was registered with
+// (ScoreOfMetrics). It refuses a version that fails the gate (ECONFLICT) unless force; with
+// force it returns what the promotion overrides, for the alias change's reason and the user,
+// "" when nothing is.
+func CheckPromotion(v *prevoir.ModelVersion, opts ChampionOptions, force bool) (override string, err error) {
+	why := opts.Ineligible(ScoreOfMetrics(v.Family, v.Metrics))
+	if why == "" {
+		return "", nil
+	}
+	if !force {
+		return "", prevoir.Errorf(prevoir.ECONFLICT, "%s v%d (%s) may not be champion: %s; a forced promotion overrides the champion rule",
+			v.Model, v.Version, v.Family, why)
+	}
+	return fmt.Sprintf("forced over the champion rule, which refuses v%d (%s): %s", v.Version, v.Family, why), nil
+}
+
 // Standing is a candidate's MAE over the champion window.
 type Standing struct {
 	Name string `json:"name"`
