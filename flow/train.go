@@ -276,7 +276,6 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 				return err
 			}
 			if derr != nil {
-				rep.Champion = cur
 				kept := "there is no champion"
 				if cur != nil {
 					kept = fmt.Sprintf("the champion stays %s v%d", cur.Family, cur.Version)

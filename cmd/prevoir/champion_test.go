@@ -193,3 +193,20 @@ func TestPointOnlyNeverChampion(t *testing.T) {
 		t.Errorf("alias history: %q", r)
 	}
 }
+
+// TestTrainWithoutEligibleModel: a training whose models may not serve registers their
+// versions, names no champion, says why and exits 1.
+func TestTrainWithoutEligibleModel(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	code, out, errs := c.run("run", "train", "--source-dir", data, "--models", "rnn", "--epochs", "1", "--train-origins", "2")
+	if code != 1 || !strings.Contains(errs, "no champion: no candidate is eligible (rnn (point forecasts only, no prediction interval)); there is no champion") ||
+		strings.Contains(out, "champion:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	list := c.ok("models", "list")
+	if !strings.Contains(list, "incid_dchosp") || strings.Contains(list, "champion=") {
+		t.Errorf("models:\n%s", list)
+	}
+}
