@@ -146,6 +146,12 @@ func Run(ctx context.Context, f *prevoir.Frame, models []prevoir.Forecaster, opt
 	if err != nil {
 		return nil, err
 	}
+	// Composites calibrated on their past forecasts (conformal intervals, ensembles) are set
+	// up for the horizon asked, not the 14 days they default to.
+	models = slices.Clone(models)
+	for i, m := range models {
+		models[i] = rolling.WithHorizon(m, opts.Horizon)
+	}
 	if opts.Conformal {
 		for _, m := range slices.Clone(models) {
 			if _, ok := m.(*conformal.Forecaster); !ok {
@@ -435,7 +441,7 @@ func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, sco
 		res.Models = append(res.Models, s)
 		res.Forecasts = append(res.Forecasts, rows...)
 	}
-	slices.SortStableFunc(res.Models, func(a, b ModelScore) int { return compareMAE(float64(a.MAE), float64(b.MAE)) })
+	SortModels(res.Models)
 	res.Decision, _ = Champion(res, o.Current, o.Champion)
 	res.Champion = res.Decision.Champion
 	return res
@@ -460,6 +466,21 @@ func cost(es []*entry) float64 {
 		walk(e)
 	}
 	return s
+}
+
+// SortModels orders scores for a leaderboard: the models forecast at every origin by
+// increasing MAE (unscored last), then the models that failed at some origins, by MAE too:
+// scored on fewer origins, they are not comparable with the others.
+func SortModels(ms []ModelScore) {
+	slices.SortStableFunc(ms, func(a, b ModelScore) int {
+		if pa, pb := a.Failures > 0, b.Failures > 0; pa != pb {
+			if pa {
+				return 1
+			}
+			return -1
+		}
+		return compareMAE(float64(a.MAE), float64(b.MAE))
+	})
 }
 
 // compareMAE orders by increasing MAE, NaN last.

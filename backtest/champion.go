@@ -13,6 +13,9 @@ import (
 const (
 	DefaultChampionWindow = 12   // origins: about three months of weekly origins
 	DefaultChampionMargin = 0.02 // relative
+	// DefaultMinCoverage80 is the lowest backtest coverage of the 80% interval a champion may
+	// have: a nominal 80% interval that covers less than 60% of the days misleads its reader.
+	DefaultMinCoverage80 = 0.6
 )
 
 // ChampionOptions configure the champion rule.
@@ -25,6 +28,10 @@ type ChampionOptions struct {
 	// champion from flapping between models whose difference is noise. Unlike the other
 	// options its zero is not a default: a margin of 0 is a margin of 0.
 	Margin float64
+	// MinCoverage80 is the lowest backtest coverage of the 80% interval a candidate may have
+	// (commands default to DefaultMinCoverage80); whatever its value, a point-only model (no
+	// interval) is never eligible: the served forecast carries ranges.
+	MinCoverage80 float64
 	// Candidates restricts the rule to these models; nil means every model.
 	Candidates []string
 }
@@ -37,16 +44,56 @@ func (o ChampionOptions) withDefaults() ChampionOptions {
 	return o
 }
 
+// notScored is why a model scored on no observed day is not eligible.
+const notScored = "no observed day to score it on"
+
+// Ineligible says why a model with backtest score s may not be champion, "" if it may: it
+// failed at some origins (it is not comparable with the models scored at all of them), it was
+// scored on no observed day, it has no prediction interval, or its 80% interval covered less
+// than MinCoverage80 of the days. It is the gate of the champion rule wherever a champion is
+// chosen: a backtest, a training's selection, and a promotion by hand (which may override it).
+func (o ChampionOptions) Ineligible(s ModelScore) string {
+	switch cov := float64(s.Coverage80); {
+	case s.Failures > 0:
+		return fmt.Sprintf("failed at %d of %d origins", s.Failures, s.Failures+s.Origins)
+	case math.IsNaN(float64(s.MAE)):
+		return notScored
+	case math.IsNaN(cov):
+		return "point forecasts only, no prediction interval"
+	case cov < o.MinCoverage80:
+		return fmt.Sprintf("80%% interval covered %.0f%% of the days, below the %.0f%% minimum", 100*cov, 100*o.MinCoverage80)
+	}
+	return ""
+}
+
+// CheckPromotion applies the gate of the champion rule (Ineligible) to a registered version
+// about to be made champion by hand, from the backtest measures it was registered with
+// (ScoreOfMetrics). It refuses a version that fails the gate (ECONFLICT) unless force; with
+// force it returns what the promotion overrides, for the alias change's reason and the user,
+// "" when nothing is.
+func CheckPromotion(v *prevoir.ModelVersion, opts ChampionOptions, force bool) (override string, err error) {
+	why := opts.Ineligible(ScoreOfMetrics(v.Family, v.Metrics))
+	if why == "" {
+		return "", nil
+	}
+	if !force {
+		return "", prevoir.Errorf(prevoir.ECONFLICT, "%s v%d (%s) may not be champion: %s; a forced promotion overrides the champion rule",
+			v.Model, v.Version, v.Family, why)
+	}
+	return fmt.Sprintf("forced over the champion rule, which refuses v%d (%s): %s", v.Version, v.Family, why), nil
+}
+
 // Standing is a candidate's MAE over the champion window.
 type Standing struct {
 	Name string `json:"name"`
 	MAE  Number `json:"mae"`
-	// Excluded says why the candidate could not compete (a failed origin), if so.
+	// Excluded says why the candidate could not compete (see ChampionOptions.Ineligible), if so.
 	Excluded string `json:"excluded,omitempty"`
 }
 
 // Decision is the outcome of the champion rule, with every number it used.
 type Decision struct {
+	// Champion is the chosen model, "" when the rule could name none (Reason says why).
 	Champion string `json:"champion"`
 	// Best is the candidate with the lowest MAE over the window.
 	Best string `json:"best"`
@@ -61,28 +108,33 @@ type Decision struct {
 	To     prevoir.Date `json:"to"`
 	Points int          `json:"points"`
 	Margin float64      `json:"margin"`
+	// MinCoverage80 is the lowest 80% interval coverage a candidate needed.
+	MinCoverage80 float64 `json:"min_coverage_80"`
 	// Improvement is Best's relative MAE improvement over Current, 1 − MAE(best)/MAE(current).
 	Improvement Number `json:"improvement"`
-	// Ranking lists the candidates by increasing MAE.
+	// Ranking lists the candidates by increasing MAE, then the excluded ones.
 	Ranking []Standing `json:"ranking"`
 	Reason  string     `json:"reason"`
 }
 
 // Champion applies the champion rule to a backtest result, using only its stored forecasts:
-// rank the candidates by MAE over the last Window scored origins, on the forecast days with an
-// actual value that every eligible candidate forecast (so that all are judged on the same
-// days); a candidate that failed at one of those origins is excluded. The best candidate
+// the candidates that are not Ineligible and forecast at each of the last Window scored
+// origins are ranked by MAE over those origins, on the forecast days with an actual value that
+// every one of them forecast (so that all are judged on the same days). The best candidate
 // becomes champion unless the current champion is still eligible and the best improves on its
-// MAE by less than Margin (relative), in which case the current champion stays.
+// MAE by less than Margin (relative), in which case the current champion stays. When no
+// candidate is eligible, or no forecast day of the window has been observed, there is no
+// champion: the decision says why, with Champion "", and an error is returned.
 func Champion(res *Result, current string, opts ChampionOptions) (Decision, error) {
 	opts = opts.withDefaults()
 	origins := res.Protocol.Origins
 	if len(origins) == 0 {
-		return Decision{}, fmt.Errorf("champion: the result has no origins")
+		return Decision{Reason: "no champion: the backtest has no origins"}, fmt.Errorf("champion: the result has no origins")
 	}
 	window := origins[max(0, len(origins)-opts.Window):]
 	d := Decision{Current: current, Window: len(window), From: window[0], To: window[len(window)-1],
-		Margin: opts.Margin, Improvement: Number(math.NaN())}
+		Margin: opts.Margin, MinCoverage80: opts.MinCoverage80, Improvement: Number(math.NaN())}
+	span := fmt.Sprintf("the %d origins %s to %s", d.Window, d.From, d.To)
 	inWindow := func(o prevoir.Date) bool { _, ok := slices.BinarySearch(window, o); return ok }
 
 	candidates := opts.Candidates
@@ -106,22 +158,34 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 		}
 	}
 	var eligible []string
+	var excluded []Standing
 	for _, name := range candidates {
-		seen := map[prevoir.Date]bool{}
-		for k := range forecast[name] {
-			seen[k.origin] = true
+		why := "no backtest score"
+		if s, ok := res.Score(name); ok {
+			why = opts.Ineligible(s)
 		}
-		if len(seen) < len(window) {
-			d.Ranking = append(d.Ranking, Standing{Name: name, MAE: Number(math.NaN()),
-				Excluded: fmt.Sprintf("forecasts at %d of the %d origins", len(seen), len(window))})
+		if why == "" {
+			seen := map[prevoir.Date]bool{}
+			for k := range forecast[name] {
+				seen[k.origin] = true
+			}
+			if len(seen) < len(window) {
+				why = fmt.Sprintf("forecasts at %d of the %d origins", len(seen), len(window))
+			}
+		}
+		if why != "" {
+			excluded = append(excluded, Standing{Name: name, MAE: Number(math.NaN()), Excluded: why})
 			continue
 		}
 		eligible = append(eligible, name)
 	}
 	if len(eligible) == 0 {
-		d.Champion = current
-		d.Reason = "no candidate forecast at every origin of the window; the champion is unchanged"
-		return d, fmt.Errorf("champion: no eligible candidate")
+		d.Ranking = excluded
+		d.Reason = "no champion: no candidate is eligible (" + exclusions(excluded) + ")"
+		if !slices.ContainsFunc(excluded, func(s Standing) bool { return s.Excluded != notScored }) {
+			d.Reason = "no champion: no forecast day of the backtest has an observed value, so no model can be scored"
+		}
+		return d, fmt.Errorf("champion: %s", d.Reason)
 	}
 	// Days every eligible candidate forecast and that have an actual value.
 	var days []day
@@ -147,6 +211,14 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 		return a.h - b.h
 	})
 	d.Points = len(days)
+	if len(days) == 0 {
+		d.Ranking = excluded
+		for _, name := range eligible {
+			d.Ranking = append(d.Ranking, Standing{Name: name, MAE: Number(math.NaN())})
+		}
+		d.Reason = fmt.Sprintf("no champion: no forecast day of %s has an observed value, so the candidates cannot be ranked", span)
+		return d, fmt.Errorf("champion: %s", d.Reason)
+	}
 	var ranked []Standing
 	for _, name := range eligible {
 		var s float64
@@ -154,26 +226,13 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 			r := forecast[name][k]
 			s += math.Abs(float64(r.Actual) - r.Point)
 		}
-		mae := math.NaN()
-		if len(days) > 0 {
-			mae = s / float64(len(days))
-		}
-		ranked = append(ranked, Standing{Name: name, MAE: Number(mae)})
+		ranked = append(ranked, Standing{Name: name, MAE: Number(s / float64(len(days)))})
 	}
 	slices.SortStableFunc(ranked, func(a, b Standing) int { return compareMAE(float64(a.MAE), float64(b.MAE)) })
-	d.Ranking = append(ranked, d.Ranking...)
+	d.Ranking = append(ranked, excluded...)
 	best := ranked[0]
 	d.Best = best.Name
-	span := fmt.Sprintf("the %d origins %s to %s (%d forecast days)", d.Window, d.From, d.To, d.Points)
-	if math.IsNaN(float64(best.MAE)) {
-		d.Champion = current
-		if current == "" {
-			d.Champion = best.Name
-		}
-		d.Reason = fmt.Sprintf("no actual value yet over %s; champion %q unchanged", span, d.Champion)
-		d.Changed = d.Champion != current
-		return d, nil
-	}
+	span += fmt.Sprintf(" (%d forecast days)", d.Points)
 	var cur *Standing
 	for i := range ranked {
 		if ranked[i].Name == current {
@@ -186,8 +245,12 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 		d.Reason = fmt.Sprintf("no current champion; %s has the lowest MAE, %.3f, over %s", best.Name, best.MAE, span)
 	case cur == nil:
 		d.Champion = best.Name
-		d.Reason = fmt.Sprintf("current champion %s is not an eligible candidate over %s; %s has the lowest MAE, %.3f",
-			current, span, best.Name, best.MAE)
+		why := "not a candidate"
+		if i := slices.IndexFunc(excluded, func(s Standing) bool { return s.Name == current }); i >= 0 {
+			why = "not eligible: " + excluded[i].Excluded
+		}
+		d.Reason = fmt.Sprintf("current champion %s is %s; %s has the lowest MAE, %.3f, over %s",
+			current, why, best.Name, best.MAE, span)
 	case best.Name == current:
 		d.Champion = current
 		d.Improvement = 0
@@ -205,14 +268,30 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 				best.Name, best.MAE, span, 100*imp, current, cur.MAE, 100*opts.Margin, current)
 		}
 	}
+	if len(excluded) > 0 {
+		d.Reason += "; not eligible: " + exclusions(excluded)
+	}
 	d.Changed = d.Champion != current
 	return d, nil
+}
+
+// exclusions lists excluded candidates with their reasons.
+func exclusions(ss []Standing) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.Name + " (" + s.Excluded + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // String returns the decision's reason followed by the ranking, for logs and terminals.
 func (d Decision) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "champion: %s — %s\n", d.Champion, d.Reason)
+	name := d.Champion
+	if name == "" {
+		name = "none"
+	}
+	fmt.Fprintf(&b, "champion: %s — %s\n", name, d.Reason)
 	for i, s := range d.Ranking {
 		if s.Excluded != "" {
 			fmt.Fprintf(&b, "  -  %s: excluded (%s)\n", s.Name, s.Excluded)

@@ -92,7 +92,9 @@ func valueOn(dates []prevoir.Date, y []float64, d prevoir.Date) float64 {
 // MASE, the mean over origins of the origin's MAE divided by scale(origin) (FPP3 section 5.8,
 // scaled errors; origins with no finite positive scale are skipped); sMAPE, mean of
 // 200|y−ŷ|/(|y|+|ŷ|) over the days where y and ŷ are not both 0, in percent (FPP3 section
-// 5.8); coverage of the central 50/80/95% intervals (fractions); WIS (see WIS; the median is
+// 5.8); coverage of the central 50/80/95% intervals (fractions; NaN for a point-only model,
+// one whose every quantile equals its point, as the networks' do: it has no interval to
+// cover anything, which is not the same as an interval that never covers); WIS (see WIS; the median is
 // the 0.5 quantile when present, else the point forecast); MAE by horizon. Rows without an
 // actual value are ignored. Name, FitSeconds and the failure fields are left to the caller.
 func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.Date) float64) ModelScore {
@@ -109,6 +111,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	var origins []prevoir.Date
 	med := level(levels, 0.5)
 	n := 0
+	intervals := false // whether any scored forecast has an interval wider than its point
 	for _, r := range rows {
 		if _, ok := perOrigin[r.Origin]; !ok {
 			perOrigin[r.Origin] = &originSum{}
@@ -133,6 +136,9 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 		o := perOrigin[r.Origin]
 		o.ae += math.Abs(e)
 		o.n++
+		if len(r.Quantiles) == len(levels) && slices.ContainsFunc(r.Quantiles, func(q float64) bool { return q != r.Point }) {
+			intervals = true
+		}
 		for c, v := range cover {
 			lo, hi := level(levels, (1-c)/2), level(levels, (1+c)/2)
 			if lo < 0 || hi < 0 || len(r.Quantiles) != len(levels) {
@@ -193,6 +199,8 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 		}
 		return Number(float64(v[0]) / float64(v[1]))
 	}
-	s.Coverage50, s.Coverage80, s.Coverage95 = frac(cover[0.5]), frac(cover[0.8]), frac(cover[0.95])
+	if intervals {
+		s.Coverage50, s.Coverage80, s.Coverage95 = frac(cover[0.5]), frac(cover[0.8]), frac(cover[0.95])
+	}
 	return s
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strings"
+
+	"github.com/prevoir/prevoir"
 )
 
 // WriteJSON writes the result as indented JSON.
@@ -25,7 +28,10 @@ func ReadJSON(r io.Reader) (*Result, error) {
 }
 
 // WriteLeaderboard writes the models' scores as an aligned text table, in the order of
-// res.Models (increasing MAE), the champion marked with "*". Coverages are in percent.
+// res.Models (SortModels), the champion marked with "*"; the models that failed at some
+// origins come last, under a line that says they are not ranked, and the failures' reasons
+// follow the table, grouped by model and error. Coverages are in percent, "-" for a model
+// without intervals.
 func WriteLeaderboard(w io.Writer, res *Result) error {
 	header := []string{"model", "MAE", "RMSE", "MASE", "sMAPE", "WIS", "cov50", "cov80", "cov95", "fit s"}
 	rows := [][]string{header}
@@ -41,13 +47,17 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 		}
 		return fmt.Sprintf("%.0f%%", 100*float64(v))
 	}
+	partial := 0 // row index of the first model that failed at some origins
 	for _, m := range res.Models {
 		name := m.Name
-		if name == res.Champion {
+		if name == res.Champion && name != "" {
 			name += " *"
 		}
 		if m.Failures > 0 {
-			name += fmt.Sprintf(" (%d failed)", m.Failures)
+			name += fmt.Sprintf(" (failed at %d of %d)", m.Failures, m.Failures+m.Origins)
+			if partial == 0 {
+				partial = len(rows)
+			}
 		}
 		rows = append(rows, []string{name, num(m.MAE, 2), num(m.RMSE, 2), num(m.MASE, 3), num(m.SMAPE, 1),
 			num(m.WIS, 2), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95), fmt.Sprintf("%.2f", m.FitSeconds)})
@@ -59,7 +69,10 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 		}
 	}
 	var b strings.Builder
-	for _, r := range rows {
+	for k, r := range rows {
+		if k == partial && k > 0 {
+			b.WriteString("-- not ranked: failed at some origins, scored on fewer than the models above --\n")
+		}
 		for i, c := range r {
 			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
 			switch {
@@ -71,11 +84,74 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 		}
 		b.WriteByte('\n')
 	}
+	writeFailures(&b, res)
 	p := res.Protocol
 	if len(p.Origins) > 0 {
-		fmt.Fprintf(&b, "%d origins %s..%s every %d days, horizon %d; * champion: %s\n",
-			len(p.Origins), p.Origins[0], p.Origins[len(p.Origins)-1], p.Every, p.Horizon, res.Decision.Reason)
+		champ := "* champion: " + res.Decision.Reason
+		if res.Champion == "" {
+			champ = res.Decision.Reason
+		}
+		fmt.Fprintf(&b, "%d origins %s..%s every %d days, horizon %d; %s\n",
+			len(p.Origins), p.Origins[0], p.Origins[len(p.Origins)-1], p.Every, p.Horizon, champ)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// maxFailureGroups is the number of distinct errors listed per model.
+const maxFailureGroups = 3
+
+// isoDate matches the dates inside error messages, which differ from origin to origin.
+var isoDate = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
+
+// writeFailures lists why models failed, one line per model and error (errors that differ
+// only by their dates are one error), with the number of origins and the first and last.
+func writeFailures(b *strings.Builder, res *Result) {
+	type group struct {
+		err         string
+		first, last prevoir.Date
+		n           int
+	}
+	for _, m := range res.Models {
+		if m.Failures == 0 {
+			continue
+		}
+		var groups []*group
+		byKey := map[string]*group{}
+		for _, f := range res.Fits {
+			if f.Model != m.Name || f.Error == "" {
+				continue
+			}
+			k := isoDate.ReplaceAllString(f.Error, "…")
+			g := byKey[k]
+			if g == nil {
+				g = &group{err: f.Error, first: f.Origin}
+				byKey[k] = g
+				groups = append(groups, g)
+			}
+			g.n++
+			g.last = max(g.last, f.Origin)
+			g.first = min(g.first, f.Origin)
+		}
+		total := m.Failures + m.Origins
+		if len(groups) == 0 { // a result without its fits: the first error only
+			fmt.Fprintf(b, "%s: %d of %d origins failed: %s\n", m.Name, m.Failures, total, m.Error)
+			continue
+		}
+		for i, g := range groups {
+			if i == maxFailureGroups {
+				rest := 0
+				for _, g := range groups[i:] {
+					rest += g.n
+				}
+				fmt.Fprintf(b, "%s: %d more origins failed with %d other errors (see the JSON result)\n", m.Name, rest, len(groups)-i)
+				break
+			}
+			when := g.first.String()
+			if g.n > 1 {
+				when += " to " + g.last.String()
+			}
+			fmt.Fprintf(b, "%s: %d of %d origins failed (%s): %s\n", m.Name, g.n, total, when, g.err)
+		}
+	}
 }

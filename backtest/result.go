@@ -12,13 +12,14 @@ import (
 // the champion decision, a score per model and every forecast with its actual value, so that
 // any number in the summary can be recomputed from the rows.
 type Result struct {
-	// Champion is the model chosen by the champion rule (see Decision).
+	// Champion is the model chosen by the champion rule (see Decision), "" if none.
 	Champion string `json:"champion"`
 	// Decision explains the choice with every number it used.
 	Decision Decision `json:"decision"`
 	// Protocol describes how the forecasts were made and scored.
 	Protocol Protocol `json:"protocol"`
-	// Models holds one score per model, by increasing MAE.
+	// Models holds one score per model, in the order of SortModels: by increasing MAE, the
+	// models that failed at some origins last.
 	Models []ModelScore `json:"models"`
 	// Forecasts holds one row per model, origin and horizon.
 	Forecasts []Row `json:"forecasts"`
@@ -73,6 +74,33 @@ type ModelScore struct {
 	// Failures counts the scored origins where the model failed; Error is the first failure.
 	Failures int    `json:"failures"`
 	Error    string `json:"error,omitempty"`
+}
+
+// Metrics returns the score's measures under the names runs and model versions record them
+// by; a measure that could not be computed (NaN: no interval, nothing observed) is left out.
+func (s ModelScore) Metrics() map[string]float64 {
+	m := map[string]float64{}
+	for k, v := range map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
+		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds} {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// ScoreOfMetrics returns the score that Metrics recorded (a measure it lacks is NaN), for the
+// champion rule's gate on a registered version. A version is registered only when its model
+// did not fail at any backtest origin.
+func ScoreOfMetrics(name string, m map[string]float64) ModelScore {
+	get := func(k string) Number {
+		if v, ok := m[k]; ok {
+			return Number(v)
+		}
+		return Number(math.NaN())
+	}
+	return ModelScore{Name: name, MAE: get("mae"), RMSE: get("rmse"), MASE: get("mase"), WIS: get("wis"), SMAPE: Number(math.NaN()),
+		Coverage50: Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"]}
 }
 
 // Row is one forecast day.

@@ -119,8 +119,11 @@ func forecastPanel(b *strings.Builder, res *Result, top float64) {
 			rows = append(rows, r)
 		}
 	}
-	fmt.Fprintf(b, `<text x="%d" y="%.0f" font-size="14" font-weight="bold">%s</text>`+"\n", svgLeft, top-14,
-		esc(fmt.Sprintf("Champion %s: %d-day forecasts from each origin, 80%% interval, observed values (black)", champ, res.Protocol.Horizon)))
+	title := fmt.Sprintf("Champion %s: %d-day forecasts from each origin, 80%% interval, observed values (black)", champ, res.Protocol.Horizon)
+	if champ == "" {
+		title = "No champion (see the leaderboard): observed values (black)"
+	}
+	fmt.Fprintf(b, `<text x="%d" y="%.0f" font-size="14" font-weight="bold">%s</text>`+"\n", svgLeft, top-14, esc(title))
 	if len(rows) == 0 && len(actual) == 0 {
 		return
 	}

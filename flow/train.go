@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -29,18 +27,16 @@ type TrainOptions struct {
 	Epochs int
 	// Champion configures the champion rule.
 	Champion backtest.ChampionOptions
-	// MinCoverage80 is the lowest backtest coverage of the 80% interval a champion may have
-	// (default 0.6): a model without calibrated intervals (the networks, whose quantiles are
-	// their point forecast) is trained, registered and compared, but never served.
+	// MinCoverage80 is the lowest backtest coverage of the 80% interval a champion may have,
+	// taken as given (0: no minimum; the commands default to backtest.DefaultMinCoverage80): a model without calibrated intervals (the
+	// networks, whose quantiles are their point forecast) is trained, registered and
+	// compared, but never served (see backtest.ChampionOptions.Ineligible).
 	MinCoverage80 float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Origins <= 0 {
 		o.Origins = backtest.DefaultChampionWindow
-	}
-	if o.MinCoverage80 == 0 {
-		o.MinCoverage80 = 0.6
 	}
 	return o
 }
@@ -151,7 +147,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if _, err := run.LogArtifact(ctx, BacktestArtifact, b.Bytes()); err != nil {
 			return err
 		}
-		if err := run.LogMetrics(ctx, scoreMetrics(rep.Score)); err != nil {
+		if err := run.LogMetrics(ctx, rep.Score.Metrics()); err != nil {
 			return err
 		}
 		// The final fit on all the data proves the model works on today's frame; a network's
@@ -184,7 +180,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	}
 	// Registered only once the run finished: a crash before leaves no version.
 	v := &prevoir.ModelVersion{Model: f.RegisteredModel, Family: name, RunID: rep.RunID, ArtifactPath: ModelSpecArtifact,
-		Metrics: scoreMetrics(rep.Score), Description: "batch " + batch}
+		Metrics: rep.Score.Metrics(), Description: "batch " + batch}
 	if err := f.Registry.CreateModelVersion(ctx, v); err != nil {
 		return rep, err
 	}
@@ -214,19 +210,6 @@ func (f *Flows) pin(ctx context.Context, run *tracking.Run, fitted prevoir.Fitte
 	return ref, nil
 }
 
-// less orders MAEs with NaN (a model that could not be scored) last.
-func less(a, b backtest.Number) bool {
-	if math.IsNaN(float64(b)) {
-		return !math.IsNaN(float64(a))
-	}
-	return float64(a) < float64(b)
-}
-
-func scoreMetrics(s backtest.ModelScore) map[string]float64 {
-	return map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
-		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds}
-}
-
 // SelectReport is the champion rule's outcome for a batch.
 type SelectReport struct {
 	RunID    string
@@ -238,7 +221,9 @@ type SelectReport struct {
 // SelectChampion applies the champion rule to the models of a training batch: their backtests
 // (the same origins) are merged and ranked; the champion alias moves to the best one's version
 // unless the current champion stays within the margin. The decision, with every number it used,
-// is the alias change's reason and the select run's artifact.
+// is the alias change's reason and the select run's artifact. When the rule names no champion
+// (no model eligible, nothing observed to rank them on), the alias does not move and the
+// selection fails with the decision's reason.
 func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string, opts TrainOptions) (*SelectReport, error) {
 	names, cerr := canonicalNames(names) // as TrainModel registered them
 	if cerr != nil {
@@ -285,20 +270,10 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			if len(merged.Models) == 0 {
 				return prevoir.Errorf(prevoir.EINVALID, "batch %s: no model was trained successfully", batch)
 			}
-			// Only models with calibrated intervals may serve.
+			// Every model of the batch is a candidate; the rule's gate keeps those that may
+			// not serve (no calibrated intervals, ...) from being champion.
 			copts := opts.Champion
-			var excluded []string
-			for _, m := range merged.Models {
-				if cov := float64(m.Coverage80); cov >= opts.MinCoverage80 {
-					copts.Candidates = append(copts.Candidates, m.Name)
-				} else {
-					excluded = append(excluded, fmt.Sprintf("%s (80%% interval covered %.0f%%)", m.Name, 100*cov))
-				}
-			}
-			if len(copts.Candidates) == 0 {
-				return prevoir.Errorf(prevoir.EINVALID, "batch %s: no model has calibrated intervals (80%% coverage >= %.0f%%): %s",
-					batch, 100*opts.MinCoverage80, strings.Join(excluded, ", "))
-			}
+			copts.MinCoverage80, copts.Candidates = opts.MinCoverage80, nil
 			current := ""
 			cur, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion)
 			if err == nil {
@@ -322,25 +297,23 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 					_, err := run.LogArtifact(ctx, "decision.json", b)
 					return err
 				}
-				if float64(mergedCoverage(merged, cur.Family)) >= opts.MinCoverage80 {
-					copts.Candidates = append(copts.Candidates, cur.Family)
-				}
 			}
-			dec, err := backtest.Champion(merged, current, copts)
-			if err != nil {
-				return err
-			}
-			if len(excluded) > 0 {
-				dec.Reason += fmt.Sprintf("; not eligible, intervals not calibrated (80%% coverage below %.0f%%): %s", 100*opts.MinCoverage80, strings.Join(excluded, ", "))
-			}
+			dec, derr := backtest.Champion(merged, current, copts)
 			rep.Decision = dec
 			b, _ := json.MarshalIndent(dec, "", "  ")
 			if _, err := run.LogArtifact(ctx, "decision.json", b); err != nil {
 				return err
 			}
+			if derr != nil {
+				kept := "there is no champion"
+				if cur != nil {
+					kept = fmt.Sprintf("the champion stays %s v%d", cur.Family, cur.Version)
+				}
+				return prevoir.Errorf(prevoir.EINVALID, "batch %s: %s; %s", batch, dec.Reason, kept)
+			}
 			// The batch's leaderboard, in the backtest command's format, for the dashboard.
 			merged.Champion, merged.Decision = dec.Champion, dec
-			sort.SliceStable(merged.Models, func(i, j int) bool { return less(merged.Models[i].MAE, merged.Models[j].MAE) })
+			backtest.SortModels(merged.Models)
 			var mb bytes.Buffer
 			if err := backtest.WriteJSON(&mb, merged); err != nil {
 				return err
@@ -398,15 +371,6 @@ func (f *Flows) mergeChampion(ctx context.Context, merged *backtest.Result, cur 
 	merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
 	merged.Fits = append(merged.Fits, res.Fits...)
 	return true, nil
-}
-
-func mergedCoverage(res *backtest.Result, name string) backtest.Number {
-	for _, m := range res.Models {
-		if m.Name == name {
-			return m.Coverage80
-		}
-	}
-	return backtest.Number(math.NaN())
 }
 
 // Train trains every model of names as one batch and applies the champion rule: what a train

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/jobs"
 )
 
@@ -31,8 +32,10 @@ type Actions interface {
 	Refresh(ctx context.Context) (jobID int64, err error)
 	// Retrain queues a training of the configured models.
 	Retrain(ctx context.Context) (jobID int64, err error)
-	// Promote makes version the champion of model, recording reason.
-	Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error)
+	// Promote makes version the champion of model, recording reason. It refuses (ECONFLICT)
+	// a version that fails the gate of the champion rule (backtest.CheckPromotion) unless
+	// force, and with force records what is overridden in the alias change's reason.
+	Promote(ctx context.Context, model string, version int, reason string, force bool) (*prevoir.AliasChange, error)
 	// JobState returns a job's state, or an ENOTFOUND error.
 	JobState(ctx context.Context, id int64) (*JobStatus, error)
 }
@@ -47,6 +50,9 @@ type JobFailureCounter interface {
 type QueueActions struct {
 	Queue    *jobs.Queue
 	Registry prevoir.Registry
+	// MinCoverage80 is the champion rule's lowest 80% interval coverage, as training applies
+	// it (backtest.ChampionOptions).
+	MinCoverage80 float64
 }
 
 var (
@@ -73,7 +79,18 @@ func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
 }
 
 // Promote implements Actions.
-func (a *QueueActions) Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error) {
+func (a *QueueActions) Promote(ctx context.Context, model string, version int, reason string, force bool) (*prevoir.AliasChange, error) {
+	v, err := a.Registry.FindModelVersion(ctx, model, version)
+	if err != nil {
+		return nil, err
+	}
+	override, err := backtest.CheckPromotion(v, backtest.ChampionOptions{MinCoverage80: a.MinCoverage80}, force)
+	if err != nil {
+		return nil, fmt.Errorf(`%w ("force": true promotes it anyway)`, err)
+	}
+	if override != "" {
+		reason += "; " + override
+	}
 	return a.Registry.SetAlias(ctx, model, prevoir.AliasChampion, version, reason)
 }
 
@@ -136,6 +153,7 @@ type actionRequest struct {
 	name    string
 	version int
 	reason  string
+	force   bool // promote a version the champion rule refuses
 }
 
 // authorize checks that actions are enabled and that the caller gave the admin token, from
@@ -192,6 +210,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 		var body struct {
 			Version json.Number `json:"version"`
 			Reason  string      `json:"reason"`
+			Force   bool        `json:"force"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
@@ -202,7 +221,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			}
 			return req, "", badRequest("JSON body: %v", err)
 		}
-		version, req.reason = body.Version.String(), body.Reason
+		version, req.reason, req.force = body.Version.String(), body.Reason, body.Force
 	case "", "application/x-www-form-urlencoded", "multipart/form-data":
 		parse := r.ParseForm
 		if ct == "multipart/form-data" {
@@ -216,6 +235,13 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			return req, "", badRequest("form: %v", err)
 		}
 		version, req.reason, token = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token")
+		switch f := r.PostForm.Get("force"); f {
+		case "", "false", "off":
+		case "true", "on", "1":
+			req.force = true
+		default:
+			return req, token, badRequest("force %q: want true or false", truncate(f, 40))
+		}
 	default:
 		return req, "", &httpError{status: http.StatusUnsupportedMediaType, code: prevoir.EINVALID, msg: "content type " + ct + ": want application/json or a form"}
 	}
@@ -253,14 +279,18 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if req.reason != "" {
 			reason += ": " + req.reason
 		}
-		ch, err := s.cfg.Actions.Promote(ctx, s.cfg.Model, req.version, reason)
+		ch, err := s.cfg.Actions.Promote(ctx, s.cfg.Model, req.version, reason, req.force)
 		if err != nil {
 			return nil, err
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
-		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}, nil
+		msg := fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model)
+		if req.force {
+			msg += " (forced; recorded reason: " + ch.Reason + ")"
+		}
+		return &ActionResponse{Action: req.name, Message: msg, Change: ch}, nil
 	}
 	return nil, notFoundErr("no action %q", req.name)
 }

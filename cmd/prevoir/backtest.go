@@ -17,6 +17,9 @@ import (
 // dateFlag is a --from/--to flag holding a day.
 type dateFlag struct{ d *prevoir.Date }
 
+// minCoverageUsage describes --min-coverage, one setting of backtest, run train and models promote.
+const minCoverageUsage = "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)"
+
 func (f dateFlag) String() string {
 	if f.d == nil || *f.d == 0 {
 		return ""
@@ -41,6 +44,7 @@ func (a *app) backtestCommand() *cobra.Command {
 		jsonOut, plotOut string
 		championWindow   int
 		championMargin   float64
+		minCoverage      float64
 		epochs           int
 	)
 	cmd := &cobra.Command{
@@ -54,7 +58,14 @@ coverage of the 50/80/95% intervals and the weighted interval score (WIS) of the
 Forecast Hubs. Every model is refitted at every origin (statistical models take milliseconds).
 
 The champion rule then ranks the candidates by MAE over the last --champion-window origins and
-keeps the current champion unless the best beats it by more than --champion-margin.
+keeps the current champion unless the best beats it by more than --champion-margin. It is the
+rule training applies: a model that failed at some origins, was scored on no observed day, has
+no prediction interval (the plain networks: coverage "-") or whose 80% interval covered less
+than --min-coverage is listed but never champion; with no eligible model there is none.
+
+A model that fails at some origins is listed below the ranked ones with the reasons, and a
+warning is printed; the exit code is 1 when no model could be scored on any observed day
+(every model failed, or no forecast day has been observed yet).
 
 The backtest is recorded as a run (parameters, metrics per model, backtest.json and the plot
 as artifacts). Run "prevoir ingest" first.
@@ -97,7 +108,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err := checkOrigins(opts, frame); err != nil {
 				return err
 			}
-			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin}
+			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage}
 			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
 				opts.Current = v.Family
 			}
@@ -113,6 +124,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				"models": canonicalList(ms), "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
+				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64),
 			}
 			if epochs > 0 {
 				params["epochs"] = strconv.Itoa(epochs)
@@ -131,7 +143,11 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err := backtest.WriteLeaderboard(a.stdout, res); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, run.ID)
+			if res.Champion == "" { // the reason says "no champion: why"
+				fmt.Fprintf(a.stdout, "\n%s\n(run %s)\n", res.Decision.Reason, run.ID)
+			} else {
+				fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, run.ID)
+			}
 			if jsonOut != "" {
 				var b bytes.Buffer
 				backtest.WriteJSON(&b, res)
@@ -144,9 +160,11 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				if err := backtest.WriteSVG(&b, res); err != nil {
 					return err
 				}
-				return writeFileAtomic(plotOut, b.Bytes())
+				if err := writeFileAtomic(plotOut, b.Bytes()); err != nil {
+					return err
+				}
 			}
-			return nil
+			return backtestOutcome(a, res)
 		},
 	}
 	p.register(cmd)
@@ -163,10 +181,37 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	intVar(fl, &championWindow, "champion-window", backtest.DefaultChampionWindow, atLeast(1), "origins the champion rule ranks on")
 	floatVar(fl, &championMargin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
 	intVar(fl, &epochs, "epochs", 0, atLeast(1), "epochs of the networks (default: their own, 100)")
+	floatVar(fl, &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
 	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
 	markPerInvocation(cmd, "from", "to", "json", "plot")
 	return cmd
+}
+
+// backtestOutcome warns about the models that failed at some origins and fails when no model
+// was scored on an observed day: a backtest that measured nothing is not a success.
+func backtestOutcome(a *app, res *backtest.Result) error {
+	var failed []string
+	scored, forecast := false, false
+	for _, m := range res.Models {
+		if m.Failures > 0 {
+			failed = append(failed, fmt.Sprintf("%s (%d of %d origins)", m.Name, m.Failures, m.Failures+m.Origins))
+		}
+		scored = scored || m.Points > 0
+		forecast = forecast || m.Origins > 0
+	}
+	if !scored {
+		if !forecast {
+			return fmt.Errorf("backtest: every model failed at every origin (reasons above): nothing was scored")
+		}
+		return fmt.Errorf("backtest: no forecast day of the origins %s to %s has an observed value: nothing was scored",
+			res.Protocol.Origins[0], res.Protocol.Origins[len(res.Protocol.Origins)-1])
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(a.stderr, "prevoir: warning: %d of %d models failed at some origins and are not ranked: %s (reasons above)\n",
+			len(failed), len(res.Models), strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 // runBacktest runs the backtest and records its numbers and reports in the run.

@@ -56,7 +56,7 @@ func (p *pipelineFlags) registerFlows(cmd *cobra.Command) {
 	intVar(fl, &p.train.Epochs, "epochs", 0, atLeast(1), "epochs of the neural models (default: their own, 100)")
 	intVar(fl, &p.train.Origins, "train-origins", backtest.DefaultChampionWindow, atLeast(1), "weekly origins each model is backtested on when trained")
 	floatVar(fl, &p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
-	floatVar(fl, &p.train.MinCoverage80, "min-coverage", 0.6, between(0, 1), "lowest backtest coverage of the 80% interval a champion may have (models without calibrated intervals are never served)")
+	floatVar(fl, &p.train.MinCoverage80, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 }
 
 // registerJobs adds, to the flows' settings, what working the queue's jobs uses (worker, serve).

@@ -161,14 +161,14 @@ func TestSourceDownIngestJobRetriesThenFails(t *testing.T) {
 }
 
 // TestTrainNetworks: a network is trained with the others, registered with its weights, and
-// not made champion while its intervals are not calibrated; promoted by hand, it forecasts
-// from its stored weights.
+// not made champion while its intervals are not calibrated; promoted by hand (--force), it
+// forecasts from its stored weights.
 func TestTrainNetworks(t *testing.T) {
 	c := newCLI(t)
 	data := testutil.DataDir(t)
 	c.ok("run", "ingest", "--source-dir", data)
 	out := c.ok("run", "train", "--source-dir", data, "--models", "snaive,rnn", "--epochs", "2", "--train-origins", "4")
-	if !strings.Contains(out, "champion: snaive") || !strings.Contains(out, "not eligible") || !strings.Contains(out, "rnn (80% interval covered 0%)") {
+	if !strings.Contains(out, "champion: snaive") || !strings.Contains(out, "not eligible") || !strings.Contains(out, "rnn (point forecasts only, no prediction interval)") {
 		t.Fatalf("train:\n%s", out)
 	}
 	var versions struct {
@@ -192,7 +192,7 @@ func TestTrainNetworks(t *testing.T) {
 	if show := c.ok("runs", "show", rnn.RunID); !strings.Contains(show, "train_mse") {
 		t.Errorf("no training curve:\n%s", show)
 	}
-	c.ok("models", "promote", "incid_dchosp", fmt.Sprint(rnn.Version))
+	c.ok("models", "promote", "incid_dchosp", fmt.Sprint(rnn.Version), "--force")
 	c.ok("run", "forecast", "--source-dir", data)
 	var fc prevoir.StoredForecast
 	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {

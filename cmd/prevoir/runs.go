@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/flow"
 	"github.com/prevoir/prevoir/mlflow"
 	"github.com/prevoir/prevoir/sqlstore"
@@ -367,11 +368,19 @@ func (a *app) modelsCommand() *cobra.Command {
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
 	markPerInvocation(show, "json")
 
-	var alias, reason string
+	var (
+		alias, reason string
+		force         bool
+		minCoverage   float64
+	)
 	promote := &cobra.Command{
 		Use:   "promote MODEL VERSION",
 		Short: "Point an alias (champion by default) at a version",
-		Args:  exactArgs(2),
+		Long: `Point an alias (champion by default) at a version. A champion must pass the gate of the
+champion rule that training applies: scored at every backtest origin on observed days, with
+prediction intervals whose 80% coverage is at least --min-coverage. A version that fails it is
+refused unless --force, which says what it overrides and records it in the alias history.`,
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, err := strconv.Atoi(strings.TrimPrefix(args[1], "v"))
 			if err != nil || version < 1 {
@@ -385,6 +394,20 @@ func (a *app) modelsCommand() *cobra.Command {
 			if why == "" {
 				why = "promoted by hand (prevoir models promote)"
 			}
+			if alias == prevoir.AliasChampion {
+				v, err := reg.FindModelVersion(cmd.Context(), args[0], version)
+				if err != nil {
+					return err
+				}
+				override, err := backtest.CheckPromotion(v, backtest.ChampionOptions{MinCoverage80: minCoverage}, force)
+				if err != nil {
+					return fmt.Errorf("%w (--force promotes it anyway)", err)
+				}
+				if override != "" {
+					fmt.Fprintf(a.stderr, "prevoir: warning: %s\n", override)
+					why += "; " + override
+				}
+			}
 			ch, err := reg.SetAlias(cmd.Context(), args[0], alias, version, why)
 			if err != nil {
 				return err
@@ -395,7 +418,9 @@ func (a *app) modelsCommand() *cobra.Command {
 	}
 	promote.Flags().StringVar(&alias, "alias", prevoir.AliasChampion, "the alias to move")
 	promote.Flags().StringVar(&reason, "reason", "", "why (recorded in the alias history)")
-	markPerInvocation(promote, "alias", "reason")
+	promote.Flags().BoolVar(&force, "force", false, "promote a version the champion rule refuses (no intervals, too low a coverage, ...), saying what is overridden")
+	floatVar(promote.Flags(), &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
+	markPerInvocation(promote, "alias", "reason", "force")
 
 	var rbAlias string
 	rollback := &cobra.Command{

@@ -32,7 +32,7 @@ func seedRegistry(t *testing.T, c *cli) (runIDs []string) {
 			t.Fatal(err)
 		}
 		r.End(ctx, nil)
-		v := &prevoir.ModelVersion{Model: "incid_dchosp", Family: fam, RunID: r.ID, ArtifactPath: "model.bin", Metrics: map[string]float64{"mae": 20 - float64(i)}}
+		v := &prevoir.ModelVersion{Model: "incid_dchosp", Family: fam, RunID: r.ID, ArtifactPath: "model.bin", Metrics: map[string]float64{"mae": 20 - float64(i), "coverage_80": 0.8}}
 		if err := reg.CreateModelVersion(ctx, v); err != nil {
 			t.Fatal(err)
 		}

@@ -63,7 +63,7 @@ hands on other processes' jobs whose leases lapsed, as prevoir worker does (see 
 				Frame: func(ctx context.Context) (*prevoir.Frame, error) {
 					return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 				},
-				Actions: &web.QueueActions{Queue: queue, Registry: f.Registry}, AdminToken: adminToken, RefreshEvery: refreshEvery,
+				Actions: &web.QueueActions{Queue: queue, Registry: f.Registry, MinCoverage80: p.train.MinCoverage80}, AdminToken: adminToken, RefreshEvery: refreshEvery,
 				AllowedHosts: allowedHosts, Monitor: f.Monitor,
 			})
 			if err != nil {

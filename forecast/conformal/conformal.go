@@ -27,7 +27,8 @@
 // the extreme order statistics the quantile is the extreme residual itself, so with 25
 // residuals the 95% interval spans them all and covers about 92%.
 //
-// Only the intervals change; the point forecast is the wrapped model's.
+// Only the intervals change; the point forecast is the wrapped model's, and every central
+// interval contains it (a biased model's interval is widened to reach its point).
 package conformal
 
 import (
@@ -119,6 +120,15 @@ func (c *Forecaster) Name() string {
 		return c.Options.Name
 	}
 	return c.Inner.Name() + "+cp"
+}
+
+// WithHorizon implements rolling.Horizoned: the copy calibrates horizons 1..h, and its inner
+// model is set up for h days too.
+func (c *Forecaster) WithHorizon(h int) prevoir.Forecaster {
+	w := *c
+	w.Options.Horizon = h
+	w.Inner = rolling.WithHorizon(c.Inner, h)
+	return &w
 }
 
 // Needs lists the inner model at origin and at the past origins.
@@ -230,6 +240,19 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			row[j] = math.Max(inverse(ft.scale, z+Quantile(ft.res[i], p)), 0)
 		}
 		slices.Sort(row)
+		// A model biased at a horizon (its residuals there mostly of one sign) has calibrated
+		// quantiles centred away from its point, possibly with the point outside even the
+		// widest interval. The point is what is served as the forecast, so each central
+		// interval is widened to contain it: the lower quantiles go no higher than the point,
+		// the upper no lower (the order of the quantiles is kept, coverage can only rise).
+		for j, p := range quantiles {
+			switch {
+			case p < 0.5:
+				row[j] = math.Min(row[j], fc.Point[i])
+			case p > 0.5:
+				row[j] = math.Max(row[j], fc.Point[i])
+			}
+		}
 		out.Values[i] = row
 	}
 	if err := out.Validate(); err != nil {

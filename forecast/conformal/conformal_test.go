@@ -9,6 +9,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/conformal"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
 func TestQuantile(t *testing.T) {
@@ -25,9 +26,10 @@ func TestQuantile(t *testing.T) {
 }
 
 // TestLineResiduals: on y[t] = t the "last value" model misses horizon j by exactly j at every
-// origin, so the conformal quantiles of every level are the point plus j: intervals of zero
-// width on the truth. Horizons beyond the spacing of the past origins have one residual fewer
-// (the forecasts of o−7 for o+1.. are not known at o).
+// origin, so the conformal quantiles of every level are the point plus j: the median and the
+// upper quantiles are on the truth, and the lower ones reach down to the point (an interval
+// contains its own point). Horizons beyond the spacing of the past origins have one residual
+// fewer (the forecasts of o−7 for o+1.. are not known at o).
 func TestLineResiduals(t *testing.T) {
 	y := testframe.Line(100, 0, 1)
 	f := testframe.New(y, nil)
@@ -47,9 +49,13 @@ func TestLineResiduals(t *testing.T) {
 		if fc.Point[i] != 99 {
 			t.Errorf("point %v changed", fc.Point[i])
 		}
-		for _, v := range fc.Values[i] {
-			if want := 99 + float64(i+1); math.Abs(v-want) > 1e-9 {
-				t.Errorf("horizon %d: quantiles %v, want all %v", i+1, fc.Values[i], want)
+		for j, v := range fc.Values[i] {
+			want := 99 + float64(i+1)
+			if fc.Quantiles[j] < 0.5 {
+				want = 99
+			}
+			if math.Abs(v-want) > 1e-9 {
+				t.Errorf("horizon %d: quantiles %v, want %v below the median and %v from it", i+1, fc.Values[i], 99, 99+float64(i+1))
 				break
 			}
 		}
@@ -142,5 +148,70 @@ func TestScalesAndPooling(t *testing.T) {
 	}
 	if _, err := conformal.Wrap(testframe.Last{Label: "last"}, conformal.Options{Origins: 1, MinResiduals: 20}).Fit(context.Background(), f); err == nil {
 		t.Error("calibrated on too few residuals")
+	}
+}
+
+// TestPointInsideItsIntervals is a property: whatever the data and the bias of the wrapped
+// model (a constant forecast far below, near, or far above the series; the last value of a
+// trending or noisy series), on either scale, every central interval of a conformal forecast
+// contains its point, and the quantiles stay ordered.
+func TestPointInsideItsIntervals(t *testing.T) {
+	levels := prevoir.DefaultQuantiles()
+	series := map[string][]float64{"noisy": testframe.Noisy(160, 3), "rising": testframe.Line(160, 5, 2), "falling": testframe.Line(160, 400, -2), "weekly": testframe.Weekly(160)}
+	inners := []prevoir.Forecaster{testframe.Last{Label: "last"}, testframe.Const{Label: "low", Value: 1}, testframe.Const{Label: "high", Value: 1000}}
+	for name, y := range series {
+		for _, in := range inners {
+			for _, sc := range []conformal.Scale{conformal.Additive, conformal.Log1p} {
+				ft, err := conformal.Wrap(in, conformal.Options{Scale: sc, Horizon: 21}).Fit(context.Background(), testframe.New(y, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fc, err := ft.Predict(context.Background(), 21, levels)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range fc.Point {
+					for _, c := range []float64{0.5, 0.8, 0.95} {
+						lo, hi, _ := fc.Interval(i, c)
+						if fc.Point[i] < lo || fc.Point[i] > hi {
+							t.Fatalf("%s, %s, %v: day %d: point %v outside its %.0f%% interval [%v, %v]", name, in.Name(), sc, i+1, fc.Point[i], 100*c, lo, hi)
+						}
+					}
+				}
+				if err := fc.Validate(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}
+}
+
+// TestWithHorizon: a conformal model calibrated for 14 days refuses 28; set up for the horizon
+// asked (what a backtest does) it calibrates and forecasts every day of it, and the original
+// is left as it was.
+func TestWithHorizon(t *testing.T) {
+	f := testframe.New(testframe.Noisy(400, 5), nil)
+	c := conformal.Wrap(testframe.Last{Label: "last"}, conformal.Options{})
+	ft, err := c.Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ft.Predict(context.Background(), 28, prevoir.DefaultQuantiles()); err == nil || !strings.Contains(err.Error(), "calibrated up to horizon 14, asked for 28") {
+		t.Fatalf("default calibration at 28 days: %v", err)
+	}
+	c28 := rolling.WithHorizon(c, 28)
+	if c28.Name() != c.Name() || c.Options.Horizon != 0 {
+		t.Errorf("WithHorizon renamed (%q) or changed the original (%+v)", c28.Name(), c.Options)
+	}
+	ft, err = c28.Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := ft.Predict(context.Background(), 28, prevoir.DefaultQuantiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi, _ := fc.Interval(27, 0.8); !(hi > lo) {
+		t.Errorf("day 28: 80%% interval [%v, %v]", lo, hi)
 	}
 }

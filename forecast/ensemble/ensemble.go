@@ -100,6 +100,18 @@ func New(opts Options, members ...prevoir.Forecaster) *Forecaster {
 // Name returns the ensemble's name.
 func (e *Forecaster) Name() string { return e.Options.withDefaults().Name }
 
+// WithHorizon implements rolling.Horizoned: the copy scores its members' past forecasts up
+// to h days, and its members are set up for h days too.
+func (e *Forecaster) WithHorizon(h int) prevoir.Forecaster {
+	w := *e
+	w.Options.Horizon = h
+	w.Members = make([]prevoir.Forecaster, len(e.Members))
+	for i, m := range e.Members {
+		w.Members[i] = rolling.WithHorizon(m, h)
+	}
+	return &w
+}
+
 func (e *Forecaster) selecting() bool { return e.Options.K > 0 && e.Options.K < len(e.Members) }
 
 // Needs lists the members at origin and, when selecting, at the past origins.

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
 // France reports whether d is a public holiday in metropolitan France (Code du travail,
@@ -122,6 +123,14 @@ func (h *Forecaster) Name() string {
 		return h.Options.Name
 	}
 	return h.Inner.Name() + "+hol"
+}
+
+// WithHorizon implements rolling.Horizoned: the correction itself does not depend on the
+// horizon, the model it corrects may (a model with conformal intervals).
+func (h *Forecaster) WithHorizon(n int) prevoir.Forecaster {
+	w := *h
+	w.Inner = rolling.WithHorizon(h.Inner, n)
+	return &w
 }
 
 // calendar returns the holiday calendar.

@@ -55,6 +55,26 @@ func Fit(ctx context.Context, model prevoir.Forecaster, f *prevoir.Frame, src So
 	return model.Fit(ctx, f)
 }
 
+// Horizoned is a forecaster whose fit depends on the longest horizon it will be asked for: a
+// composite that calibrates or ranks on its past forecasts (conformal intervals, selecting
+// ensembles) scores them up to that horizon, and refuses to forecast further.
+type Horizoned interface {
+	prevoir.Forecaster
+	// WithHorizon returns the forecaster set up for forecasts of up to h days (and its
+	// inner models too); the receiver is not changed.
+	WithHorizon(h int) prevoir.Forecaster
+}
+
+// WithHorizon returns model set up for forecasts of up to h days when it is Horizoned, and
+// model itself otherwise: whoever decides the horizon (a backtest's --horizon) passes it down
+// instead of every composite assuming prevoir.DefaultHorizon.
+func WithHorizon(model prevoir.Forecaster, h int) prevoir.Forecaster {
+	if hz, ok := model.(Horizoned); ok && h > 0 {
+		return hz.WithHorizon(h)
+	}
+	return model
+}
+
 // Past returns the n origins before origin, every days apart, most recent first.
 func Past(origin prevoir.Date, every, n int) []prevoir.Date {
 	out := make([]prevoir.Date, n)
