@@ -33,6 +33,9 @@ type Actions interface {
 	Retrain(ctx context.Context) (jobID int64, err error)
 	// Promote makes version the champion of model, recording reason.
 	Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error)
+	// Forecast queues the forecast flow after champion became the champion, so that the served
+	// forecast becomes its own; a job queued for another champion does not stand for it.
+	Forecast(ctx context.Context, champion int) (jobID int64, err error)
 	// JobState returns a job's state, or an ENOTFOUND error.
 	JobState(ctx context.Context, id int64) (*JobStatus, error)
 }
@@ -75,6 +78,15 @@ func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
 // Promote implements Actions.
 func (a *QueueActions) Promote(ctx context.Context, model string, version int, reason string) (*prevoir.AliasChange, error) {
 	return a.Registry.SetAlias(ctx, model, prevoir.AliasChampion, version, reason)
+}
+
+// Forecast implements Actions.
+func (a *QueueActions) Forecast(ctx context.Context, champion int) (int64, error) {
+	job, _, err := a.Queue.Insert(ctx, jobs.ForecastArgs{Trigger: "promotion", Champion: champion})
+	if err != nil {
+		return 0, err
+	}
+	return job.ID, nil
 }
 
 // JobState implements Actions.
@@ -233,8 +245,9 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 	return req, token, nil
 }
 
-// do performs an authorized action. The promotion is followed by a refresh of the snapshot, so
-// the pages show the new champion at once.
+// do performs an authorized action. The promotion queues the new champion's forecast, and is
+// followed by a refresh of the snapshot, so the pages show the new champion at once (and its
+// forecast as pending until the job has run).
 func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
 	switch req.name {
 	case actRefresh, actRetrain:
@@ -257,10 +270,19 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if err != nil {
 			return nil, err
 		}
+		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}
+		if id, err := s.cfg.Actions.Forecast(ctx, req.version); err != nil {
+			// The promotion stands: say that its forecast waits for the next refresh.
+			eid := s.logInternal(ctx, slog.LevelError, "queue the new champion's forecast", err, "version", req.version)
+			resp.Message += "; " + withErrorID("its forecast could not be queued, so the previous forecast is served, marked as not the champion's, until the next refresh", eid)
+		} else {
+			resp.Message += fmt.Sprintf("; its forecast is queued as job %d, and until that job has run the previous forecast is served, marked as not the champion's", id)
+			resp.JobID, resp.StatusURL = id, "/api/v1/jobs/"+strconv.FormatInt(id, 10)
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
-		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}, nil
+		return resp, nil
 	}
 	return nil, notFoundErr("no action %q", req.name)
 }
@@ -298,7 +320,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
 	status := http.StatusOK
-	if resp.JobID != 0 {
+	if resp.queued() {
 		status = http.StatusAccepted
 		w.Header().Set("Location", resp.StatusURL)
 	}
@@ -353,8 +375,12 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
-	if resp.JobID != 0 {
+	if resp.queued() {
 		http.Redirect(w, r, "/jobs/"+strconv.FormatInt(resp.JobID, 10), http.StatusSeeOther)
+		return
+	}
+	if resp.JobID != 0 {
+		s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/jobs/"+strconv.FormatInt(resp.JobID, 10), "Follow the forecast job")
 		return
 	}
 	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models", "See the models")

@@ -261,8 +261,8 @@ func (s *Server) dashboard(st *state, span string) *blob {
 	from, to := st.lastDays(n)
 	h := st.history(from, to)
 	var fc *prevoir.Forecast
-	if st.latest != nil {
-		fc = &st.latest.Forecast
+	if st.served != nil {
+		fc = &st.served.Forecast
 	}
 	in := fanInput{ID: "forecast-chart", Target: st.target, Forecast: fc}
 	for _, d := range h.Days {
@@ -273,9 +273,13 @@ func (s *Server) dashboard(st *state, span string) *blob {
 	for i := len(h.Days) - 1; i >= 0; i-- {
 		p.Observed = append(p.Observed, h.Days[i])
 	}
-	if st.forecastResp == nil {
+	switch {
+	case st.forecastResp == nil && st.champion == nil:
 		p.NoForecast = "No model trained yet, so there is no forecast to show. Once the models have been trained and the forecast flow has run, the next 14 days will appear here. The chart shows the observed numbers meanwhile."
-	} else {
+	case st.forecastResp == nil:
+		p.NoForecast = fmt.Sprintf("The model has been chosen (version %d, %s), and its first forecast is pending: it is queued after a training or promotion, or made by the next daily refresh, and the next 14 days will then appear here. The chart shows the observed numbers meanwhile.",
+			st.champion.Version, st.champion.Family)
+	default:
 		p.Summary = forecastSentences(st)
 	}
 	p.Quality = qualitySentences(st)
@@ -306,8 +310,9 @@ func forecastSentences(st *state) []string {
 			last.Date, fmtNum(float64(last.Lower80), 0), fmtNum(float64(last.Upper80), 0), fmtNum(float64(last.Lower95), 0), fmtNum(float64(last.Upper95), 0)))
 	}
 	made := fmt.Sprintf("This forecast was made on %s by model version %d (%s), from the data up to %s.", fr.MadeAt.UTC().Format("2 January 2006 at 15:04 UTC"), fr.Version, fr.Family, fr.Origin)
-	if !fr.IsChampion && st.champion != nil {
-		made += fmt.Sprintf(" Version %d has since become the champion; the next forecast will use it.", st.champion.Version)
+	if fr.Note != "" {
+		made += fmt.Sprintf(" Version %d (%s) has since become the champion, and its forecast is pending: it is queued after a promotion or training, or made by the next daily refresh, and will replace this one.",
+			st.champion.Version, st.champion.Family)
 	}
 	return append(out, made)
 }

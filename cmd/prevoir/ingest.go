@@ -26,9 +26,15 @@ type sourceFlags struct {
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringSliceVar(&f.names, "sources", nil, "sources to use, by name (default: all: indicateurs,sidep)")
+	f.registerSelection(cmd)
 	cmd.Flags().StringVar(&f.dir, "source-dir", "", "read the sources from local copies in this directory instead of data.gouv.fr")
 	cmd.Flags().StringVar(&f.baseURL, "datagouv-url", prevoir.DataGouvBase, "base URL of data.gouv.fr (or of a mirror)")
+}
+
+// registerSelection adds --sources alone, for the commands that read the stored snapshots
+// without fetching.
+func (f *sourceFlags) registerSelection(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&f.names, "sources", nil, "sources to use, by name (default: all: indicateurs,sidep)")
 }
 
 // sources returns the selected sources with their URLs set.

@@ -107,7 +107,8 @@ non-zero if it fails:
 
   ingest    fetch both sources, store new releases, rebuild the frame
   train     backtest and train every model of --models, register a version of each, and
-            apply the champion rule (the champion alias moves, with its reason)
+            apply the champion rule (the champion alias moves, with its reason); a new
+            champion forecasts at once
   forecast  forecast the next 14 days with the champion, with quantiles, and store it
   score     score every stored forecast whose days have been observed since`,
 		Example: `  prevoir run ingest --source-dir ../shared/data
@@ -148,6 +149,11 @@ non-zero if it fails:
 				}
 				if len(errs) > 0 {
 					return fmt.Errorf("training failed for %d of %d steps", len(errs), len(names)+1)
+				}
+				if rep != nil && rep.Champion != nil {
+					// The served forecast is the champion's: a new one forecasts now, as after
+					// the queue's training (an unchanged one has usually forecast already).
+					return a.forecastChampion(ctx, f)
 				}
 			case "forecast":
 				rep, err := f.Forecast(ctx)
@@ -240,9 +246,12 @@ func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 			_, err := f.TrainModel(ctx, batch, model, opts)
 			return err
 		},
-		SelectChampion: func(ctx context.Context, batch string, models []string) error {
-			_, err := f.SelectChampion(ctx, batch, models, p.train)
-			return err
+		SelectChampion: func(ctx context.Context, batch string, models []string) (int, error) {
+			rep, err := f.SelectChampion(ctx, batch, models, p.train)
+			if err != nil || rep.Champion == nil {
+				return 0, err
+			}
+			return rep.Champion.Version, nil
 		},
 		Models: p.models(),
 	}
@@ -419,21 +428,29 @@ func (a *app) forecastCommand() *cobra.Command {
 	)
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Print the latest stored forecast: one row per day with the point forecast and the quantiles",
-		Args:  noArgs,
+		Short: "Print the served forecast, the champion's from the latest origin: one row per day with the point forecast and the quantiles",
+		Long: `Print the forecast prevoir serves (as GET /api/v1/forecast does): the champion's forecast
+from the latest origin. Right after a promotion or a training, while the new champion's
+forecast is pending, it is the previous champion's, marked as not the champion's
+("is_champion": false in --json, with a note).`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, _, err := a.stores(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fc, err := sqlstore.NewForecastStore(db).LatestForecast(cmd.Context(), p.registeredModel)
+			fc, champ, err := loadServed(cmd.Context(), db, p.registeredModel)
 			if err != nil {
 				return err
 			}
+			note := prevoir.PendingNote(fc, champ)
 			if asJSON {
-				return a.printJSON(fc)
+				return a.printJSON(servedJSON{StoredForecast: fc, IsChampion: champ != nil && champ.Version == fc.Version, Note: note})
 			}
 			printForecast(a, fc)
+			if note != "" {
+				fmt.Fprintf(a.stdout, "Not the champion's forecast: %s.\n", note)
+			}
 			return nil
 		},
 	}

@@ -347,11 +347,18 @@ func (a *app) modelsCommand() *cobra.Command {
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
 	markPerInvocation(show, "json")
 
-	var alias, reason string
+	var (
+		alias, reason string
+		srcs          sourceFlags
+	)
 	promote := &cobra.Command{
 		Use:   "promote MODEL VERSION",
 		Short: "Point an alias (champion by default) at a version",
-		Args:  exactArgs(2),
+		Long: `Point an alias (champion by default) at a version. A new champion forecasts at once from the
+stored data (of --sources), so that the forecast served is its own; if that fails, the
+promotion stands, the previous forecast is served marked as not the champion's, and the
+command exits non-zero.`,
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, err := strconv.Atoi(strings.TrimPrefix(args[1], "v"))
 			if err != nil || version < 1 {
@@ -370,18 +377,24 @@ func (a *app) modelsCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s %s: v%d -> v%d\n", args[0], alias, ch.FromVersion, ch.Version)
-			return nil
+			return a.afterAliasMove(cmd, &srcs, args[0], alias)
 		},
 	}
+	srcs.registerSelection(promote)
 	promote.Flags().StringVar(&alias, "alias", prevoir.AliasChampion, "the alias to move")
 	promote.Flags().StringVar(&reason, "reason", "", "why (recorded in the alias history)")
 	markPerInvocation(promote, "alias", "reason")
 
-	var rbAlias string
+	var (
+		rbAlias string
+		rbSrcs  sourceFlags
+	)
 	rollback := &cobra.Command{
 		Use:   "rollback MODEL",
 		Short: "Move an alias (champion by default) back to the version it pointed at before its last move",
-		Args:  exactArgs(1),
+		Long: `Move an alias (champion by default) back to the version it pointed at before its last move.
+The champion it moves back to serves its forecast at once, as after models promote.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, reg, err := a.tracker(cmd)
 			if err != nil {
@@ -400,9 +413,10 @@ func (a *app) modelsCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s %s: v%d -> v%d\n", args[0], rbAlias, ch.FromVersion, ch.Version)
-			return nil
+			return a.afterAliasMove(cmd, &rbSrcs, args[0], rbAlias)
 		},
 	}
+	rbSrcs.registerSelection(rollback)
 	rollback.Flags().StringVar(&rbAlias, "alias", prevoir.AliasChampion, "the alias to move back")
 	markPerInvocation(rollback, "alias")
 
