@@ -136,7 +136,7 @@ func loadAssets() (map[string]*blob, error) {
 // apiIndex describes the API for a person exploring it at /api/v1/.
 var apiIndex = map[string]any{
 	"endpoints": []map[string]string{
-		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the latest forecast: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; 404 before any model was trained"},
+		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
 		{"path": "/api/v1/history", "query": "days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the observed daily deaths in hospital"},
 		{"path": "/api/v1/forecasts", "query": "limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
 		{"path": "/api/v1/leaderboard", "query": "format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},
@@ -148,7 +148,7 @@ var apiIndex = map[string]any{
 		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
 		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
 		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, quarantined releases, failing flows"},
-		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\"}"},
+		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\"} and queues the champion's forecast (its job_id)"},
 		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
 	},
 }

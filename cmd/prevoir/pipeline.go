@@ -147,14 +147,20 @@ non-zero if it fails:
 				if rep != nil && rep.Champion != nil {
 					fmt.Fprintf(a.stdout, "champion: %s v%d (changed: %v) — %s\n", rep.Champion.Family, rep.Champion.Version, rep.Changed, rep.Decision.Reason)
 				}
-				if len(errs) > 0 {
-					return fmt.Errorf("training failed for %d of %d steps", len(errs), len(names)+1)
-				}
+				var ferr error
 				if rep != nil && rep.Champion != nil {
 					// The served forecast is the champion's: a new one forecasts now, as after
-					// the queue's training (an unchanged one has usually forecast already).
-					return a.forecastChampion(ctx, f)
+					// the queue's training (an unchanged one has usually forecast already),
+					// even when some model of the batch failed.
+					ferr = a.forecastChampion(ctx, f)
 				}
+				if len(errs) > 0 {
+					if ferr != nil {
+						fmt.Fprintf(a.stderr, "prevoir: %v\n", ferr)
+					}
+					return fmt.Errorf("training failed for %d of %d steps", len(errs), len(names)+1)
+				}
+				return ferr
 			case "forecast":
 				rep, err := f.Forecast(ctx)
 				if err != nil {
