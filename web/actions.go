@@ -271,17 +271,33 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 			return nil, err
 		}
 		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}
-		if id, err := s.cfg.Actions.Forecast(ctx, req.version); err != nil {
-			// The promotion stands: say that its forecast waits for the next refresh.
-			eid := s.logInternal(ctx, slog.LevelError, "queue the new champion's forecast", err, "version", req.version)
-			resp.Message += "; " + withErrorID("its forecast could not be queued, so the previous forecast is served, marked as not the champion's, until the next refresh", eid)
-		} else {
-			resp.Message += fmt.Sprintf("; its forecast is queued as job %d, and until that job has run the previous forecast is served, marked as not the champion's", id)
-			resp.JobID, resp.StatusURL = id, "/api/v1/jobs/"+strconv.FormatInt(id, 10)
-		}
+		id, qerr := s.cfg.Actions.Forecast(ctx, req.version)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
+		// What is served now: the champion's own forecast if it had already made one from the
+		// latest origin, else the previous one (if any) until the queued job has run.
+		st := s.state.Load()
+		own := st != nil && st.forecastResp != nil && st.forecastResp.IsChampion && st.forecastResp.Version == req.version
+		eid := ""
+		if qerr != nil {
+			// The promotion stands: its forecast waits for the next refresh.
+			eid = s.logInternal(ctx, slog.LevelError, "queue the new champion's forecast", qerr, "version", req.version)
+		}
+		switch {
+		case own:
+			resp.Message += "; it had already forecast from the latest origin, and that forecast is served"
+			if qerr == nil {
+				resp.Message += fmt.Sprintf(" (job %d forecasts again if the data changed since)", id)
+			}
+		case qerr != nil:
+			resp.Message += "; " + withErrorID("its forecast could not be queued: the next refresh makes it, and until then the previous forecast, if any, is served marked as not the champion's", eid)
+		default:
+			resp.Message += fmt.Sprintf("; its forecast is queued as job %d: until that job has run, the previous forecast, if any, is served marked as not the champion's", id)
+		}
+		if qerr == nil {
+			resp.JobID, resp.StatusURL = id, "/api/v1/jobs/"+strconv.FormatInt(id, 10)
+		}
 		return resp, nil
 	}
 	return nil, notFoundErr("no action %q", req.name)

@@ -71,10 +71,11 @@ func TestPromotionServesTheChampionsForecast(t *testing.T) {
 		t.Error("/metrics: the champion's forecast is not reported as such")
 	}
 
-	// Back to v2 (from the pages' form): its forecast from the same origin is served at once.
+	// Back to v2 (from the pages' form): its forecast from the same origin is served at once,
+	// and the answer says so.
 	form := url.Values{"token": {testToken}, "version": {"2"}}.Encode()
 	status, _, page := f.post(t, "/actions/promote", "application/x-www-form-urlencoded", form, nil)
-	if status != 200 || !strings.Contains(string(page), "its forecast is queued as job") || !strings.Contains(string(page), `href="/jobs/`) {
+	if status != 200 || !strings.Contains(string(page), "it had already forecast from the latest origin, and that forecast is served (job") || !strings.Contains(string(page), `href="/jobs/`) {
 		t.Errorf("form promote: %d\n%s", status, page)
 	}
 	if fc := served(); fc.Version != 2 || !fc.IsChampion || fc.Note != "" || fc.RunID != f.seeded.Latest.RunID {
