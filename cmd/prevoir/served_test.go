@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,6 +120,44 @@ func TestServedForecastFollowsTheChampion(t *testing.T) {
 	}
 	if page := get("/"); !strings.Contains(page, "by model version 3 (theta)") || strings.Contains(page, "become the champion") {
 		t.Errorf("the dashboard does not serve the champion's forecast plainly")
+	}
+}
+
+// TestPromotionWhoseForecastFails: a promoted version that cannot forecast (its model file is
+// corrupted) is the champion, the command exits non-zero saying why, and the previous forecast
+// is served marked as not the champion's.
+func TestPromotionWhoseForecastFails(t *testing.T) {
+	c := newCLI(t)
+	data := testutil.DataDir(t)
+	c.ok("run", "ingest", "--source-dir", data)
+	c.ok("run", "train", "--source-dir", data, "--models", "snaive,ets", "--train-origins", "3")
+	before := c.shownForecast()
+	var reg struct {
+		Versions []prevoir.ModelVersion `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &reg); err != nil {
+		t.Fatal(err)
+	}
+	var other *prevoir.ModelVersion
+	for i, v := range reg.Versions {
+		if v.Version != before.Version {
+			other = &reg.Versions[i]
+		}
+	}
+	if other == nil {
+		t.Fatalf("no version besides the champion v%d: %+v", before.Version, reg.Versions)
+	}
+	p := filepath.Join(c.home, "artifacts", "runs", other.RunID, "artifacts", other.ArtifactPath)
+	if err := os.WriteFile(p, []byte(`{"family": "tampered"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := c.run("models", "promote", "incid_dchosp", strconv.Itoa(other.Version))
+	if code != 1 || !strings.Contains(out, "-> v"+strconv.Itoa(other.Version)) || !strings.Contains(errs, "the champion's forecast could not be made") {
+		t.Errorf("promote: exit %d\n%s\n%s", code, out, errs)
+	}
+	fc := c.shownForecast()
+	if fc.Version != before.Version || fc.IsChampion || !strings.Contains(fc.Note, fmt.Sprintf("version %d (%s) became the champion", other.Version, other.Family)) {
+		t.Errorf("after the failed forecast: v%d, champion %v, note %q", fc.Version, fc.IsChampion, fc.Note)
 	}
 }
 
