@@ -2,6 +2,7 @@ package prevoir
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -53,7 +54,11 @@ type ForecastFilter struct {
 	Model string // registered model; empty: all
 	// Since keeps forecasts whose origin is on or after it (zero: all).
 	Since Date
-	Limit int
+	// Current leaves out the forecasts superseded by a later one of the same version and
+	// origin (made after a revision that kept the last date): each origin of a version counts
+	// once, as ForecastStore.Scores counts it.
+	Current bool
+	Limit   int
 }
 
 // ForecastStore keeps forecasts and their scores.
@@ -62,9 +67,16 @@ type ForecastStore interface {
 	// origin and frame already stored is returned instead (created false): the forecast flow
 	// is idempotent.
 	SaveForecast(ctx context.Context, f *StoredForecast) (created bool, err error)
-	// LatestForecast returns the forecast with the latest origin (then the latest made) of the
-	// registered model, or ENOTFOUND.
-	LatestForecast(ctx context.Context, model string) (*StoredForecast, error)
+	// ServedForecast returns the forecast prevoir serves for the registered model: the
+	// champion version's (current) forecast from the latest origin of the model's forecasts.
+	// When the champion has not forecast from that origin yet (it was promoted or chosen since,
+	// and its forecast is pending), it returns the latest made from that origin, which
+	// PendingNote then describes. champion is the champion's version (0: none). ENOTFOUND when
+	// the model has no forecast.
+	ServedForecast(ctx context.Context, model string, champion int) (*StoredForecast, error)
+	// FindForecast returns the forecast of a model version from an origin on a frame, or
+	// ENOTFOUND: the key that makes the forecast flow idempotent.
+	FindForecast(ctx context.Context, model string, version int, origin Date, frameSHA256 string) (*StoredForecast, error)
 	// ListForecasts returns forecasts, latest origin first.
 	ListForecasts(ctx context.Context, f ForecastFilter) ([]*StoredForecast, error)
 	// SaveScores stores scores; a (forecast, date) scored again is overwritten (a revised
@@ -75,4 +87,25 @@ type ForecastStore interface {
 	// and origin (made after a revision that kept the last date) no longer counts: each origin
 	// of a version is scored once, as the hubs count a forecaster's last submission.
 	Scores(ctx context.Context, model string, since Date) ([]ForecastScore, error)
+}
+
+// PendingNote says why a served forecast is not the champion's, or "" when it is (or when there
+// is no champion): the champion became so after this forecast was made, and its own forecast
+// is pending. The API and the CLI say it in these words (the dashboard in plainer ones).
+func PendingNote(served *StoredForecast, champion *ModelVersion) string {
+	if served == nil || champion == nil || champion.Version == served.Version {
+		return ""
+	}
+	return fmt.Sprintf("made by version %d (%s), which is no longer the champion: version %d (%s) became the champion since, and its forecast is pending (queued after the promotion or training, or made by the next forecast run)",
+		served.Version, served.Family, champion.Version, champion.Family)
+}
+
+// NoForecastNote says why there is no forecast to serve: no champion yet, or a champion whose
+// first forecast is pending.
+func NoForecastNote(model string, champion *ModelVersion) string {
+	if champion == nil {
+		return "no forecast yet: no model trained yet, so " + model + " has no champion (train the models; the forecast flow then runs)"
+	}
+	return fmt.Sprintf("no forecast yet: version %d (%s) is the champion of %s and its first forecast is pending (queued after a promotion or training, or made by the next forecast run)",
+		champion.Version, champion.Family, model)
 }

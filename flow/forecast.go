@@ -34,11 +34,15 @@ func (f *Flows) Forecast(ctx context.Context) (*ForecastReport, error) {
 	}
 	origin := frame.Dates[frame.Len()-1]
 	lin := f.Lineage(frame)
-	// The frame's hash, not only its last date: a revision of past values that keeps the last
-	// date changes the model's inputs, so it is forecast again.
-	if last, err := f.Forecasts.LatestForecast(ctx, f.RegisteredModel); err == nil && last.Version == v.Version &&
-		last.Origin == origin && last.FrameSHA256 == lin.FrameSHA256 {
-		return &ForecastReport{Forecast: last, Existing: true}, nil
+	// The champion's own forecast from this origin and frame, whatever was forecast since (by
+	// another version, before a promotion back to this one): the frame's hash, not only its
+	// last date, since a revision of past values that keeps the last date changes the model's
+	// inputs, so it is forecast again.
+	switch done, err := f.Forecasts.FindForecast(ctx, f.RegisteredModel, v.Version, origin, lin.FrameSHA256); {
+	case err == nil:
+		return &ForecastReport{Forecast: done, Existing: true}, nil
+	case prevoir.ErrorCode(err) != prevoir.ENOTFOUND:
+		return nil, err
 	}
 	rep := &ForecastReport{}
 	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: lin,

@@ -70,8 +70,8 @@ func TestForecastAfterRevisionKeepingLastDate(t *testing.T) {
 			t.Fatalf("after the revision: existing %v, forecast %d from %s on frame %.12s; first was %d from %s on %.12s",
 				second.Existing, s.ID, s.Origin, s.FrameSHA256, f.ID, f.Origin, f.FrameSHA256)
 		}
-		if latest, err := e.Forecasts.LatestForecast(ctx, seed.Model); err != nil || latest.ID != s.ID {
-			t.Errorf("latest forecast: %+v, %v; want the new one (%d)", latest, err, s.ID)
+		if served, err := e.Forecasts.ServedForecast(ctx, seed.Model, s.Version); err != nil || served.ID != s.ID {
+			t.Errorf("served forecast: %+v, %v; want the new one (%d)", served, err, s.ID)
 		}
 		third, err := e.Flows.Forecast(ctx)
 		if err != nil || !third.Existing || third.Forecast.ID != s.ID {

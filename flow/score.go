@@ -42,24 +42,14 @@ func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
 			}
 		}
 		first := frame.Dates[0]
-		fcs, err := f.Forecasts.ListForecasts(ctx, prevoir.ForecastFilter{Model: f.RegisteredModel, Since: first})
+		// Of a version's forecasts from one origin, only the last (made on the latest frame) is
+		// scored, as ForecastStore.Scores counts it.
+		fcs, err := f.Forecasts.ListForecasts(ctx, prevoir.ForecastFilter{Model: f.RegisteredModel, Since: first, Current: true})
 		if err != nil {
 			return err
 		}
 		var scores []prevoir.ForecastScore
-		// Forecasts come newest first: of a version's forecasts from one origin, only the last
-		// (made on the latest frame) is scored, as ForecastStore.Scores counts it.
-		type versionOrigin struct {
-			version int
-			origin  prevoir.Date
-		}
-		latest := map[versionOrigin]bool{}
 		for _, fc := range fcs {
-			k := versionOrigin{fc.Version, fc.Origin}
-			if latest[k] {
-				continue
-			}
-			latest[k] = true
 			n := 0
 			for i, d := range fc.Dates {
 				y, ok := actual[d]

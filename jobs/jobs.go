@@ -48,9 +48,14 @@ type IngestArgs struct {
 // Kind implements river.JobArgs.
 func (IngestArgs) Kind() string { return KindIngest }
 
-// ForecastArgs asks for the forecast flow.
+// ForecastArgs asks for the forecast flow, which forecasts with whichever version is the
+// champion when it runs.
 type ForecastArgs struct {
 	Trigger string `json:"trigger"`
+	// Champion is the champion's version when the job was queued after a promotion or a
+	// training, so that a forecast job queued for an earlier champion, still
+	// unfinished, does not stand for this one (jobs are unique by their arguments).
+	Champion int `json:"champion,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -84,7 +89,8 @@ type TrainModelArgs struct {
 // Kind implements river.JobArgs.
 func (TrainModelArgs) Kind() string { return KindTrainModel }
 
-// SelectChampionArgs applies the champion rule once every model of the batch is trained.
+// SelectChampionArgs applies the champion rule once every model of the batch is trained; then
+// the champion's forecast is queued at once, so that what is served is its own.
 type SelectChampionArgs struct {
 	Batch  string   `json:"batch"`
 	Models []string `json:"models"`
@@ -101,9 +107,11 @@ type Handlers struct {
 	// Score scores the forecasts; retrain asks for an early training (the champion drifted).
 	Score func(ctx context.Context) (retrain bool, err error)
 	// TrainModel trains one model as part of a batch; SelectChampion applies the champion rule
-	// over the models of a batch once they are all done.
+	// over the models of a batch once they are all done, and returns the champion's version
+	// (0: none), whose forecast is then queued: it is new when the champion changed, and found
+	// already made (nothing recomputed) when it did not.
 	TrainModel     func(ctx context.Context, batch, model string, epochs int) error
-	SelectChampion func(ctx context.Context, batch string, models []string) error
+	SelectChampion func(ctx context.Context, batch string, models []string) (champion int, err error)
 	// Models are the models a train job trains when it names none.
 	Models []string
 }

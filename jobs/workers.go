@@ -110,5 +110,17 @@ func (w *workerSet) selectChampion(ctx context.Context, job *river.Job[SelectCha
 			return river.JobSnooze(15 * time.Second)
 		}
 	}
-	return classify(w.h.SelectChampion(ctx, job.Args.Batch, job.Args.Models))
+	champion, err := w.h.SelectChampion(ctx, job.Args.Batch, job.Args.Models)
+	if err != nil {
+		return classify(err)
+	}
+	if champion != 0 {
+		// The served forecast is the champion's: make a new champion's now, not at the next
+		// scheduled refresh. Queued whether or not the champion changed, so that a retry of
+		// this job (the alias already moved) still queues it.
+		if _, _, err := w.q.Insert(ctx, ForecastArgs{Trigger: "champion", Champion: champion}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -109,21 +109,34 @@ func scanForecast(r rowScanner) (*prevoir.StoredForecast, error) {
 }
 
 func (st *ForecastStore) find(ctx context.Context, q querier, where string, args ...any) (*prevoir.StoredForecast, error) {
-	f, err := scanForecast(q.QueryRowContext(ctx, st.db.rebind("SELECT "+forecastColumns+" FROM forecasts "+where), args...))
+	f, err := scanForecast(q.QueryRowContext(ctx, st.db.rebind("SELECT "+forecastColumns+" FROM forecasts f "+where), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no forecast yet: no model trained or no forecast made (run prevoir run forecast)")
 	}
 	return f, err
 }
 
-// LatestForecast implements prevoir.ForecastStore.
-func (st *ForecastStore) LatestForecast(ctx context.Context, model string) (*prevoir.StoredForecast, error) {
-	return st.find(ctx, st.db.sql, "WHERE model = ? ORDER BY origin DESC, made_at DESC, id DESC LIMIT 1", model)
+// currentForecast keeps forecast f unless a later one of the same version and origin (made
+// after a revision that kept the last date) superseded it. Scoring, the scores read back and
+// the served forecast all use it, so that they agree on which forecast of an origin counts.
+const currentForecast = `NOT EXISTS (SELECT 1 FROM forecasts n
+	WHERE n.model = f.model AND n.version = f.version AND n.origin = f.origin AND n.id > f.id)`
+
+// ServedForecast implements prevoir.ForecastStore. The rule is this one query: of the current
+// forecasts from the model's latest origin, the champion's, else the last made.
+func (st *ForecastStore) ServedForecast(ctx context.Context, model string, champion int) (*prevoir.StoredForecast, error) {
+	return st.find(ctx, st.db.sql, `WHERE f.model = ? AND f.origin = (SELECT MAX(origin) FROM forecasts WHERE model = ?) AND `+currentForecast+`
+		ORDER BY CASE WHEN f.version = ? THEN 0 ELSE 1 END, f.id DESC LIMIT 1`, model, model, champion)
+}
+
+// FindForecast implements prevoir.ForecastStore.
+func (st *ForecastStore) FindForecast(ctx context.Context, model string, version int, origin prevoir.Date, frameSHA256 string) (*prevoir.StoredForecast, error) {
+	return st.find(ctx, st.db.sql, "WHERE "+sameForecast, model, version, origin.String(), frameSHA256)
 }
 
 // ListForecasts implements prevoir.ForecastStore.
 func (st *ForecastStore) ListForecasts(ctx context.Context, f prevoir.ForecastFilter) ([]*prevoir.StoredForecast, error) {
-	q := "SELECT " + forecastColumns + " FROM forecasts WHERE origin >= ?"
+	q := "SELECT " + forecastColumns + " FROM forecasts f WHERE origin >= ?"
 	args := []any{f.Since.String()}
 	if f.Since == 0 {
 		args[0] = ""
@@ -131,6 +144,9 @@ func (st *ForecastStore) ListForecasts(ctx context.Context, f prevoir.ForecastFi
 	if f.Model != "" {
 		q += " AND model = ?"
 		args = append(args, f.Model)
+	}
+	if f.Current {
+		q += " AND " + currentForecast
 	}
 	q += " ORDER BY origin DESC, id DESC"
 	if f.Limit > 0 {
@@ -182,8 +198,7 @@ func (st *ForecastStore) Scores(ctx context.Context, model string, since prevoir
 	rows, err := st.db.sql.QueryContext(ctx, st.db.rebind(`SELECT s.forecast_id, s.date, s.horizon, s.actual, s.point, s.abs_error,
 		s.in_80, s.in_95, s.scored_at, f.model, f.version, f.family, f.origin
 		FROM forecast_scores s JOIN forecasts f ON f.id = s.forecast_id
-		WHERE f.model = ? AND s.date >= ? AND NOT EXISTS (SELECT 1 FROM forecasts n
-			WHERE n.model = f.model AND n.version = f.version AND n.origin = f.origin AND n.id > f.id)
+		WHERE f.model = ? AND s.date >= ? AND `+currentForecast+`
 		ORDER BY s.date, s.forecast_id`), model, from)
 	if err != nil {
 		return nil, fmt.Errorf("scores of %s: %w", model, err)

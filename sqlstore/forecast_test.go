@@ -26,7 +26,7 @@ func TestForecastStore(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		st := sqlstore.NewForecastStore(openDB(t, url))
-		if _, err := st.LatestForecast(ctx, "incid_dchosp"); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+		if _, err := st.ServedForecast(ctx, "incid_dchosp", 1); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
 			t.Fatalf("empty store: %v", err)
 		}
 		a := storedForecast("2022-12-11", 1, 50)
@@ -61,7 +61,7 @@ func TestForecastStore(t *testing.T) {
 		if _, err := st.SaveForecast(ctx, bad); prevoir.ErrorCode(err) != prevoir.EINVALID {
 			t.Errorf("non-monotone quantiles saved: %v", err)
 		}
-		latest, err := st.LatestForecast(ctx, "incid_dchosp")
+		latest, err := st.ServedForecast(ctx, "incid_dchosp", 2)
 		if err != nil || latest.ID != b.ID || latest.Version != 2 || latest.Values[2][2] != 70 || latest.Snapshots["indicateurs"] != sha(6) {
 			t.Errorf("latest = %+v, %v", latest, err)
 		}

@@ -183,8 +183,8 @@ func TestUpgradeFromSchemaVersion1(t *testing.T) {
 		if _, err := NewForecastStore(db).SaveForecast(ctx, fc); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := NewForecastStore(db).LatestForecast(ctx, prevoir.DefaultTarget); err != nil || got.Point[0] != 40 || got.RunID != run.ID {
-			t.Errorf("latest forecast after the upgrade: %+v, %v", got, err)
+		if got, err := NewForecastStore(db).ServedForecast(ctx, prevoir.DefaultTarget, v.Version); err != nil || got.Point[0] != 40 || got.RunID != run.ID {
+			t.Errorf("served forecast after the upgrade: %+v, %v", got, err)
 		}
 
 		// Opening again applies nothing more.

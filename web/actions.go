@@ -36,6 +36,9 @@ type Actions interface {
 	// a version that fails the gate of the champion rule (backtest.CheckPromotion) unless
 	// force, and with force records what is overridden in the alias change's reason.
 	Promote(ctx context.Context, model string, version int, reason string, force bool) (*prevoir.AliasChange, error)
+	// Forecast queues the forecast flow after champion became the champion, so that the served
+	// forecast becomes its own; a job queued for another champion does not stand for it.
+	Forecast(ctx context.Context, champion int) (jobID int64, err error)
 	// JobState returns a job's state, or an ENOTFOUND error.
 	JobState(ctx context.Context, id int64) (*JobStatus, error)
 }
@@ -92,6 +95,15 @@ func (a *QueueActions) Promote(ctx context.Context, model string, version int, r
 		reason += "; " + override
 	}
 	return a.Registry.SetAlias(ctx, model, prevoir.AliasChampion, version, reason)
+}
+
+// Forecast implements Actions.
+func (a *QueueActions) Forecast(ctx context.Context, champion int) (int64, error) {
+	job, _, err := a.Queue.Insert(ctx, jobs.ForecastArgs{Trigger: "promotion", Champion: champion})
+	if err != nil {
+		return 0, err
+	}
+	return job.ID, nil
 }
 
 // JobState implements Actions.
@@ -259,8 +271,9 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 	return req, token, nil
 }
 
-// do performs an authorized action. The promotion is followed by a refresh of the snapshot, so
-// the pages show the new champion at once.
+// do performs an authorized action. The promotion queues the new champion's forecast, and is
+// followed by a refresh of the snapshot, so the pages show the new champion at once (and its
+// forecast as pending until the job has run).
 func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
 	switch req.name {
 	case actRefresh, actRetrain:
@@ -283,14 +296,38 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if err != nil {
 			return nil, err
 		}
+		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}
+		id, qerr := s.cfg.Actions.Forecast(ctx, req.version)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
-		msg := fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model)
+		// What is served now: the champion's own forecast if it had already made one from the
+		// latest origin, else the previous one (if any) until the queued job has run.
 		if req.force {
-			msg += " (forced; recorded reason: " + ch.Reason + ")"
+			resp.Message += " (forced; recorded reason: " + ch.Reason + ")"
 		}
-		return &ActionResponse{Action: req.name, Message: msg, Change: ch}, nil
+		st := s.state.Load()
+		own := st != nil && st.forecastResp != nil && st.forecastResp.IsChampion && st.forecastResp.Version == req.version
+		eid := ""
+		if qerr != nil {
+			// The promotion stands: its forecast waits for the next refresh.
+			eid = s.logInternal(ctx, slog.LevelError, "queue the new champion's forecast", qerr, "version", req.version)
+		}
+		switch {
+		case own:
+			resp.Message += "; it had already forecast from the latest origin, and that forecast is served"
+			if qerr == nil {
+				resp.Message += fmt.Sprintf(" (job %d forecasts again if the data changed since)", id)
+			}
+		case qerr != nil:
+			resp.Message += "; " + withErrorID("its forecast could not be queued: the next refresh makes it, and until then the previous forecast, if any, is served marked as not the champion's", eid)
+		default:
+			resp.Message += fmt.Sprintf("; its forecast is queued as job %d: until that job has run, the previous forecast, if any, is served marked as not the champion's", id)
+		}
+		if qerr == nil {
+			resp.JobID, resp.StatusURL = id, "/api/v1/jobs/"+strconv.FormatInt(id, 10)
+		}
+		return resp, nil
 	}
 	return nil, notFoundErr("no action %q", req.name)
 }
@@ -328,7 +365,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
 	status := http.StatusOK
-	if resp.JobID != 0 {
+	if resp.queued() {
 		status = http.StatusAccepted
 		w.Header().Set("Location", resp.StatusURL)
 	}
@@ -383,8 +420,12 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "action", "action", name, "remote", r.RemoteAddr, "job", resp.JobID, "version", req.version)
-	if resp.JobID != 0 {
+	if resp.queued() {
 		http.Redirect(w, r, "/jobs/"+strconv.FormatInt(resp.JobID, 10), http.StatusSeeOther)
+		return
+	}
+	if resp.JobID != 0 {
+		s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/jobs/"+strconv.FormatInt(resp.JobID, 10), "Follow the forecast job")
 		return
 	}
 	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models", "See the models")

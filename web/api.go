@@ -230,16 +230,11 @@ func parseDateParam(q url.Values, name string) (prevoir.Date, error) {
 
 var runIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// noForecastMessage is what a reader sees before any model has forecast.
-func noForecastMessage(model string) string {
-	return "no model trained yet: no forecast of " + model + " has been made, so there is nothing to show until training and the forecast flow have run"
-}
-
 // --- builders: each renders one answer from a state ---
 
 func forecastBlob(st *state, format string) *blob {
 	if st.forecastResp == nil {
-		return errorBlob(notFoundErr("%s", noForecastMessage(st.model)))
+		return errorBlob(notFoundErr("%s", prevoir.NoForecastNote(st.model, st.champion)))
 	}
 	fr := st.forecastResp
 	if format == "json" {

@@ -62,7 +62,7 @@ type state struct {
 	versions     []*prevoir.ModelVersion // newest first
 	aliases      map[string]int
 	aliasHistory []*prevoir.AliasChange
-	latest       *prevoir.StoredForecast
+	served       *prevoir.StoredForecast // prevoir.ForecastStore.ServedForecast
 	forecasts    []*prevoir.StoredForecast
 	scores       []prevoir.ForecastScore
 	runs         []*RunDetail // newest first
@@ -128,8 +128,12 @@ func (s *Server) load(ctx context.Context, prev *state) (*state, error) {
 	}
 
 	// Forecasts and their scores.
-	if st.latest, err = s.cfg.Forecasts.LatestForecast(ctx, m); err != nil && !notFound(err) {
-		return nil, fmt.Errorf("latest forecast: %w", err)
+	champ := 0
+	if st.champion != nil {
+		champ = st.champion.Version
+	}
+	if st.served, err = s.cfg.Forecasts.ServedForecast(ctx, m, champ); err != nil && !notFound(err) {
+		return nil, fmt.Errorf("served forecast: %w", err)
 	}
 	if st.forecasts, err = s.cfg.Forecasts.ListForecasts(ctx, prevoir.ForecastFilter{Model: m, Limit: maxForecastsLimit}); err != nil {
 		return nil, fmt.Errorf("forecasts: %w", err)
@@ -173,14 +177,10 @@ func (s *Server) load(ctx context.Context, prev *state) (*state, error) {
 	}
 
 	// Derived views.
-	if st.latest != nil {
-		st.forecastResp = forecastResponse(st.latest, st.champion, st.target)
+	if st.served != nil {
+		st.forecastResp = forecastResponse(st.served, st.champion, st.target)
 	}
 	st.past = pastForecasts(st.forecasts, st.scores)
-	champ := 0
-	if st.champion != nil {
-		champ = st.champion.Version
-	}
 	st.live = liveScores(st.scores, champ)
 	st.liveDaily = liveDaily(st.scores)
 	return st, nil
@@ -196,8 +196,8 @@ func (s *Server) loadRuns(ctx context.Context, st, prev *state) error {
 	for _, v := range st.versions {
 		want[v.RunID] = true
 	}
-	if st.latest != nil {
-		want[st.latest.RunID] = true
+	if st.served != nil {
+		want[st.served.RunID] = true
 	}
 	for _, r := range runs {
 		delete(want, r.ID)

@@ -70,8 +70,10 @@
 // actions/{refresh,retrain,promote}. A history span with no observed day has no days, and
 // from/to as asked (null when open or unknown). Errors are JSON objects {"error": ...,
 // "code": ...}, with "error_id" for an internal error: 400 for a bad or unknown parameter,
-// 404 for an unknown route or thing, and 404 "no model trained yet" for the forecast before
-// any model has made one. /healthz, /readyz (503 with the reason while loading, when stale,
+// 404 for an unknown route or thing, and 404 "no forecast yet" for the forecast before the
+// champion has made one (with "no model trained yet" when there is no champion). The forecast
+// served is the champion's from the latest origin; right after a promotion, which queues the
+// champion's forecast, it is the previous one with is_champion false and a note. /healthz, /readyz (503 with the reason while loading, when stale,
 // when the current snapshots cannot build the frame, or while the server shuts down) and
 // /metrics (Prometheus text format) serve operations. /api/v1/ lists the endpoints. While the
 // server shuts down (Drain), actions answer 503 with Retry-After and the rest answers as before.

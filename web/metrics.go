@@ -192,9 +192,16 @@ func writeStateMetrics(p *promWriter, st *state) {
 			p.sample(ls, unixSeconds(t), "flow", string(k))
 		}
 	}
-	if st.latest != nil {
+	if st.served != nil {
 		p.family("prevoir_forecast_made_timestamp_seconds", "gauge", "When the served forecast was made.")
-		p.sample("prevoir_forecast_made_timestamp_seconds", unixSeconds(st.latest.MadeAt), "model", st.model)
+		p.sample("prevoir_forecast_made_timestamp_seconds", unixSeconds(st.served.MadeAt), "model", st.model)
+		// 0 while the champion's forecast is pending: a forecast job that never runs shows.
+		champ := 0.0
+		if st.forecastResp.IsChampion {
+			champ = 1
+		}
+		p.family("prevoir_forecast_is_champion", "gauge", "1 when the served forecast is the champion's, 0 while the champion's own forecast is pending.")
+		p.sample("prevoir_forecast_is_champion", champ, "model", st.model)
 	}
 	if st.champion != nil {
 		v := strconv.Itoa(st.champion.Version)
@@ -281,7 +288,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out.Reason = st.frameErr
 	}
 	if st != nil {
-		out.SnapshotAt, out.HasFrame, out.HasForecast = st.at.UTC(), st.frame != nil, st.latest != nil
+		out.SnapshotAt, out.HasFrame, out.HasForecast = st.at.UTC(), st.frame != nil, st.served != nil
 	}
 	serveBlob(w, r, jsonBlob(status, out))
 }

@@ -148,7 +148,7 @@ func loadAssets() (map[string]*blob, error) {
 // apiIndex describes the API for a person exploring it at /api/v1/.
 var apiIndex = map[string]any{
 	"endpoints": []map[string]string{
-		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the latest forecast: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; 404 before any model was trained"},
+		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
 		{"path": "/api/v1/history", "query": "days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the observed daily deaths in hospital"},
 		{"path": "/api/v1/forecasts", "query": "limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
 		{"path": "/api/v1/leaderboard", "query": "format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},
@@ -160,7 +160,7 @@ var apiIndex = map[string]any{
 		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
 		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
 		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, quarantined releases, failing flows"},
-		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\", \"force\": false} and refuses (409) a version the champion rule refuses unless force"},
+		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\", \"force\": false} and refuses (409) a version the champion rule refuses unless force, and queues the champion's forecast (its job_id)"},
 		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
 	},
 }
@@ -273,8 +273,8 @@ func (s *Server) dashboard(st *state, span string) *blob {
 	from, to := st.lastDays(n)
 	h := st.history(from, to)
 	var fc *prevoir.Forecast
-	if st.latest != nil {
-		fc = &st.latest.Forecast
+	if st.served != nil {
+		fc = &st.served.Forecast
 	}
 	in := fanInput{ID: "forecast-chart", Target: st.target, Forecast: fc}
 	for _, d := range h.Days {
@@ -285,9 +285,13 @@ func (s *Server) dashboard(st *state, span string) *blob {
 	for i := len(h.Days) - 1; i >= 0; i-- {
 		p.Observed = append(p.Observed, h.Days[i])
 	}
-	if st.forecastResp == nil {
+	switch {
+	case st.forecastResp == nil && st.champion == nil:
 		p.NoForecast = "No model trained yet, so there is no forecast to show. Once the models have been trained and the forecast flow has run, the next 14 days will appear here. The chart shows the observed numbers meanwhile."
-	} else {
+	case st.forecastResp == nil:
+		p.NoForecast = fmt.Sprintf("The model has been chosen (version %d, %s), and its first forecast is pending: it is queued after a training or promotion, or made by the next daily refresh, and the next 14 days will then appear here. The chart shows the observed numbers meanwhile.",
+			st.champion.Version, st.champion.Family)
+	default:
 		p.Summary = forecastSentences(st)
 	}
 	p.Quality = qualitySentences(st)
@@ -318,8 +322,9 @@ func forecastSentences(st *state) []string {
 			last.Date, fmtNum(float64(last.Lower80), 0), fmtNum(float64(last.Upper80), 0), fmtNum(float64(last.Lower95), 0), fmtNum(float64(last.Upper95), 0)))
 	}
 	made := fmt.Sprintf("This forecast was made on %s by model version %d (%s), from the data up to %s.", fr.MadeAt.UTC().Format("2 January 2006 at 15:04 UTC"), fr.Version, fr.Family, fr.Origin)
-	if !fr.IsChampion && st.champion != nil {
-		made += fmt.Sprintf(" Version %d has since become the champion; the next forecast will use it.", st.champion.Version)
+	if fr.Note != "" {
+		made += fmt.Sprintf(" Version %d (%s) has since become the champion, and its forecast is pending: it is queued after a promotion or training, or made by the next daily refresh, and will replace this one.",
+			st.champion.Version, st.champion.Family)
 	}
 	return append(out, made)
 }

@@ -73,13 +73,16 @@ type ForecastDay struct {
 	Upper95   Number       `json:"upper_95"`
 }
 
-// ForecastResponse is GET /api/v1/forecast: the latest forecast of the registered model.
+// ForecastResponse is GET /api/v1/forecast: the served forecast of the registered model, the
+// champion's from the latest origin (prevoir.ForecastStore.ServedForecast).
 type ForecastResponse struct {
 	RegisteredModel string `json:"registered_model"`
 	Version         int    `json:"version"`
 	Family          string `json:"family"`
-	// IsChampion says whether the version that made it is the champion now.
+	// IsChampion says whether the version that made it is the champion now. When it is not,
+	// the champion was promoted or chosen since and its forecast is pending: Note says so.
 	IsChampion bool      `json:"is_champion"`
+	Note       string    `json:"note,omitempty"`
 	RunID      string    `json:"run_id"`
 	MadeAt     time.Time `json:"made_at"`
 	// Origin is the last day of data the forecast saw.
@@ -104,7 +107,7 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	r := &ForecastResponse{
 		RegisteredModel: sf.Model, Version: sf.Version, Family: sf.Family, RunID: sf.RunID, MadeAt: sf.MadeAt,
 		Origin: sf.Origin, Target: target, Horizon: len(sf.Dates), Snapshots: sf.Snapshots,
-		QuantileLevels: sf.Quantiles, IsChampion: champion != nil && champion.Version == sf.Version,
+		QuantileLevels: sf.Quantiles, IsChampion: champion != nil && champion.Version == sf.Version, Note: prevoir.PendingNote(sf, champion),
 	}
 	if r.Snapshots == nil {
 		r.Snapshots = map[string]string{}
@@ -488,9 +491,13 @@ type JobStatus struct {
 type ActionResponse struct {
 	Action  string `json:"action"`
 	Message string `json:"message"`
-	// JobID and StatusURL follow a queued job (refresh, retrain).
+	// JobID and StatusURL follow a queued job: the action itself (refresh, retrain), or after
+	// a promotion, which is done at once, the new champion's forecast.
 	JobID     int64  `json:"job_id,omitempty"`
 	StatusURL string `json:"status_url,omitempty"`
 	// Change is the alias move of a promotion.
 	Change *prevoir.AliasChange `json:"change,omitempty"`
 }
+
+// queued reports whether the action itself was queued rather than done (202 Accepted).
+func (r *ActionResponse) queued() bool { return r.JobID != 0 && r.Change == nil }

@@ -163,6 +163,32 @@ func grepLines(s, sub string) string {
 // function that GETs a path and returns the body.
 func serveHome(t *testing.T, db *sqlstore.DB, blobs *blobstore.Store, actions web.Actions) func(path string) string {
 	t.Helper()
+	_, hs := startHomeServer(t, db, blobs, actions)
+	return func(path string) string {
+		t.Helper()
+		return getBody(t, hs, path)
+	}
+}
+
+// getBody GETs a path of hs and returns the body.
+func getBody(t *testing.T, hs *httptest.Server, path string) string {
+	t.Helper()
+	r, err := hs.Client().Get(hs.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// homeAdminToken is the admin token of the servers startHomeServer starts.
+const homeAdminToken = "test-admin-token-0123456789"
+
+// startHomeServer serves a home's stores as prevoir serve would (without its worker, nor its
+// periodic refresh: call Refresh) until the test ends.
+func startHomeServer(t *testing.T, db *sqlstore.DB, blobs *blobstore.Store, actions web.Actions) (*web.Server, *httptest.Server) {
+	t.Helper()
 	ctx := context.Background()
 	svc := &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs}
 	srv, err := web.New(web.Config{Snapshots: svc.Snapshots, Runs: sqlstore.NewRunStore(db), Registry: sqlstore.NewRegistry(db),
@@ -170,7 +196,7 @@ func serveHome(t *testing.T, db *sqlstore.DB, blobs *blobstore.Store, actions we
 		Frame: func(ctx context.Context) (*prevoir.Frame, error) {
 			return svc.Frame(ctx, prevoir.DefaultSources(), prevoir.DefaultFrameOptions())
 		},
-		Actions: actions, AdminToken: "test-admin-token-0123456789"})
+		Actions: actions, AdminToken: homeAdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,14 +205,5 @@ func serveHome(t *testing.T, db *sqlstore.DB, blobs *blobstore.Store, actions we
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return func(path string) string {
-		t.Helper()
-		r, err := hs.Client().Get(hs.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return string(b)
-	}
+	return srv, hs
 }

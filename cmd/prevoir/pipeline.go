@@ -39,9 +39,15 @@ type pipelineFlags struct {
 // register adds what every command that builds the frame and reads the registry uses
 // (backtest, run, worker, serve): the sources, the frame settings, the registered model.
 func (p *pipelineFlags) register(cmd *cobra.Command) {
+	p.registerFrame(cmd)
+	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+}
+
+// registerFrame adds what building the frame from the stored snapshots uses: the sources and
+// the frame settings (models promote and rollback forecast with the new champion so).
+func (p *pipelineFlags) registerFrame(cmd *cobra.Command) {
 	p.sources.registerNames(cmd)
 	p.frame.register(cmd)
-	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
 }
 
 // registerFlows adds what running the flows uses (run, worker, serve): where the sources are
@@ -123,7 +129,8 @@ non-zero if it fails:
 
   ingest    fetch both sources, store new releases, rebuild the frame
   train     backtest and train every model of --models, register a version of each, and
-            apply the champion rule (the champion alias moves, with its reason)
+            apply the champion rule (the champion alias moves, with its reason); a new
+            champion forecasts at once
   forecast  forecast the next 14 days with the champion, with quantiles, and store it
   score     score every stored forecast whose days have been observed since`,
 		Example: `  prevoir run ingest --source-dir ../shared/data
@@ -162,9 +169,20 @@ non-zero if it fails:
 				if rep != nil && rep.Champion != nil {
 					fmt.Fprintf(a.stdout, "champion: %s v%d (changed: %v) — %s\n", rep.Champion.Family, rep.Champion.Version, rep.Changed, rep.Decision.Reason)
 				}
+				var ferr error
+				if rep != nil && rep.Champion != nil {
+					// The served forecast is the champion's: a new one forecasts now, as after
+					// the queue's training (an unchanged one has usually forecast already),
+					// even when some model of the batch failed.
+					ferr = a.forecastChampion(ctx, f)
+				}
 				if len(errs) > 0 {
+					if ferr != nil {
+						fmt.Fprintf(a.stderr, "prevoir: %v\n", ferr)
+					}
 					return fmt.Errorf("training failed for %d of %d steps", len(errs), len(names)+1)
 				}
+				return ferr
 			case "forecast":
 				rep, err := f.Forecast(ctx)
 				if err != nil {
@@ -256,9 +274,12 @@ func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 			_, err := f.TrainModel(ctx, batch, model, opts)
 			return err
 		},
-		SelectChampion: func(ctx context.Context, batch string, models []string) error {
-			_, err := f.SelectChampion(ctx, batch, models, p.train)
-			return err
+		SelectChampion: func(ctx context.Context, batch string, models []string) (int, error) {
+			rep, err := f.SelectChampion(ctx, batch, models, p.train)
+			if err != nil || rep.Champion == nil {
+				return 0, err
+			}
+			return rep.Champion.Version, nil
 		},
 		Models: p.models(),
 	}
@@ -434,21 +455,29 @@ func (a *app) forecastCommand() *cobra.Command {
 	)
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Print the latest stored forecast: one row per day with the point forecast and the quantiles",
-		Args:  noArgs,
+		Short: "Print the served forecast, the champion's from the latest origin: one row per day with the point forecast and the quantiles",
+		Long: `Print the forecast prevoir serves (as GET /api/v1/forecast does): the champion's forecast
+from the latest origin. Right after a promotion or a training, while the new champion's
+forecast is pending, it is the previous champion's, marked as not the champion's
+("is_champion": false in --json, with a note).`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, _, err := a.stores(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fc, err := sqlstore.NewForecastStore(db).LatestForecast(cmd.Context(), p.registeredModel)
+			fc, champ, err := loadServed(cmd.Context(), db, p.registeredModel)
 			if err != nil {
 				return err
 			}
+			note := prevoir.PendingNote(fc, champ)
 			if asJSON {
-				return a.printJSON(fc)
+				return a.printJSON(servedJSON{StoredForecast: fc, IsChampion: champ != nil && champ.Version == fc.Version, Note: note})
 			}
 			printForecast(a, fc)
+			if note != "" {
+				fmt.Fprintf(a.stdout, "Not the champion's forecast: %s.\n", note)
+			}
 			return nil
 		},
 	}

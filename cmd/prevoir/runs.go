@@ -372,6 +372,7 @@ func (a *app) modelsCommand() *cobra.Command {
 		alias, reason string
 		force         bool
 		minCoverage   float64
+		srcs          pipelineFlags
 	)
 	promote := &cobra.Command{
 		Use:   "promote MODEL VERSION",
@@ -379,7 +380,10 @@ func (a *app) modelsCommand() *cobra.Command {
 		Long: `Point an alias (champion by default) at a version. A champion must pass the gate of the
 champion rule that training applies: scored at every backtest origin on observed days, with
 prediction intervals whose 80% coverage is at least --min-coverage. A version that fails it is
-refused unless --force, which says what it overrides and records it in the alias history.`,
+refused unless --force, which says what it overrides and records it in the alias history.
+A new champion forecasts at once from the stored data (of --sources), so that the forecast
+served is its own; if that fails, the promotion stands, the previous forecast is served marked
+as not the champion's, and the command exits non-zero.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version, err := strconv.Atoi(strings.TrimPrefix(args[1], "v"))
@@ -413,20 +417,26 @@ refused unless --force, which says what it overrides and records it in the alias
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s %s: v%d -> v%d\n", args[0], alias, ch.FromVersion, ch.Version)
-			return nil
+			return a.afterAliasMove(cmd, &srcs, args[0], alias)
 		},
 	}
+	srcs.registerFrame(promote)
 	promote.Flags().StringVar(&alias, "alias", prevoir.AliasChampion, "the alias to move")
 	promote.Flags().StringVar(&reason, "reason", "", "why (recorded in the alias history)")
 	promote.Flags().BoolVar(&force, "force", false, "promote a version the champion rule refuses (no intervals, too low a coverage, ...), saying what is overridden")
 	floatVar(promote.Flags(), &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	markPerInvocation(promote, "alias", "reason", "force")
 
-	var rbAlias string
+	var (
+		rbAlias string
+		rbSrcs  pipelineFlags
+	)
 	rollback := &cobra.Command{
 		Use:   "rollback MODEL",
 		Short: "Move an alias (champion by default) back to the version it pointed at before its last move",
-		Args:  exactArgs(1),
+		Long: `Move an alias (champion by default) back to the version it pointed at before its last move.
+The champion it moves back to serves its forecast at once, as after models promote.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, reg, err := a.tracker(cmd)
 			if err != nil {
@@ -445,9 +455,10 @@ refused unless --force, which says what it overrides and records it in the alias
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s %s: v%d -> v%d\n", args[0], rbAlias, ch.FromVersion, ch.Version)
-			return nil
+			return a.afterAliasMove(cmd, &rbSrcs, args[0], rbAlias)
 		},
 	}
+	rbSrcs.registerFrame(rollback)
 	rollback.Flags().StringVar(&rbAlias, "alias", prevoir.AliasChampion, "the alias to move back")
 	markPerInvocation(rollback, "alias")
 

@@ -154,8 +154,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("runs by kind: %v, want ingests, trainings, a selection and a forecast", kinds)
 	}
 
-	// Every API answer and page.
+	// Every API answer and page, once the server's snapshot has every run (the forecast is
+	// served since the training's selection queued it: it does not wait for the last refresh).
 	waitForOK(t, 10*time.Second, base+"/api/v1/forecast", server)
+	for _, r := range runs {
+		waitForOK(t, 10*time.Second, base+"/api/v1/runs/"+r.ID, server)
+	}
 	get := func(path string) string {
 		t.Helper()
 		r, err := http.Get(base + path)
