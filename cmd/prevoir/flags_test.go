@@ -331,8 +331,8 @@ func TestHelpListsOnlyUsedSettings(t *testing.T) {
 		cmd       []string
 		has, hasn []string
 	}{
-		{[]string{"backtest"}, []string{"--fit-workers", "--champion-margin", "--models", "--sources", "--stale-after", "--covariates", "--epochs"},
-			[]string{"--alert-drift-factor", "--alert-stale-after", "--source-dir", "--datagouv-url", "--min-coverage", "--retrain-on-drift", "--workers", "--job-workers"}},
+		{[]string{"backtest"}, []string{"--fit-workers", "--champion-margin", "--min-coverage", "--models", "--sources", "--stale-after", "--covariates", "--epochs"},
+			[]string{"--alert-drift-factor", "--alert-stale-after", "--source-dir", "--datagouv-url", "--retrain-on-drift", "--workers", "--job-workers"}},
 		{[]string{"run"}, []string{"--alert-drift-factor", "--alert-stale-after", "--source-dir", "--min-coverage", "--stale-covariates"},
 			[]string{"--retrain-on-drift", "--workers", "--job-workers", "--fit-workers"}},
 		{[]string{"worker"}, []string{"--job-workers", "--retrain-on-drift", "--alert-drift-factor", "--covariates"}, []string{"--workers", "--fit-workers"}},
