@@ -2,7 +2,6 @@ package ets
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -127,28 +126,13 @@ func Filter(st ModelState, y []float64) (*Model, error) {
 	return md, nil
 }
 
-// pinned is the state of a fitted Forecaster: the model and the first day of the series it
-// filters (its initial state is that day's).
-type pinned struct {
-	Name  string       `json:"name"`
-	Start prevoir.Date `json:"start"`
-	// Fill and MaxGap are the gap interpolation's cycle and longest gap (adapt.Options).
-	Fill   int        `json:"fill_period"`
-	MaxGap int        `json:"max_gap,omitempty"`
-	Model  ModelState `json:"model"`
-}
-
 // PinnedKind is the pinned states' kind.
 const PinnedKind = "ets"
 
 // Pin returns the fitted model's state (prevoir.Pinner): its form and parameters.
 func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	st := ft.md.State()
-	b, err := json.Marshal(pinned{Name: ft.Name, Start: ft.s.Start, Fill: ft.fill, MaxGap: ft.maxGap, Model: st})
-	if err != nil {
-		return nil, fmt.Errorf("%s: pin: %w", ft.Name, err)
-	}
-	return &prevoir.Pinned{Kind: PinnedKind, Summary: fmt.Sprintf("%s from %s", st.Summary(), ft.s.Start), State: b}, nil
+	return adapt.Pinned[ModelState]{Name: ft.Name, Start: ft.s.Start, Fill: ft.fill, MaxGap: ft.maxGap, Model: st}.Pin(PinnedKind, st.Summary())
 }
 
 // LoadPinned rebuilds the fitted model p pins on f: its parameters applied by Filter to the target
@@ -157,13 +141,9 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var st pinned
-	if err := json.Unmarshal(p.State, &st); err != nil {
-		return nil, fmt.Errorf("ets: pinned state: %w", err)
-	}
-	s, err := adapt.Since(f, st.Start, adapt.Options{Period: st.Fill, Fill: true, MaxGap: st.MaxGap, MinLen: 1})
+	st, s, err := adapt.Unpin[ModelState](p, f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", st.Name, err)
+		return nil, err
 	}
 	md, err := Filter(st.Model, s.Values)
 	if err != nil {
