@@ -35,9 +35,7 @@ type shownForecast struct {
 func (c *cli) shownForecast() shownForecast {
 	c.t.Helper()
 	var fc shownForecast
-	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
-		c.t.Fatal(err)
-	}
+	c.okJSON(&fc, "forecast", "show", "--json")
 	return fc
 }
 
@@ -45,9 +43,7 @@ func (c *cli) shownForecast() shownForecast {
 func (c *cli) forecastRuns() int {
 	c.t.Helper()
 	var runs []prevoir.Run
-	if err := json.Unmarshal([]byte(c.ok("runs", "list", "--kind", "forecast", "--limit", "0", "--json")), &runs); err != nil {
-		c.t.Fatal(err)
-	}
+	c.okJSON(&runs, "runs", "list", "--kind", "forecast", "--limit", "0", "--json")
 	return len(runs)
 }
 
@@ -135,9 +131,7 @@ func TestPromotionWhoseForecastFails(t *testing.T) {
 	var reg struct {
 		Versions []prevoir.ModelVersion `json:"versions"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &reg); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&reg, "models", "show", "incid_dchosp", "--json")
 	var other *prevoir.ModelVersion
 	for i, v := range reg.Versions {
 		if v.Version != before.Version {
@@ -258,18 +252,20 @@ func TestPromotionAndRetrainQueueTheChampionsForecast(t *testing.T) {
 	if !fc.IsChampion || fc.Note != "" || fc.Origin != "2022-12-31" {
 		t.Errorf("after the retraining: %+v (champion v%d)", fc, champ.Version)
 	}
-	list, err := q.Jobs(ctx, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, j := range list {
-		var a jobs.ForecastArgs
-		if j.Kind == jobs.KindForecast && json.Unmarshal(j.EncodedArgs, &a) == nil && a.Trigger == "champion" && a.Champion == champ.Version {
-			found = j.State == rivertype.JobStateCompleted
+	// River records a job's completion shortly after its work returns (completions are
+	// batched): the forecast may be served before its job reads completed.
+	waitFor(t, time.Minute, fmt.Sprintf("a completed forecast job queued by the selection for v%d", champ.Version), func() bool {
+		list, err := q.Jobs(ctx, 50)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !found {
-		t.Errorf("no completed forecast job queued by the selection for v%d", champ.Version)
-	}
+		for _, j := range list {
+			var a jobs.ForecastArgs
+			if j.Kind == jobs.KindForecast && json.Unmarshal(j.EncodedArgs, &a) == nil && a.Trigger == "champion" &&
+				a.Champion == champ.Version && j.State == rivertype.JobStateCompleted {
+				return true
+			}
+		}
+		return false
+	})
 }
