@@ -155,9 +155,7 @@ func TestPointOnlyNeverChampion(t *testing.T) {
 		Versions        []prevoir.ModelVersion `json:"versions"`
 		ChampionHistory []prevoir.AliasChange  `json:"champion_history"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &show); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&show, "models", "show", "incid_dchosp", "--json")
 	version := map[string]int{}
 	for _, v := range show.Versions {
 		version[v.Family] = v.Version
@@ -186,9 +184,7 @@ func TestPointOnlyNeverChampion(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "warning: forced over the champion rule, which refuses v"+rnn+" (rnn): point forecasts only") {
 		t.Fatalf("forced promotion: exit %d\n%s\n%s", code, out, errs)
 	}
-	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &show); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&show, "models", "show", "incid_dchosp", "--json")
 	if r := show.ChampionHistory[0].Reason; !strings.Contains(r, "try the network") || !strings.Contains(r, "forced over the champion rule") {
 		t.Errorf("alias history: %q", r)
 	}

@@ -173,13 +173,9 @@ func (c *cli) backtest(args ...string) backtestJSON {
 func (c *cli) runsOf(kind prevoir.RunKind) []prevoir.Run {
 	c.t.Helper()
 	var rs []prevoir.Run
-	if err := json.Unmarshal([]byte(c.ok("runs", "list", "--kind", string(kind), "--json")), &rs); err != nil {
-		c.t.Fatal(err)
-	}
+	c.okJSON(&rs, "runs", "list", "--kind", string(kind), "--json")
 	for i, r := range rs {
-		if err := json.Unmarshal([]byte(c.ok("runs", "show", r.ID, "--json")), &rs[i]); err != nil {
-			c.t.Fatal(err)
-		}
+		c.okJSON(&rs[i], "runs", "show", r.ID, "--json")
 	}
 	return rs
 }
@@ -316,9 +312,7 @@ func TestFrameSettingsReachEveryCommand(t *testing.T) {
 	var fj struct {
 		Sources []prevoir.FrameSource `json:"sources"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("frame", "--sources", "indicateurs", "--covariates", "hosp,rea", "--format", "json")), &fj); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&fj, "frame", "--sources", "indicateurs", "--covariates", "hosp,rea", "--format", "json")
 	if len(fj.Sources) != 1 || fj.Sources[0].Source != "indicateurs" {
 		t.Errorf("frame --sources indicateurs: sources %+v", fj.Sources)
 	}

@@ -299,6 +299,15 @@ first.`,
 	return cmd
 }
 
+// snapshotID parses the ID argument of the commands that act on one snapshot.
+func snapshotID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", arg)}
+	}
+	return id, nil
+}
+
 func (a *app) snapshotsAcceptCommand() *cobra.Command {
 	var by, reason string
 	cmd := &cobra.Command{
@@ -312,9 +321,9 @@ an error.`,
 		Example: `  prevoir snapshots accept 7 --reason "late death reports, confirmed by SpF"`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", args[0])}
+			id, err := snapshotID(args[0])
+			if err != nil {
+				return err
 			}
 			if by == "" {
 				by = operatorName(a.getenv)

@@ -75,9 +75,7 @@ func TestJobsCommand(t *testing.T) {
 	}
 
 	var list []map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(c.ok("jobs", "--json")), &list); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&list, "jobs", "--json")
 	byID := map[int64]map[string]json.RawMessage{}
 	for _, j := range list {
 		var id int64

@@ -52,6 +52,14 @@ func (c *cli) ok(args ...string) string {
 
 // stores opens the home's database and artifact folder, as another process would; they are
 // closed when the test ends.
+// okJSON runs a command that must succeed and decodes what it printed, JSON, into v.
+func (c *cli) okJSON(v any, args ...string) {
+	c.t.Helper()
+	if err := json.Unmarshal([]byte(c.ok(args...)), v); err != nil {
+		c.t.Fatalf("prevoir %s: %v", strings.Join(args, " "), err)
+	}
+}
+
 func (c *cli) stores() (*sqlstore.DB, *blobstore.Store) {
 	c.t.Helper()
 	ctx := context.Background()
@@ -71,9 +79,7 @@ func (c *cli) stores() (*sqlstore.DB, *blobstore.Store) {
 func (c *cli) snapshots() []prevoir.Snapshot {
 	c.t.Helper()
 	var list []prevoir.Snapshot
-	if err := json.Unmarshal([]byte(c.ok("snapshots", "--json")), &list); err != nil {
-		c.t.Fatal(err)
-	}
+	c.okJSON(&list, "snapshots", "--json")
 	return list
 }
 
@@ -174,9 +180,7 @@ func TestFrameOriginalGolden(t *testing.T) {
 		Sources []prevoir.FrameSource `json:"sources"`
 		Dates   []prevoir.Date        `json:"dates"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("frame", "--original", "--format", "json")), &fj); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&fj, "frame", "--original", "--format", "json")
 	if fj.Mode != "original" || len(fj.Sources) != 2 || len(fj.Sources[0].SHA256) != 64 || len(fj.Dates) != 833 {
 		t.Errorf("json: %+v", fj)
 	}
@@ -270,9 +274,7 @@ func TestConfigPrecedence(t *testing.T) {
 	c.env["PREVOIR_STALE_COVARIATES"] = "drop"
 	options := func(args ...string) prevoir.FrameOptions {
 		var fj struct{ Options prevoir.FrameOptions }
-		if err := json.Unmarshal([]byte(c.ok(append([]string{"frame", "--format", "json"}, args...)...)), &fj); err != nil {
-			t.Fatal(err)
-		}
+		c.okJSON(&fj, append([]string{"frame", "--format", "json"}, args...)...)
 		return fj.Options
 	}
 	// The file sets stale-after and the covariates; the environment beats the file's policy.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
@@ -34,9 +33,7 @@ func TestPromotedOldVersionServesItsPinnedModel(t *testing.T) {
 		Versions []prevoir.ModelVersion `json:"versions"`
 		Pinned   map[int]string         `json:"pinned"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &shown); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&shown, "models", "show", "incid_dchosp", "--json")
 	var ets []prevoir.ModelVersion // oldest first
 	for _, v := range shown.Versions {
 		if v.Family == "ets" {
@@ -60,9 +57,7 @@ func TestPromotedOldVersionServesItsPinnedModel(t *testing.T) {
 		c.ok("models", "promote", "incid_dchosp", strconv.Itoa(v.Version))
 		c.ok("run", "forecast", "--source-dir", data)
 		var fc prevoir.StoredForecast
-		if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
-			t.Fatal(err)
-		}
+		c.okJSON(&fc, "forecast", "show", "--json")
 		if fc.Version != v.Version {
 			t.Fatalf("served v%d's forecast, promoted v%d", fc.Version, v.Version)
 		}

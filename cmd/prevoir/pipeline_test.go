@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os/exec"
@@ -33,9 +32,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	c.ok("run", "forecast", "--source-dir", testutil.DataDir(t))
 	var fc prevoir.StoredForecast
-	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&fc, "forecast", "show", "--json")
 	if err := fc.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +171,7 @@ func TestTrainNetworks(t *testing.T) {
 	var versions struct {
 		Versions []prevoir.ModelVersion `json:"versions"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("models", "show", "incid_dchosp", "--json")), &versions); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&versions, "models", "show", "incid_dchosp", "--json")
 	var rnn *prevoir.ModelVersion
 	for i, v := range versions.Versions {
 		if v.Family == "rnn" {
@@ -195,9 +190,7 @@ func TestTrainNetworks(t *testing.T) {
 	c.ok("models", "promote", "incid_dchosp", fmt.Sprint(rnn.Version), "--force")
 	c.ok("run", "forecast", "--source-dir", data)
 	var fc prevoir.StoredForecast
-	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&fc, "forecast", "show", "--json")
 	if fc.Family != "rnn" || len(fc.Point) != 14 {
 		t.Errorf("forecast by %s, %d days", fc.Family, len(fc.Point))
 	}
@@ -262,9 +255,7 @@ func TestNetworkWithConformalIntervals(t *testing.T) {
 	c.ok("run", "train", "--source-dir", data, "--models", "rnn+cp", "--epochs", "2", "--train-origins", "3", "--min-coverage", "0.01")
 	var fc prevoir.StoredForecast
 	c.ok("run", "forecast", "--source-dir", data)
-	if err := json.Unmarshal([]byte(c.ok("forecast", "show", "--json")), &fc); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&fc, "forecast", "show", "--json")
 	if fc.Family != "rnn+cp" {
 		t.Fatalf("forecast by %s", fc.Family)
 	}

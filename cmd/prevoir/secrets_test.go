@@ -129,9 +129,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// Every run was recorded by the server, with its configuration: the secrets as (set).
 	var runs []prevoir.Run
-	if err := json.Unmarshal([]byte(c.ok("runs", "list", "--json", "--limit", "0")), &runs); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&runs, "runs", "list", "--json", "--limit", "0")
 	kinds := map[prevoir.RunKind]int{}
 	for _, r := range runs {
 		kinds[r.Kind]++

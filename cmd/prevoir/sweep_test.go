@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -60,9 +59,7 @@ func TestArtifactsSweepCommand(t *testing.T) {
 	}
 
 	var rep tracking.SweepReport
-	if err := json.Unmarshal([]byte(c.ok("artifacts", "sweep", "--older-than", "0s", "--json")), &rep); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&rep, "artifacts", "sweep", "--older-than", "0s", "--json")
 	wantBytes := int64(len(`{"models":[]}`) + len("weights whose record never landed"))
 	if rep.DryRun || rep.Objects != 2 || rep.Bytes != wantBytes || len(rep.FailedRunArtifacts) != 1 || rep.FailedRunArtifacts[0].RunID != r.ID {
 		t.Errorf("sweep report %+v, want 2 objects, %d bytes, one of run %s", rep, wantBytes, r.ID)

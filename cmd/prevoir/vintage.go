@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,9 +110,9 @@ and listed by prevoir snapshots. A quarantined snapshot must be accepted before 
 		Example: `  prevoir snapshots pin 3 --reason "reproduce the forecast of 2022-08-05"`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", args[0])}
+			id, err := snapshotID(args[0])
+			if err != nil {
+				return err
 			}
 			if by == "" {
 				by = operatorName(a.getenv)

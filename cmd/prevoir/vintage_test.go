@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,9 +30,7 @@ func (c *cli) frameSnapshots() map[string]int64 {
 	var f struct {
 		Sources []prevoir.FrameSource `json:"sources"`
 	}
-	if err := json.Unmarshal([]byte(c.ok("frame", "--format", "json")), &f); err != nil {
-		c.t.Fatal(err)
-	}
+	c.okJSON(&f, "frame", "--format", "json")
 	out := map[string]int64{}
 	for _, s := range f.Sources {
 		out[s.Source] = s.SnapshotID
@@ -179,9 +176,7 @@ func TestSuffixesInAnyOrderBacktest(t *testing.T) {
 	runs := c.ok("runs", "list", "--kind", "backtest")
 	id := strings.Fields(strings.Split(runs, "\n")[1])[0]
 	var run prevoir.Run
-	if err := json.Unmarshal([]byte(c.ok("runs", "show", id, "--json")), &run); err != nil {
-		t.Fatal(err)
-	}
+	c.okJSON(&run, "runs", "show", id, "--json")
 	if run.Params["models"] != "ets+hol+cp,ensemble" {
 		t.Errorf("run records models %q, want the canonical ets+hol+cp,ensemble", run.Params["models"])
 	}
