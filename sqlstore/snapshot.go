@@ -145,8 +145,8 @@ func (st *SnapshotStore) CurrentSnapshot(ctx context.Context, source string) (*p
 	return newest, nil
 }
 
-// eligible selects the snapshots that may be current: not quarantined, or accepted.
-const eligible = `(s.violation_count = 0 OR s.accepted_at IS NOT NULL)`
+// eligible selects the snapshots that may be current: those not quarantined (snapshotState).
+const eligible = `(` + snapshotState + `) <> 'quarantined'`
 
 // PinSnapshot implements prevoir.SnapshotStore.
 func (st *SnapshotStore) PinSnapshot(ctx context.Context, id int64, p prevoir.Pin) (*prevoir.Snapshot, error) {
