@@ -248,3 +248,12 @@ func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms
 	}
 	return res, nil
 }
+
+// canonicalList names the models as they are recorded (models.Canonical), comma-separated.
+func canonicalList(ms []prevoir.Forecaster) string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name()
+	}
+	return strings.Join(names, ",")
+}

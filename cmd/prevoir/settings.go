@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,4 +237,13 @@ func (a *app) warnRenamed(cmd *cobra.Command) {
 			a.logger.Warn("--" + f.Name + " is deprecated: use --" + to[0])
 		}
 	})
+}
+
+// oneOf checks a flag's value against the valid ones (an empty value is no choice made): a
+// typo is a usage error naming it and the valid values, never an empty answer.
+func oneOf(flag, value string, valid []string) error {
+	if value == "" || slices.Contains(valid, value) {
+		return nil
+	}
+	return usageError{fmt.Errorf("--%s %q: want one of %s", flag, value, strings.Join(valid, ", "))}
 }

@@ -13,24 +13,6 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-// oneOf checks a flag's value against the valid ones (an empty value is no choice made): a
-// typo is a usage error naming it and the valid values, never an empty answer.
-func oneOf(flag, value string, valid []string) error {
-	if value == "" || slices.Contains(valid, value) {
-		return nil
-	}
-	return usageError{fmt.Errorf("--%s %q: want one of %s", flag, value, strings.Join(valid, ", "))}
-}
-
-// canonicalList names the models as they are recorded (models.Canonical), comma-separated.
-func canonicalList(ms []prevoir.Forecaster) string {
-	names := make([]string, len(ms))
-	for i, m := range ms {
-		names[i] = m.Name()
-	}
-	return strings.Join(names, ",")
-}
-
 // sourceNames returns the names of the default sources.
 func sourceNames() []string {
 	var out []string
