@@ -11,6 +11,11 @@ import (
 // bounds of the central 50%, 80% and 95% prediction intervals.
 func DefaultQuantiles() []float64 { return []float64{0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975} }
 
+// WeekDays is the length of the forecast hubs' unit of time. A forecast's week w is its days
+// 7w+1 .. 7w+7 after the origin: with a Saturday origin (the last observed day), weeks 1 and
+// 2 are the hubs' Sunday-to-Saturday "1 wk ahead" and "2 wk ahead" targets.
+const WeekDays = 7
+
 // Forecaster is a model family: it fits on a frame and returns a fitted model.
 //
 // Fit must use only the rows of the frame it is given; callers that evaluate a model at a past
@@ -39,6 +44,32 @@ type Forecast struct {
 	// Quantiles are the probability levels; Values[i][j] is the quantile Quantiles[j] of day i.
 	Quantiles []float64   `json:"quantiles"`
 	Values    [][]float64 `json:"values"`
+	// Weekly are the totals of the forecast's whole weeks, with their own quantiles, when the
+	// model gives them. A week's quantiles are not the sums of its days' quantiles (that
+	// would assume the seven days' errors perfectly correlated); models get them from sample
+	// paths or calibrate them on weekly sums directly.
+	Weekly *Weeks `json:"weekly,omitempty"`
+}
+
+// Weeks are the totals of a forecast's whole weeks (see WeekDays).
+type Weeks struct {
+	// Point[w] is the sum of the daily points of week w+1.
+	Point []float64 `json:"point"`
+	// Values[w][j] is the quantile Quantiles[j] of the total of week w+1.
+	Values [][]float64 `json:"values"`
+}
+
+// Weeks returns the number of whole weeks in the forecast.
+func (fc *Forecast) Weeks() int { return len(fc.Dates) / WeekDays }
+
+// WeekTotal returns the sum of x over week w (0-based) of a daily series aligned with the
+// forecast's days.
+func WeekTotal(x []float64, w int) float64 {
+	s := 0.0
+	for _, v := range x[w*WeekDays : (w+1)*WeekDays] {
+		s += v
+	}
+	return s
 }
 
 // Validate checks a forecast's shape and that its quantiles are finite and non-decreasing.
@@ -60,6 +91,25 @@ func (fc *Forecast) Validate() error {
 		for j, v := range fc.Values[i] {
 			if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < fc.Values[i][j-1]) {
 				return fmt.Errorf("forecast %s: day %d: quantiles %v not finite and non-decreasing", fc.Model, i+1, fc.Values[i])
+			}
+		}
+	}
+	if w := fc.Weekly; w != nil {
+		n := fc.Weeks()
+		if len(w.Point) != n || len(w.Values) != n {
+			return fmt.Errorf("forecast %s: %d weeks, %d weekly points, %d weekly quantile rows", fc.Model, n, len(w.Point), len(w.Values))
+		}
+		for k := range n {
+			if sum := WeekTotal(fc.Point, k); math.Abs(w.Point[k]-sum) > 1e-6*math.Max(1, math.Abs(sum)) {
+				return fmt.Errorf("forecast %s: week %d: point %v is not the sum of its days' points %v", fc.Model, k+1, w.Point[k], sum)
+			}
+			if len(w.Values[k]) != len(fc.Quantiles) {
+				return fmt.Errorf("forecast %s: week %d has %d quantiles, want %d", fc.Model, k+1, len(w.Values[k]), len(fc.Quantiles))
+			}
+			for j, v := range w.Values[k] {
+				if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < w.Values[k][j-1]) {
+					return fmt.Errorf("forecast %s: week %d: quantiles %v not finite and non-decreasing", fc.Model, k+1, w.Values[k])
+				}
 			}
 		}
 	}

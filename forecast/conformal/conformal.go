@@ -38,6 +38,7 @@ import (
 	"slices"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/internal/paths"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -237,23 +238,15 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 		z := transform(ft.scale, fc.Point[i])
 		row := make([]float64, len(quantiles))
 		for j, p := range quantiles {
-			row[j] = math.Max(inverse(ft.scale, z+Quantile(ft.res[i], p)), 0)
+			row[j] = math.Max(inverse(ft.scale, z+paths.Quantile(ft.res[i], p)), 0)
 		}
 		slices.Sort(row)
 		// A model biased at a horizon (its residuals there mostly of one sign) has calibrated
 		// quantiles centred away from its point, possibly with the point outside even the
 		// widest interval. The point is what is served as the forecast, so each central
-		// interval is widened to contain it: the lower quantiles go no higher than the point,
-		// the upper no lower (the order of the quantiles is kept, coverage can only rise).
-		for j, p := range quantiles {
-			switch {
-			case p < 0.5:
-				row[j] = math.Min(row[j], fc.Point[i])
-			case p > 0.5:
-				row[j] = math.Max(row[j], fc.Point[i])
-			}
-		}
-		out.Values[i] = row
+		// interval is widened to contain it (the order of the quantiles is kept, coverage can
+		// only rise).
+		out.Values[i] = paths.Contain(row, quantiles, fc.Point[i])
 	}
 	if err := out.Validate(); err != nil {
 		return nil, err
@@ -268,25 +261,6 @@ func (ft *fitted) Describe() string {
 		d += "; " + in.Describe()
 	}
 	return d
-}
-
-// Quantile returns the type-6 empirical p-quantile of the sorted sample x (Hyndman & Fan
-// 1996, "Sample quantiles in statistical packages", The American Statistician 50(4)): the
-// value at position p(n+1), interpolated between order statistics and clamped to the extremes.
-func Quantile(x []float64, p float64) float64 {
-	n := len(x)
-	if n == 0 {
-		return math.NaN()
-	}
-	h := p * float64(n+1)
-	switch {
-	case h <= 1:
-		return x[0]
-	case h >= float64(n):
-		return x[n-1]
-	}
-	k := int(math.Floor(h))
-	return x[k-1] + (h-float64(k))*(x[k]-x[k-1])
 }
 
 // Calibration is what a conformal fit learned: the sorted residuals per horizon on its scale.

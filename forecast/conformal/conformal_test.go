@@ -12,19 +12,6 @@ import (
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
-func TestQuantile(t *testing.T) {
-	x := []float64{1, 2, 3, 4}
-	// Type 6: position p(n+1) = 5p, clamped to the extremes.
-	for _, c := range []struct{ p, want float64 }{{0.1, 1}, {0.3, 1.5}, {0.5, 2.5}, {0.7, 3.5}, {0.9, 4}} {
-		if got := conformal.Quantile(x, c.p); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("Quantile(%v) = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if !math.IsNaN(conformal.Quantile(nil, 0.5)) {
-		t.Error("quantile of nothing")
-	}
-}
-
 // TestLineResiduals: on y[t] = t the "last value" model misses horizon j by exactly j at every
 // origin, so the conformal quantiles of every level are the point plus j: the median and the
 // upper quantiles are on the truth, and the lower ones reach down to the point (an interval
