@@ -7,9 +7,17 @@ import (
 	"slices"
 )
 
-// DefaultQuantiles are the probability levels every forecast carries: the median and the
-// bounds of the central 50%, 80% and 95% prediction intervals.
-func DefaultQuantiles() []float64 { return []float64{0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975} }
+// DefaultQuantiles are the probability levels every forecast carries: the 23 levels the
+// COVID-19 forecast hubs ask for (US and European COVID-19 Forecast Hubs, and hubverse hubs
+// since: 0.01, 0.025, 0.05 to 0.95 by 0.05, 0.975, 0.99; Cramer et al. 2022, "The United
+// States COVID-19 Forecast Hub dataset", Sci Data 9:462; Sherratt et al. 2023, eLife 12:e81916;
+// the weighted interval score of Bracher et al. 2021 is built on them). They hold the
+// median and the bounds of the central 50%, 80%, 90%, 95% and 98% prediction intervals, so
+// that a stored forecast can be submitted to a hub as is (forecast export --format hubverse).
+func DefaultQuantiles() []float64 {
+	return []float64{0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+		0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99}
+}
 
 // WeekDays is the length of the forecast hubs' unit of time. A forecast's week w is its days
 // 7w+1 .. 7w+7 after the origin: with a Saturday origin (the last observed day), weeks 1 and
@@ -119,13 +127,27 @@ func (fc *Forecast) Validate() error {
 // Interval returns the bounds of the central interval of the given coverage (0.8 for the 80%
 // interval) on day i, if the forecast has both quantiles.
 func (fc *Forecast) Interval(i int, coverage float64) (lo, hi float64, ok bool) {
+	return fc.interval(fc.Values[i], coverage)
+}
+
+// WeekInterval is Interval for the total of week w (0-based) of Weekly.
+func (fc *Forecast) WeekInterval(w int, coverage float64) (lo, hi float64, ok bool) {
+	return fc.interval(fc.Weekly.Values[w], coverage)
+}
+
+func (fc *Forecast) interval(row []float64, coverage float64) (lo, hi float64, ok bool) {
 	a := (1 - coverage) / 2
-	j := slices.IndexFunc(fc.Quantiles, func(q float64) bool { return math.Abs(q-a) < 1e-9 })
-	k := slices.IndexFunc(fc.Quantiles, func(q float64) bool { return math.Abs(q-(1-a)) < 1e-9 })
+	j, k := fc.QuantileIndex(a), fc.QuantileIndex(1-a)
 	if j < 0 || k < 0 {
 		return 0, 0, false
 	}
-	return fc.Values[i][j], fc.Values[i][k], true
+	return row[j], row[k], true
+}
+
+// QuantileIndex returns the index of level p in Quantiles (to 1e-9, since levels such as
+// 1-0.975 are not exact in binary), or -1.
+func (fc *Forecast) QuantileIndex(p float64) int {
+	return slices.IndexFunc(fc.Quantiles, func(q float64) bool { return math.Abs(q-p) < 1e-9 })
 }
 
 // Until returns the frame's rows up to and including origin, sharing nothing with f, so that a

@@ -100,6 +100,7 @@ func TestScoreCountsTheLatestForecastOfAnOrigin(t *testing.T) {
 	later.ID, later.FrameSHA256 = 0, strings.Repeat("9", 64)
 	later.Point = append([]float64(nil), first.Point...)
 	later.Point[0] += 7
+	later.Weekly = nil // its week 1 total would no longer be the sum of its days
 	if created, err := e.Forecasts.SaveForecast(ctx, &later); err != nil || !created {
 		t.Fatalf("save the later forecast: %v, %v", created, err)
 	}

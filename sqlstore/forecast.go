@@ -22,12 +22,14 @@ var _ prevoir.ForecastStore = (*ForecastStore)(nil)
 // NewForecastStore returns the forecast store of db.
 func NewForecastStore(db *DB) *ForecastStore { return &ForecastStore{db: db, now: time.Now} }
 
-// forecastBody is the stored JSON of a forecast's values.
+// forecastBody is the stored JSON of a forecast's values. Weekly is omitted when the model
+// gave no weekly totals, so rows stored before it existed read back as they were.
 type forecastBody struct {
 	Dates     []prevoir.Date `json:"dates"`
 	Point     []float64      `json:"point"`
 	Quantiles []float64      `json:"quantiles"`
 	Values    [][]float64    `json:"values"`
+	Weekly    *prevoir.Weeks `json:"weekly,omitempty"`
 }
 
 // SaveForecast implements prevoir.ForecastStore.
@@ -38,7 +40,7 @@ func (st *ForecastStore) SaveForecast(ctx context.Context, f *prevoir.StoredFore
 	if f.MadeAt.IsZero() {
 		f.MadeAt = st.now().UTC()
 	}
-	body, err := json.Marshal(forecastBody{f.Dates, f.Point, f.Quantiles, f.Values})
+	body, err := json.Marshal(forecastBody{f.Dates, f.Point, f.Quantiles, f.Values, f.Weekly})
 	if err != nil {
 		return false, err
 	}
@@ -101,7 +103,7 @@ func scanForecast(r rowScanner) (*prevoir.StoredForecast, error) {
 	if err := json.Unmarshal([]byte(body), &b); err != nil {
 		return nil, fmt.Errorf("forecast %d: %w", f.ID, err)
 	}
-	f.Forecast = prevoir.Forecast{Model: f.Family, Origin: f.Origin, Dates: b.Dates, Point: b.Point, Quantiles: b.Quantiles, Values: b.Values}
+	f.Forecast = prevoir.Forecast{Model: f.Family, Origin: f.Origin, Dates: b.Dates, Point: b.Point, Quantiles: b.Quantiles, Values: b.Values, Weekly: b.Weekly}
 	if err := json.Unmarshal([]byte(snaps), &f.Snapshots); err != nil {
 		return nil, fmt.Errorf("forecast %d: %w", f.ID, err)
 	}

@@ -2,6 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir"
@@ -92,6 +95,78 @@ func TestForecastStore(t *testing.T) {
 			if s.ForecastID != revised.ID {
 				t.Errorf("score of forecast %d returned; forecast %d superseded it", s.ForecastID, revised.ID)
 			}
+		}
+	})
+}
+
+// TestForecastStoreWeekly: a forecast's weekly totals are stored with it and read back; a
+// forecast without them stores no "weekly" key and reads back without them, as rows stored
+// before weekly totals existed do.
+func TestForecastStoreWeekly(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openDB(t, url)
+		st := sqlstore.NewForecastStore(db)
+		weekly := storedForecast("2022-12-10", 1, 50)
+		weekly.Quantiles = prevoir.DefaultQuantiles()
+		weekly.Dates, weekly.Point, weekly.Values = nil, nil, nil
+		for i := 1; i <= 14; i++ {
+			weekly.Dates = append(weekly.Dates, weekly.Origin+prevoir.Date(i))
+			weekly.Point = append(weekly.Point, float64(40+i))
+			row := make([]float64, len(weekly.Quantiles))
+			for j, q := range weekly.Quantiles {
+				row[j] = float64(40+i) + 20*(q-0.5)
+			}
+			weekly.Values = append(weekly.Values, row)
+		}
+		weekly.Weekly = &prevoir.Weeks{}
+		for w := range 2 {
+			total := prevoir.WeekTotal(weekly.Point, w)
+			row := make([]float64, len(weekly.Quantiles))
+			for j, q := range weekly.Quantiles {
+				row[j] = total + 60*float64(w+1)*(q-0.5)
+			}
+			weekly.Weekly.Point = append(weekly.Weekly.Point, total)
+			weekly.Weekly.Values = append(weekly.Weekly.Values, row)
+		}
+		if _, err := st.SaveForecast(ctx, weekly); err != nil {
+			t.Fatal(err)
+		}
+		plain := storedForecast("2022-12-11", 1, 50)
+		if _, err := st.SaveForecast(ctx, plain); err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := st.FindForecast(ctx, weekly.Model, 1, weekly.Origin, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Weekly, weekly.Weekly) || !reflect.DeepEqual(got.Quantiles, prevoir.DefaultQuantiles()) || len(got.Values[13]) != 23 {
+			t.Errorf("weekly read back %+v, levels %v; stored %+v", got.Weekly, got.Quantiles, weekly.Weekly)
+		}
+		served, err := st.ServedForecast(ctx, plain.Model, 1)
+		if err != nil || served.ID != plain.ID || served.Weekly != nil {
+			t.Errorf("served %+v, %v: want forecast %d without weekly totals", served, err, plain.ID)
+		}
+		for id, want := range map[int64]bool{weekly.ID: true, plain.ID: false} {
+			var body string
+			if err := db.SQL().QueryRowContext(ctx, "SELECT body FROM forecasts WHERE id = "+strconv.FormatInt(id, 10)).Scan(&body); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(body, `"weekly"`) != want {
+				t.Errorf("forecast %d body %s: weekly key present %v, want %v", id, body, !want, want)
+			}
+		}
+
+		// Weekly totals that are not the sum of their days are refused, nothing stored.
+		bad := storedForecast("2022-12-10", 2, 50)
+		bad.Dates, bad.Point, bad.Values, bad.Quantiles = weekly.Dates, weekly.Point, weekly.Values, weekly.Quantiles
+		bad.Weekly = &prevoir.Weeks{Point: []float64{1, 2}, Values: weekly.Weekly.Values}
+		if _, err := st.SaveForecast(ctx, bad); prevoir.ErrorCode(err) != prevoir.EINVALID || !strings.Contains(err.Error(), "week 1") {
+			t.Errorf("weekly totals off their days saved: %v", err)
+		}
+		if _, err := st.FindForecast(ctx, bad.Model, 2, bad.Origin, ""); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+			t.Errorf("the refused forecast was stored: %v", err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,16 +52,47 @@ func TestAPIForecast(t *testing.T) {
 		got.Snapshots["indicateurs"] != want.Snapshots["indicateurs"] || len(got.Snapshots) != 2 {
 		t.Errorf("forecast header = %+v", got)
 	}
-	if len(got.Days) != 14 || len(got.QuantileLevels) != 7 {
-		t.Fatalf("%d days, %d quantile levels", len(got.Days), len(got.QuantileLevels))
+	if len(got.Days) != 14 || !slices.Equal(got.QuantileLevels, prevoir.DefaultQuantiles()) {
+		t.Fatalf("%d days, quantile levels %v", len(got.Days), got.QuantileLevels)
+	}
+	// The levels' indices of the named bounds, in the hubs' 23 levels.
+	lo95, lo80, lo50, med, hi50, hi80, hi95 := 1, 3, 6, 11, 16, 19, 21
+	sameRow := func(got []web.Number, want []float64) bool {
+		if len(got) != len(want) {
+			return false
+		}
+		for j := range want {
+			if !near(float64(got[j]), want[j]) {
+				return false
+			}
+		}
+		return true
 	}
 	for i, d := range got.Days {
 		q := want.Values[i]
-		if d.Date != want.Dates[i] || d.Horizon != i+1 || !near(float64(d.Point), want.Point[i]) ||
-			!near(float64(d.Lower95), q[0]) || !near(float64(d.Lower80), q[1]) || !near(float64(d.Lower50), q[2]) ||
-			!near(float64(d.Upper50), q[4]) || !near(float64(d.Upper80), q[5]) || !near(float64(d.Upper95), q[6]) || !near(float64(d.Quantiles[3]), q[3]) {
+		if d.Date != want.Dates[i] || d.Horizon != i+1 || !near(float64(d.Point), want.Point[i]) || !sameRow(d.Quantiles, q) ||
+			!near(float64(d.Lower95), q[lo95]) || !near(float64(d.Lower80), q[lo80]) || !near(float64(d.Lower50), q[lo50]) ||
+			!near(float64(d.Upper50), q[hi50]) || !near(float64(d.Upper80), q[hi80]) || !near(float64(d.Upper95), q[hi95]) || !near(float64(d.Quantiles[med]), q[med]) {
 			t.Errorf("day %d = %+v, stored %v %v %v", i, d, want.Dates[i], want.Point[i], q)
 		}
+	}
+	// The weekly totals with their own quantiles, as stored.
+	if want.Weekly == nil || len(got.Weeks) != 2 {
+		t.Fatalf("weeks %+v; stored %+v", got.Weeks, want.Weekly)
+	}
+	for w, wk := range got.Weeks {
+		q := want.Weekly.Values[w]
+		if wk.Week != w+1 || wk.From != want.Origin+prevoir.Date(7*w+1) || wk.To != want.Origin+prevoir.Date(7*w+7) ||
+			!near(float64(wk.Point), want.Weekly.Point[w]) || !sameRow(wk.Quantiles, q) ||
+			!near(float64(wk.Lower95), q[lo95]) || !near(float64(wk.Lower80), q[lo80]) || !near(float64(wk.Lower50), q[lo50]) ||
+			!near(float64(wk.Upper50), q[hi50]) || !near(float64(wk.Upper80), q[hi80]) || !near(float64(wk.Upper95), q[hi95]) {
+			t.Errorf("week %d = %+v, stored %v %v", w+1, wk, want.Weekly.Point[w], q)
+		}
+	}
+	// The dashboard shows them below the daily table.
+	if status, _, page := f.get(t, "/"); status != 200 || !strings.Contains(string(page), `<table id="forecast-weeks"`) ||
+		!strings.Contains(string(page), `<tr data-week="2"><th scope="row">2</th><td>`+got.Weeks[1].From.String()+` – `+got.Weeks[1].To.String()+`</td>`) {
+		t.Errorf("dashboard %d: no weekly table with week 2 (%s – %s)", status, got.Weeks[1].From, got.Weeks[1].To)
 	}
 
 	// The CSV has the same numbers.

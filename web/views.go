@@ -93,14 +93,41 @@ type ForecastResponse struct {
 	Snapshots      map[string]string `json:"snapshots"`
 	QuantileLevels []float64         `json:"quantile_levels"`
 	Days           []ForecastDay     `json:"days"`
+	// Weeks are the totals of the forecast's whole weeks with their own quantiles, when the
+	// model gives them (omitted otherwise).
+	Weeks []ForecastWeek `json:"weeks,omitempty"`
 }
 
-func interval(fc *prevoir.Forecast, i int, c float64) (Number, Number) {
-	lo, hi, ok := fc.Interval(i, c)
+// ForecastWeek is the total of one whole week of a forecast: Week 1 is days 1-7 after the
+// origin (the hubs' "1 wk ahead" with a Saturday origin). Its quantiles, at
+// ForecastResponse.QuantileLevels, are the model's for the total, not sums of daily quantiles.
+type ForecastWeek struct {
+	Week      int          `json:"week"`
+	From      prevoir.Date `json:"from"`
+	To        prevoir.Date `json:"to"`
+	Point     Number       `json:"point"`
+	Quantiles []Number     `json:"quantiles"`
+	Lower50   Number       `json:"lower_50"`
+	Upper50   Number       `json:"upper_50"`
+	Lower80   Number       `json:"lower_80"`
+	Upper80   Number       `json:"upper_80"`
+	Lower95   Number       `json:"lower_95"`
+	Upper95   Number       `json:"upper_95"`
+}
+
+func interval(lo, hi float64, ok bool) (Number, Number) {
 	if !ok {
 		return NaN(), NaN()
 	}
 	return Number(lo), Number(hi)
+}
+
+func numbers(x []float64) []Number {
+	out := make([]Number, len(x))
+	for i, v := range x {
+		out[i] = Number(v)
+	}
+	return out
 }
 
 func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion, target string) *ForecastResponse {
@@ -112,15 +139,23 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	if r.Snapshots == nil {
 		r.Snapshots = map[string]string{}
 	}
+	fc := &sf.Forecast
 	for i, d := range sf.Dates {
-		day := ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: make([]Number, len(sf.Values[i]))}
-		for j, v := range sf.Values[i] {
-			day.Quantiles[j] = Number(v)
-		}
-		day.Lower50, day.Upper50 = interval(&sf.Forecast, i, 0.5)
-		day.Lower80, day.Upper80 = interval(&sf.Forecast, i, 0.8)
-		day.Lower95, day.Upper95 = interval(&sf.Forecast, i, 0.95)
+		day := ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: numbers(sf.Values[i])}
+		day.Lower50, day.Upper50 = interval(fc.Interval(i, 0.5))
+		day.Lower80, day.Upper80 = interval(fc.Interval(i, 0.8))
+		day.Lower95, day.Upper95 = interval(fc.Interval(i, 0.95))
 		r.Days = append(r.Days, day)
+	}
+	if sf.Weekly != nil {
+		for w := range sf.Weekly.Point {
+			wk := ForecastWeek{Week: w + 1, From: sf.Dates[w*prevoir.WeekDays], To: sf.Dates[(w+1)*prevoir.WeekDays-1],
+				Point: Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w])}
+			wk.Lower50, wk.Upper50 = interval(fc.WeekInterval(w, 0.5))
+			wk.Lower80, wk.Upper80 = interval(fc.WeekInterval(w, 0.8))
+			wk.Lower95, wk.Upper95 = interval(fc.WeekInterval(w, 0.95))
+			r.Weeks = append(r.Weeks, wk)
+		}
 	}
 	return r
 }
@@ -195,8 +230,8 @@ func pastForecasts(fcs []*prevoir.StoredForecast, scores []prevoir.ForecastScore
 		var sum, in80, in95 float64
 		for i, d := range f.Dates {
 			day := PastForecastDay{Date: d, Horizon: i + 1, Point: Number(f.Point[i]), Actual: NaN(), AbsError: NaN()}
-			day.Lower80, day.Upper80 = interval(&f.Forecast, i, 0.8)
-			day.Lower95, day.Upper95 = interval(&f.Forecast, i, 0.95)
+			day.Lower80, day.Upper80 = interval(f.Interval(i, 0.8))
+			day.Lower95, day.Upper95 = interval(f.Interval(i, 0.95))
 			if s, ok := byForecast[f.ID][d]; ok {
 				day.Actual, day.AbsError = Number(s.Actual), Number(s.AbsError)
 				pf.ScoredDays++

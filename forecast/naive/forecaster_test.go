@@ -57,7 +57,7 @@ func TestForecasterConstant(t *testing.T) {
 	for _, fc := range all() {
 		out := forecast(t, fc, testframe.Constant(60, 12), 14)
 		for i, p := range out.Point {
-			if p != 12 || out.Values[i][0] != 12 || out.Values[i][6] != 12 {
+			if p != 12 || out.Values[i][0] != 12 || out.Values[i][len(out.Quantiles)-1] != 12 {
 				t.Errorf("%s: day %d = %v %v, want 12 with zero width", fc.Name(), i+1, p, out.Values[i])
 			}
 		}
@@ -127,7 +127,12 @@ func TestForecasterWindow(t *testing.T) {
 	if full.Point[0] != recent.Point[0] {
 		t.Errorf("point changed with the window: %v vs %v", full.Point[0], recent.Point[0])
 	}
-	if wf, wr := full.Values[0][6]-full.Values[0][0], recent.Values[0][6]-recent.Values[0][0]; wr >= wf {
+	lf, hf, _ := full.Interval(0, 0.95)
+	lr, hr, ok := recent.Interval(0, 0.95)
+	if !ok {
+		t.Fatalf("no 95%% interval in levels %v", recent.Quantiles)
+	}
+	if wf, wr := hf-lf, hr-lr; wr >= wf {
 		t.Errorf("95%% width %v on the recent window, %v on all: want narrower", wr, wf)
 	}
 }

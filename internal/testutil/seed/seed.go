@@ -244,7 +244,7 @@ func snapshotsOf(f *prevoir.Frame) map[string]string {
 // NaiveForecast is the seed's forecast, a weekly seasonal naive one: each day repeats the same
 // weekday of the last observed week, with normal ranges whose width is the spread of the
 // week-on-week changes of the last four weeks and grows with the square root of the week
-// ahead.
+// ahead, and the totals of its whole weeks with their own quantiles.
 func NaiveForecast(f *prevoir.Frame, family string, h int) *prevoir.Forecast {
 	y := f.TargetValues()
 	n := len(y)
@@ -276,18 +276,32 @@ func NaiveForecast(f *prevoir.Frame, family string, h int) *prevoir.Forecast {
 	}
 	origin := f.Dates[n-1]
 	q := prevoir.DefaultQuantiles()
-	z := []float64{-1.959964, -1.281552, -0.674490, 0, 0.674490, 1.281552, 1.959964}
+	z := make([]float64, len(q)) // standard normal quantiles
+	for j, p := range q {
+		z[j] = math.Sqrt2 * math.Erfinv(2*p-1)
+	}
+	normal := func(mean, sd float64) []float64 {
+		row := make([]float64, len(q))
+		for j := range q {
+			row[j] = math.Max(0, mean+z[j]*sd)
+		}
+		return row
+	}
 	fc := &prevoir.Forecast{Model: family, Origin: origin, Quantiles: q}
 	for i := 1; i <= h; i++ {
 		week := (i-1)/7 + 1
 		point := value(n - 1 - 7*week + i)
 		fc.Dates = append(fc.Dates, origin+prevoir.Date(i))
 		fc.Point = append(fc.Point, point)
-		row := make([]float64, len(q))
-		for j := range q {
-			row[j] = math.Max(0, point+z[j]*sd*math.Sqrt(float64(week)))
-		}
-		fc.Values = append(fc.Values, row)
+		fc.Values = append(fc.Values, normal(point, sd*math.Sqrt(float64(week))))
+	}
+	// The weekly totals, as a model with sample paths gives them: here a week's days' errors
+	// are taken as independent, so its spread is sqrt(7) times a day's, not 7 times.
+	fc.Weekly = &prevoir.Weeks{}
+	for w := range fc.Weeks() {
+		total := prevoir.WeekTotal(fc.Point, w)
+		fc.Weekly.Point = append(fc.Weekly.Point, total)
+		fc.Weekly.Values = append(fc.Weekly.Values, normal(total, sd*math.Sqrt(float64(prevoir.WeekDays*(w+1)))))
 	}
 	return fc
 }
