@@ -148,7 +148,7 @@ func loadAssets() (map[string]*blob, error) {
 // apiIndex describes the API for a person exploring it at /api/v1/.
 var apiIndex = map[string]any{
 	"endpoints": []map[string]string{
-		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, quantiles, 50/80/95% ranges, model version, data snapshots, made-at; is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
+		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, the 23 quantile levels of the forecast hubs, 50/80/95% ranges, model version, data snapshots, made-at; weeks: the weekly totals with their own quantiles when the model gives them (JSON only); is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
 		{"path": "/api/v1/history", "query": "days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the observed daily deaths in hospital"},
 		{"path": "/api/v1/forecasts", "query": "limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
 		{"path": "/api/v1/leaderboard", "query": "format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},

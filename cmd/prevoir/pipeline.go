@@ -424,20 +424,37 @@ func (a *app) jobsCommand() *cobra.Command {
 	return cmd
 }
 
-// printForecast prints a stored forecast: one row per day with the point and the quantiles.
+// printForecast prints a stored forecast: one row per day with the point and the quantiles,
+// then, when the model gave them, one row per whole week with its total and the total's own
+// quantiles.
 func printForecast(a *app, fc *prevoir.StoredForecast) {
 	fmt.Fprintf(a.stdout, "Forecast of %s from %s (last observed day), made %s by %s v%d (%s), run %s\n",
 		fc.Model, fc.Origin, shortTime(fc.MadeAt), fc.Model, fc.Version, fc.Family, fc.RunID)
-	t := newTable(a.stdout)
-	head := []string{"DATE", "POINT"}
-	for _, q := range fc.Quantiles {
-		head = append(head, "Q"+strconv.FormatFloat(q, 'f', -1, 64))
+	levels := make([]string, len(fc.Quantiles))
+	for j, q := range fc.Quantiles {
+		levels[j] = "Q" + strconv.FormatFloat(q, 'f', -1, 64)
 	}
-	t.row(head...)
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	t := newTable(a.stdout)
+	t.row(append([]string{"DATE", "POINT"}, levels...)...)
 	for i, d := range fc.Dates {
-		row := []string{d.String(), strconv.FormatFloat(fc.Point[i], 'f', 1, 64)}
+		row := []string{d.String(), num(fc.Point[i])}
 		for _, v := range fc.Values[i] {
-			row = append(row, strconv.FormatFloat(v, 'f', 1, 64))
+			row = append(row, num(v))
+		}
+		t.row(row...)
+	}
+	t.flush()
+	if fc.Weekly == nil {
+		return
+	}
+	fmt.Fprintf(a.stdout, "\nWeekly totals (week N: days %d(N-1)+1 .. %dN after %s), with their own quantiles\n", prevoir.WeekDays, prevoir.WeekDays, fc.Origin)
+	t = newTable(a.stdout)
+	t.row(append([]string{"WEEK", "FROM", "TO", "POINT"}, levels...)...)
+	for w, p := range fc.Weekly.Point {
+		row := []string{strconv.Itoa(w + 1), fc.Dates[w*prevoir.WeekDays].String(), fc.Dates[(w+1)*prevoir.WeekDays-1].String(), num(p)}
+		for _, v := range fc.Weekly.Values[w] {
+			row = append(row, num(v))
 		}
 		t.row(row...)
 	}
@@ -485,6 +502,6 @@ forecast is pending, it is the previous champion's, marked as not the champion's
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	markPerInvocation(show, "json")
 	markReadOnly(show)
-	cmd.AddCommand(show)
+	cmd.AddCommand(show, a.forecastExportCommand())
 	return cmd
 }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/hubverse"
+)
+
+// exportFormats are the formats forecast export writes.
+var exportFormats = []string{"hubverse"}
+
+func (a *app) forecastExportCommand() *cobra.Command {
+	var (
+		model, format, out string
+		weekly             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the served forecast in a forecast hub's format (hubverse model output), to stdout or -o FILE",
+		Long: `Write the forecast prevoir serves (the one forecast show prints and GET /api/v1/forecast
+serves) in the hubverse model-output format, ready to submit to a forecast hub: CSV columns
+origin_date,target,horizon,location,output_type,output_type_id,value; location FR, output_type
+quantile, output_type_id the 23 quantile levels of the hubs.
+
+origin_date is the forecast's origin, the last observed day. Daily rows have target "inc death"
+and horizon in days (the date is origin_date + horizon). With --weekly, the totals of the
+forecast's whole weeks with their own quantiles: target "N wk ahead inc death", horizon N, week N
+being days 7N-6 .. 7N after the origin (with a Saturday origin, the European Forecast Hub's week
+ending N Saturdays later). A forecast without weekly totals, or stored by an earlier prevoir
+without the 23 levels, is refused: nothing is written.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := oneOf("format", format, exportFormats); err != nil {
+				return err
+			}
+			db, _, err := a.stores(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fc, _, err := loadServed(cmd.Context(), db, model)
+			if err != nil {
+				return err
+			}
+			b, err := hubverse.CSV(&fc.Forecast, weekly)
+			if err != nil {
+				return fmt.Errorf("export forecast %d (%s v%d): %w", fc.ID, fc.Model, fc.Version, err)
+			}
+			if out != "" && out != "-" {
+				if err := writeFileAtomic(out, b); err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
+				return nil
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&model, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	cmd.Flags().StringVar(&format, "format", "hubverse", "output format: hubverse")
+	cmd.Flags().BoolVar(&weekly, "weekly", false, `the weekly totals ("N wk ahead inc death") instead of the days`)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout")
+	markPerInvocation(cmd, "format", "weekly", "output")
+	markReadOnly(cmd)
+	return cmd
+}

@@ -1,0 +1,93 @@
+// Package hubverse writes a forecast in the hubverse model-output format, the CSV that
+// forecast hubs collect (https://hubverse.io, "Model output"; the European COVID-19 Forecast
+// Hub, https://covid19forecasthub.eu, collected weekly death forecasts in its predecessor).
+//
+// A file has exactly the columns of Columns, one row per target, horizon and quantile level:
+//
+//   - origin_date is the forecast's origin, the last day of data it saw (prevoir's origin). A
+//     day's horizon h is the date origin_date+h; week N is the days origin_date+7N-6 ..
+//     origin_date+7N. With a Saturday origin, week N ends N Saturdays later: the European
+//     Hub's "N wk ahead" target_end_date for the forecast_date of the Monday after the origin
+//     (its forecasts were made on Mondays with data up to the Saturday before).
+//   - target is DailyTarget with horizon in days (1..14), or, for weekly totals,
+//     WeeklyTarget(N), the European Hub's "N wk ahead inc death", with horizon N.
+//   - location is Location; output_type is "quantile"; output_type_id is the quantile level,
+//     one of the 23 of prevoir.DefaultQuantiles; value is the quantile, never negative.
+//
+// Hubverse validation rejects columns a hub does not define, so no target_end_date column is
+// written: it follows from origin_date and horizon as above.
+package hubverse
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/prevoir/prevoir"
+)
+
+// Columns are a model-output file's columns, in order: the task IDs, then the output
+// representation.
+var Columns = []string{"origin_date", "target", "horizon", "location", "output_type", "output_type_id", "value"}
+
+// Location is France's location code in the hubs (ISO 3166-1 alpha-2).
+const Location = "FR"
+
+// OutputType is the only output type written: quantiles.
+const OutputType = "quantile"
+
+// DailyTarget is the daily deaths target; the horizon is in days.
+const DailyTarget = "inc death"
+
+// WeeklyTarget is the target of the total of deaths of week n after the origin.
+func WeeklyTarget(n int) string { return fmt.Sprintf("%d wk ahead inc death", n) }
+
+// CSV returns fc in the model-output format: its daily quantiles, or with weekly its weekly
+// totals' own quantiles (never sums of daily quantiles). It fails, writing nothing, when fc
+// lacks one of the hubs' 23 levels (a forecast stored by an earlier prevoir with 7) or, with
+// weekly, has no weekly totals.
+func CSV(fc *prevoir.Forecast, weekly bool) ([]byte, error) {
+	if err := fc.Validate(); err != nil {
+		return nil, err
+	}
+	levels := prevoir.DefaultQuantiles()
+	idx := make([]int, len(levels))
+	for j, p := range levels {
+		if idx[j] = fc.QuantileIndex(p); idx[j] < 0 {
+			return nil, prevoir.Errorf(prevoir.EINVALID, "the forecast of %s from %s has the %d quantile levels %v, not the hubs' %d (%v): it was made by an earlier prevoir; re-run the forecast (prevoir run forecast, once new data is ingested: a forecast from the same data is not made twice) to get them",
+				fc.Model, fc.Origin, len(fc.Quantiles), fc.Quantiles, len(levels), levels)
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(Columns)
+	row := func(target string, horizon int, values []float64) {
+		for j, p := range levels {
+			// Deaths are counts: a quantile below zero (a model's unclipped normal tail) is 0,
+			// which keeps the quantiles non-decreasing in level.
+			v := math.Max(0, values[idx[j]])
+			w.Write([]string{fc.Origin.String(), target, strconv.Itoa(horizon), Location, OutputType,
+				strconv.FormatFloat(p, 'f', -1, 64), strconv.FormatFloat(v, 'f', -1, 64)})
+		}
+	}
+	if weekly {
+		if fc.Weekly == nil || len(fc.Weekly.Values) == 0 {
+			return nil, prevoir.Errorf(prevoir.EINVALID, "the forecast of %s from %s has no weekly totals with their own quantiles (its model does not give them), and summing daily quantiles would be wrong: export its daily targets (without --weekly)",
+				fc.Model, fc.Origin)
+		}
+		for k, values := range fc.Weekly.Values {
+			row(WeeklyTarget(k+1), k+1, values)
+		}
+	} else {
+		for i, values := range fc.Values {
+			row(DailyTarget, i+1, values)
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
