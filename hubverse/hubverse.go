@@ -14,8 +14,10 @@
 //   - location is Location; output_type is "quantile"; output_type_id is the quantile level,
 //     one of the 23 of prevoir.DefaultQuantiles; value is the quantile, never negative.
 //
-// Hubverse validation rejects columns a hub does not define, so no target_end_date column is
-// written: it follows from origin_date and horizon as above.
+// Hubverse validation (hubValidations' check_tbl_colnames) wants the columns to be exactly
+// the hub's task IDs and the standard ones, so no target_end_date column is written: it
+// follows from origin_date and horizon as above. Its check_tbl_value_col_ascending is the
+// rule that quantiles do not decrease with the level.
 package hubverse
 
 import (

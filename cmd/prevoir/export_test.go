@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,7 +52,7 @@ func checkHubverse(t *testing.T, b []byte, origin string, weekly bool, n int) ma
 			t.Fatalf("row %d: %v; want origin %s, target %q, FR, quantile", i+2, r, origin, target)
 		}
 		v, err := strconv.ParseFloat(r[6], 64)
-		if err != nil || v < 0 || v != v {
+		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Fatalf("row %d: value %q, want a non-negative number", i+2, r[6])
 		}
 		key := r[1] + "/" + r[2]
