@@ -274,6 +274,10 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
+// minLambda is the penalty used when none is asked: negligible beside the growths' variance
+// (about 1e-2 on the log scale), enough to keep the normal equations regular.
+const minLambda = 1e-9
+
 // ridge solves min ‖z − Xb‖² + λ Σ_{j≥1} b_j² (the intercept, column 0, unpenalised) by
 // Gaussian elimination with partial pivoting on the normal equations: a handful of features.
 func ridge(X [][]float64, z []float64, lambda float64) ([]float64, error) {
@@ -290,8 +294,11 @@ func ridge(X [][]float64, z []float64, lambda float64) ([]float64, error) {
 			a[i][p] += x[i] * z[r]
 		}
 	}
+	// A tiny penalty keeps the system solvable when features are collinear (a series growing
+	// at a constant rate has a constant growth feature, collinear with the intercept): the
+	// penalised solution then puts the growth in the intercept.
 	for i := 1; i < p; i++ {
-		a[i][i] += lambda * float64(len(z))
+		a[i][i] += max(lambda, minLambda) * float64(len(z))
 	}
 	for c := range p {
 		piv := c
