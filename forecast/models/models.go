@@ -125,7 +125,7 @@ func Catalog() []Entry {
 		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
-		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and admissions (incid_hosp, incid_rea), split into days by the weekday profile and holiday factors",
+		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and hospital admissions (incid_hosp), split into days by the weekday profile and holiday factors",
 			New: weeklyModel, Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},

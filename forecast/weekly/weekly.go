@@ -6,15 +6,16 @@
 // Week 0 is the seven days ending at the last observed day, week j the seven days before week
 // j−1. With D_j the deaths of week j, the model is a direct multi-horizon log-linear regression
 // of the growth over k weeks on the last weekly growths of deaths and of leading indicators
-// (hospital and ICU admissions, whose growth leads that of deaths by one to two weeks):
+// (by default hospital admissions, whose growth leads that of deaths by one to two weeks; ICU
+// admissions did worse on 2021, see PROTOCOL.md):
 //
 //	log(D_{t+k}+1) − log(D_t+1) = b_0 + b_1 g^D_t + Σ_c Σ_{l<L} b_{c,l} g^c_{t−l} + e_k,
 //
-// g^x_t = log(x_t+1) − log(x_{t−1}+1), fitted by ridge least squares (intercept unpenalised)
-// over the last Window weeks (78: in practice all the history in 2021), one regression per horizon k (the direct strategy of Ben Taieb,
-// Bontempi, Atiya & Sorjamaa 2012, "A review and comparison of strategies for multi-step ahead
-// time series forecasting", Expert Systems with Applications 39(8); no forecast of the
-// admissions is needed). The predictive distribution of a week's total is log-normal: normal
+// g^x_t = log(x_t+1) − log(x_{t−1}+1), fitted by (ridge) least squares over the last Window
+// weeks, one regression per horizon k: the direct strategy of Ben Taieb, Bontempi, Atiya &
+// Sorjamaa (2012), "A review and comparison of strategies for multi-step ahead time series
+// forecasting", Expert Systems with Applications 39(8), so no forecast of the admissions is
+// needed. The predictive distribution of a week's total is log-normal: normal
 // on the log scale with the regression's residual standard deviation, its median the point
 // forecast. The weekly quantiles are the model's own, not sums of daily ones.
 //

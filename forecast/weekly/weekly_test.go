@@ -227,3 +227,23 @@ func TestPinnedWithCovariates(t *testing.T) {
 		t.Errorf("loaded without admissions: %v", err)
 	}
 }
+
+// TestMissingOrigin: when the origin's own value is not published yet the model forecasts
+// from the last observed day (its weeks end there) and still gives the 14 days after the
+// origin; the weekly totals, whose weeks would not be the model's, are left out.
+func TestMissingOrigin(t *testing.T) {
+	y := growing(18, 1.1)
+	y[len(y)-1] = math.NaN()
+	out := predict(t, weekly.New(weekly.Options{}), testframe.New(y, nil))
+	if out.Weekly != nil {
+		t.Errorf("weekly totals %+v with the origin missing", out.Weekly)
+	}
+	// Day 1 after the origin is day 2 of the model's first week (a Sunday). The model's
+	// weeks (Saturday to Friday) mix two of the series' weeks, so their growth is constant
+	// only to about 1e-6.
+	sh := shares()
+	want := (1000*math.Pow(1.1, 18) - 1) * sh[0]
+	if math.Abs(out.Point[0]-want) > 1e-4*want {
+		t.Errorf("day 1 %v, want %v", out.Point[0], want)
+	}
+}
