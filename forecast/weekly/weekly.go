@@ -145,17 +145,22 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 		return nil, fmt.Errorf("%s: %w", o.Label, err)
 	}
 	ft.factor, _ = (&holiday.Forecaster{}).Factors(f)
-	if err := ft.ensure(ctx, 3); err != nil {
+	if err := ft.ensure(ctx, fitWeeks); err != nil {
 		return nil, err
 	}
 	return ft, nil
 }
 
+// fitWeeks is the number of weekly horizons fitted at once (more are fitted on demand, but a
+// pinned model has these only): the default horizon plus the longest interpolated gap at the
+// origin, in whole weeks.
+const fitWeeks = (prevoir.DefaultHorizon + adapt.DefaultMaxGap + 6) / 7
+
 // build reads the weekly totals of the target and of the covariates that are observed in the
 // last week (names) from f.
 func build(f *prevoir.Frame, o Options, names []string) (*fitted, error) {
-	// Enough days for the regressions of three horizons, the lags and the profile.
-	weeks := max(o.Window+3+o.Lags+1, o.ProfileWeeks) + 1
+	// Enough days for the regressions of fitWeeks horizons, the lags and the profile.
+	weeks := max(o.Window+fitWeeks+o.Lags+1, o.ProfileWeeks) + 1
 	s, err := adapt.Target(f, adapt.Options{Window: 7 * weeks, Period: 7, Fill: true, MaxGap: o.MaxGap, MinLen: 7 * (o.Lags + 4)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Label, err)

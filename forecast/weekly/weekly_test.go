@@ -226,6 +226,14 @@ func TestPinnedWithCovariates(t *testing.T) {
 	if _, err := weekly.LoadPinned(ctx, p, testframe.New(d, nil)); err == nil || !strings.Contains(err.Error(), "incid_hosp") {
 		t.Errorf("loaded without admissions: %v", err)
 	}
+	if _, err := loaded.Predict(ctx, 70, prevoir.DefaultQuantiles()); err == nil || !strings.Contains(err.Error(), "pinned model has 4 weekly horizons") {
+		t.Errorf("10 weeks from a pinned model fitted for 4: %v", err)
+	}
+	bad := *p
+	bad.State = []byte(strings.Replace(string(p.State), `"beta":[`, `"beta":[1,`, 1))
+	if _, err := weekly.LoadPinned(ctx, &bad, f); err == nil || !strings.Contains(err.Error(), "coefficients") {
+		t.Errorf("a horizon with an extra coefficient: %v", err)
+	}
 }
 
 // TestMissingOrigin: when the origin's own value is not published yet the model forecasts
