@@ -36,6 +36,9 @@
 // of the forecast distribution i+1 steps ahead. Classes 1 and 2 of Hyndman et al. (2008,
 // chapter 6) have analytic means and variances (normal quantiles); class 3 (multiplicative
 // error and season) is simulated with a seeded generator (Options.Seed, Options.SimPaths).
+// Model.Paths simulates whole sample paths of every model (back-transformed path by path, with
+// a seed derived from the fitted model): the forecaster's weekly totals take their quantiles
+// from 2000 of them, since a week's quantiles are not the sums of its days'.
 //
 // # Missing values and transformations
 //

@@ -119,16 +119,64 @@ func (md *Model) variance(mu []float64) []float64 {
 // simulate returns type-8 sample quantiles of simulated future sample paths
 // (forecast::simulate.ets with normal innovations of variance sigma2).
 func (md *Model) simulate(h int, quantiles []float64) [][]float64 {
-	rng := rand.New(rand.NewPCG(md.seed, 0x9e3779b97f4a7c15))
-	sd := math.Sqrt(md.sigma2)
-	paths := md.paths
-	draws := make([][]float64, h)
-	for i := range draws {
-		draws[i] = make([]float64, paths)
+	ps := md.simPaths(h, md.paths, rand.New(rand.NewPCG(md.seed, 0x9e3779b97f4a7c15)))
+	q := make([][]float64, h)
+	day := make([]float64, len(ps))
+	for i := range q {
+		for k, p := range ps {
+			day[k] = p[i]
+		}
+		slices.Sort(day)
+		row := make([]float64, len(quantiles))
+		for j, p := range quantiles {
+			row[j] = quantile8(day, p)
+		}
+		q[i] = row
 	}
+	return q
+}
+
+// Paths returns n sample paths of the h periods after the series' end, simulated from the
+// fitted state-space model (Hyndman et al. 2008, section 6.1; forecast::simulate.ets) and
+// back-transformed path by path, so that sums over days (weekly totals) have the model's
+// joint distribution. The generator's seed is derived from the fitted model (its final state
+// and variance) and Options.Seed: the same data give the same paths.
+func (md *Model) Paths(h, n int) ([][]float64, error) {
+	if h < 1 || n < 1 {
+		return nil, fmt.Errorf("ets: %d paths of %d steps", n, h)
+	}
+	ps := md.simPaths(h, n, rand.New(rand.NewPCG(md.seed^md.dataSeed(), 0x6a09e667f3bcc909)))
+	for _, p := range ps {
+		for i, v := range p {
+			if md.tr != nil {
+				v = md.tr.Inverse(v)
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("ets: %v: non-finite simulated value at step %d", md.spec, i+1)
+			}
+			p[i] = v
+		}
+	}
+	return ps, nil
+}
+
+// dataSeed is a seed derived from the fitted model's final state, variance and length: from
+// the data only.
+func (md *Model) dataSeed() uint64 {
+	v := append([]float64{md.final.level, md.final.trend, md.sigma2, float64(md.n)}, md.final.season...)
+	return series.Seed(v...)
+}
+
+// simPaths simulates n future sample paths of h steps on the model's (transformed) scale:
+// ps[k][i] is path k at step i+1. Each step draws a normal innovation of variance sigma2 and
+// updates the state with the simulated observation, as etssimulate does.
+func (md *Model) simPaths(h, n int, rng *rand.Rand) [][]float64 {
+	sd := math.Sqrt(md.sigma2)
+	ps := make([][]float64, n)
 	m := md.m
 	buf := make([]float64, m)
-	for k := 0; k < paths; k++ {
+	for k := range ps {
+		path := make([]float64, h)
 		// x0 for the recursion: final state with the seasonal states in use order.
 		st := md.final
 		l, b := st.level, st.trend
@@ -158,8 +206,7 @@ func (md *Model) simulate(h int, quantiles []float64) [][]float64 {
 			} else {
 				y = f * (1 + e)
 			}
-			draws[i][k] = y
-			// Update with the simulated observation, as etssimulate does.
+			path[i] = y
 			var pp float64
 			switch md.spec.Season {
 			case None:
@@ -191,17 +238,9 @@ func (md *Model) simulate(h int, quantiles []float64) [][]float64 {
 				pos = (pos + 1) % m
 			}
 		}
+		ps[k] = path
 	}
-	q := make([][]float64, h)
-	for i := range q {
-		slices.Sort(draws[i])
-		row := make([]float64, len(quantiles))
-		for j, p := range quantiles {
-			row[j] = quantile8(draws[i], p)
-		}
-		q[i] = row
-	}
-	return q
+	return ps
 }
 
 // quantile8 returns the type-8 (median-unbiased, Hyndman & Fan 1996) sample quantile of the

@@ -268,6 +268,8 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			row[j] = v * s
 		}
 		fc.Values[i] = row
+		// The inner model's weekly totals are no longer the sums of the corrected days.
+		fc.Weekly = nil
 	}
 	return fc, nil
 }

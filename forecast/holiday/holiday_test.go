@@ -95,3 +95,31 @@ func TestAdjust(t *testing.T) {
 		t.Errorf("factor %v from two holidays, want 1", factors[holiday.Holiday])
 	}
 }
+
+// TestWeeklyTotalsOfCorrectedDays: the inner model's weekly totals are kept when no day is
+// corrected and dropped when one is (they would no longer be the sums of the days), so the
+// forecast stays valid.
+func TestWeeklyTotalsOfCorrectedDays(t *testing.T) {
+	y := testframe.Noisy(300, 2)
+	m := holiday.Adjust(naive.Forecaster{Method: naive.MethodSeasonalNaive}, holiday.Options{})
+	for origin, weekly := range map[string]bool{"2022-07-10": false, "2022-09-04": true} {
+		f, err := testframe.New(y, nil).Until(prevoir.MustParseDate(origin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ft, err := m.Fit(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fc.Validate(); err != nil {
+			t.Errorf("origin %s: %v", origin, err)
+		}
+		if (fc.Weekly != nil) != weekly {
+			t.Errorf("origin %s: weekly totals %v, want them: %v", origin, fc.Weekly, weekly)
+		}
+	}
+}

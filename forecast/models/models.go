@@ -32,6 +32,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/forecast/theta"
+	"github.com/prevoir/prevoir/forecast/weekly"
 )
 
 // Name suffixes.
@@ -106,6 +107,10 @@ func otmModel() prevoir.Forecaster {
 
 func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions()) }
 
+// weeklyModel forecasts weekly totals from the weekly growth of deaths and admissions and
+// splits them into days (forecast/weekly/PROTOCOL.md); it corrects for holidays itself.
+func weeklyModel() prevoir.Forecaster { return weekly.New(weekly.Options{}) }
+
 // Catalog returns the registered models, baselines first.
 func Catalog() []Entry {
 	return []Entry{
@@ -120,6 +125,8 @@ func Catalog() []Entry {
 		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
+		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and hospital admissions (incid_hosp), split into days by the weekday profile and holiday factors",
+			New: weeklyModel, Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",

@@ -15,7 +15,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "ensemble", "ensemble_mean",
+	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "weekly", "ensemble", "ensemble_mean",
 		"rnn", "lstm", "gru", "tcn", "transformer"}
 	if got := models.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)

@@ -15,6 +15,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/forecast/theta"
+	"github.com/prevoir/prevoir/forecast/weekly"
 )
 
 // WeightsBlob is the name of a pinned state's first blob (a network's weights); the next ones
@@ -104,6 +105,8 @@ func load(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fit
 		return theta.LoadPinned(ctx, p, f)
 	case linreg.PinnedKind:
 		return linreg.LoadPinned(ctx, p, f)
+	case weekly.PinnedKind:
+		return weekly.LoadPinned(ctx, p, f)
 	case neural.PinnedKind:
 		return neural.LoadPinned(ctx, p, f)
 	case holiday.PinnedKind:

@@ -41,7 +41,7 @@ func TestPinnedModels(t *testing.T) {
 	y := testframe.Noisy(780, 7)
 	short, long := testframe.New(y[:700], nil), testframe.New(y, nil)
 	for _, name := range []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm",
-		"linreg", "ets+hol", "theta+cp", "linreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
+		"linreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
 		t.Run(name, func(t *testing.T) {
 			fc, err := models.Lookup(name)
 			if err != nil {

@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/prevoir/prevoir/forecast/internal/series"
 )
@@ -308,4 +309,86 @@ func (m *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]flo
 		}
 	}
 	return point, series.GaussianQuantiles(point, sdv, quantiles), nil
+}
+
+// Paths returns n sample paths of the h periods after the end of the series, drawn from each
+// method's error model with normal errors of standard deviation σ, so that every day has the
+// distribution of Forecast and sums of days (weekly totals) have the right one too (FPP3
+// section 5.5: the naive method is a random walk, the seasonal naive one random walk per
+// position of the cycle, the mean method i.i.d. noise around an estimated mean, the drift
+// method a random walk with drift whose slope is estimated from T values):
+//
+//   - naive: the last value plus the cumulative errors (g trailing missing values add g
+//     errors first);
+//   - snaive: the source value of each step plus the errors of its own cycle position, one
+//     per cycle stepped over (a step more than a cycle ahead adds one error to the simulated
+//     value a cycle earlier);
+//   - mean: the mean plus one error common to all steps (the mean's own error, σ/√k) and one
+//     per step;
+//   - drift: the line plus the cumulative errors plus ahead·σ/√T·z, z common to the path (the
+//     slope's error), which gives the variance σ²·ahead·(1+ahead/T) of FPP3 table 5.2.
+//
+// The generator's seed is derived from the series, so the same data give the same paths.
+func (m *Model) Paths(h, n int) ([][]float64, error) {
+	point, _, err := m.Forecast(h, nil)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("naive: %d paths", n)
+	}
+	rng := rand.New(rand.NewPCG(series.Seed(m.y...), uint64(m.method)))
+	ny := len(m.y)
+	ps := make([][]float64, n)
+	for k := range ps {
+		p := make([]float64, h)
+		switch m.method {
+		case MethodNaive:
+			g := ny - 1 - int(m.lastIdx)
+			c := 0.0
+			for range g {
+				c += m.sigma * rng.NormFloat64()
+			}
+			for i := range p {
+				c += m.sigma * rng.NormFloat64()
+				p[i] = point[i] + c
+			}
+		case MethodSeasonalNaive:
+			for i := range p {
+				if i >= m.m {
+					p[i] = p[i-m.m] + m.sigma*rng.NormFloat64()
+					continue
+				}
+				// j cycles back to the last finite value, as in Forecast: j errors.
+				j := 1
+				for t := ny + i; t-j*m.m >= ny || math.IsNaN(m.y[t-j*m.m]); {
+					j++
+				}
+				p[i] = point[i]
+				for range j {
+					p[i] += m.sigma * rng.NormFloat64()
+				}
+			}
+		case MethodMean:
+			c := m.sigma / math.Sqrt(float64(m.m)) * rng.NormFloat64()
+			for i := range p {
+				p[i] = point[i] + c + m.sigma*rng.NormFloat64()
+			}
+		case MethodDrift:
+			T := m.lastIdx - m.firstIdx + 1
+			z := m.sigma / math.Sqrt(T) * rng.NormFloat64()
+			g := ny - 1 - int(m.lastIdx)
+			c := 0.0
+			for range g {
+				c += m.sigma * rng.NormFloat64()
+			}
+			for i := range p {
+				c += m.sigma * rng.NormFloat64()
+				ahead := float64(g + i + 1)
+				p[i] = point[i] + c + ahead*z
+			}
+		}
+		ps[k] = p
+	}
+	return ps, nil
 }

@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/prevoir/prevoir/forecast/ets"
 	"github.com/prevoir/prevoir/forecast/internal/decompose"
@@ -320,4 +321,40 @@ func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]fl
 		}
 	}
 	return point, series.GaussianQuantiles(point, sd, quantiles), nil
+}
+
+// Paths returns n sample paths of the h periods after the end of the series. Both methods are
+// SES with a deterministic trend (the standard method is SES with drift, Hyndman & Billah
+// 2003; the OTM a state-space model with the SES error structure, Fiorucci et al. 2016
+// section 3), so a path is the point forecast plus the innovations of ETS(A,N,N): the error
+// at step i is e_i + α Σ_{k<i} e_k, normal with variance σ², whose variance σ²(1 + (i−1)α²)
+// is that of Forecast. Seasonally adjusted forecasts are multiplied back by the seasonal index
+// of each step, path by path. The generator's seed is derived from the fitted model.
+func (md *Model) Paths(h, n int) ([][]float64, error) {
+	point, _, err := md.Forecast(h, nil)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("theta: %d paths", n)
+	}
+	rng := rand.New(rand.NewPCG(series.Seed(md.level, md.zlevel, md.drift, md.sigma2, md.alpha, md.theta, float64(md.n)), 0))
+	s := math.Sqrt(md.sigma2)
+	ps := make([][]float64, n)
+	for k := range ps {
+		p := make([]float64, h)
+		cum := 0.0 // Σ_{k<i} e_k
+		for i := range p {
+			e := s * rng.NormFloat64()
+			f := 1.0
+			if md.seasonal != nil {
+				f = md.seasonal[i%len(md.seasonal)]
+			}
+			// point is reseasonalised: the error is scaled by the same index.
+			p[i] = point[i] + f*(e+md.alpha*cum)
+			cum += e
+		}
+		ps[k] = p
+	}
+	return ps, nil
 }

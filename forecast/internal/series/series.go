@@ -3,7 +3,9 @@
 package series
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 
 	"github.com/prevoir/prevoir/forecast/internal/normal"
@@ -58,4 +60,17 @@ func GaussianQuantiles(point, sd, quantiles []float64) [][]float64 {
 		q[i] = row
 	}
 	return q
+}
+
+// Seed returns a seed for a random generator derived from the values of y (FNV-1a of their
+// bits): simulations seeded by the data they model are reproducible, and differ between
+// data sets.
+func Seed(y ...float64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, v := range y {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	return h.Sum64()
 }

@@ -1,0 +1,98 @@
+package theta_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/internal/normal"
+	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/theta"
+)
+
+// TestPathsWeekly: the Theta method is SES with drift (Hyndman & Billah 2003), so its weekly
+// totals are normal around the summed points with the variance of ETS(A,N,N)'s sums,
+// σ² Σ_k c_k², c_k = [k in the week] + α·#{days i of the week with i > k}; for both the
+// standard and the optimised method, without seasonal adjustment (Period 1).
+func TestPathsWeekly(t *testing.T) {
+	y := make([]float64, 300)
+	for i := range y {
+		y[i] = 500 + float64(i) + 20*math.Sin(float64(i)/9) + 10*math.Sin(float64(i*i)/7)
+	}
+	levels := prevoir.DefaultQuantiles()
+	for _, opt := range []bool{false, true} {
+		md, err := theta.Fit(y, theta.Options{Period: 1, Optimize: opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const h, n = 14, 4000
+		point, _, err := md.Forecast(h, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := md.Paths(h, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := md.Alpha()
+		for w := range 2 {
+			var v float64
+			for k := 1; k <= h; k++ {
+				c := 0.0
+				for i := 7*w + 1; i <= 7*w+7; i++ {
+					switch {
+					case i == k:
+						c++
+					case i > k:
+						c += a
+					}
+				}
+				v += c * c
+			}
+			sd := math.Sqrt(md.Sigma2() * v)
+			sums := make([]float64, n)
+			for k, p := range ps {
+				sums[k] = prevoir.WeekTotal(p, w)
+			}
+			q := paths.Quantiles(sums, levels)
+			for j, p := range levels {
+				want := prevoir.WeekTotal(point, w) + normal.Quantile(p)*sd
+				if math.Abs(q[j]-want) > 0.15*sd {
+					t.Errorf("optimised=%v week %d: quantile %v = %.2f, want %.2f ± %.2f", opt, w+1, p, q[j], want, 0.15*sd)
+				}
+			}
+		}
+	}
+}
+
+// TestForecasterWeekly: the forecaster's forecasts have weekly totals that validate and that
+// the same data reproduce.
+func TestForecasterWeekly(t *testing.T) {
+	y := testframe.Noisy(200, 5)
+	for _, fc := range []theta.Forecaster{{}, {Options: theta.Options{Optimize: true}}} {
+		var got [][][]float64
+		for range 2 {
+			ft, err := fc.Fit(context.Background(), testframe.New(slices.Clone(y), nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := out.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if out.Weekly == nil {
+				t.Fatal("no weekly totals")
+			}
+			got = append(got, out.Weekly.Values)
+		}
+		if !slices.EqualFunc(got[0], got[1], slices.Equal) {
+			t.Errorf("%s: weekly quantiles %v then %v", fc.Name(), got[0], got[1])
+		}
+	}
+}
