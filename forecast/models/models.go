@@ -125,7 +125,7 @@ func Catalog() []Entry {
 		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
-		{Name: "leadreg", Description: "ridge regression per horizon on the log growth of deaths and of hospital admissions (leading indicator), weekday and holiday indicators, last 730 days", New: leadregModel},
+		{Name: "leadreg", Description: "ridge regression per horizon on the log growth of deaths and of hospital admissions (leading indicator), weekday and holiday indicators, last 730 days, lambda 0.1", New: leadregModel},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
