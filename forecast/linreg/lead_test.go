@@ -2,6 +2,7 @@ package linreg
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -220,5 +221,53 @@ func TestWeeklyTotalsValid(t *testing.T) {
 		if p := fc.Weekly.Point[1]; !(w[0] < p && p < w[len(w)-1]) {
 			t.Errorf("%s: week 2 point %.1f outside its 95%% interval %v", o.Label, p, w)
 		}
+	}
+}
+
+// TestPinnedBeforeWeekly: a state pinned before the residuals were kept by origin (sorted, no
+// by_origin) still loads: the same daily forecast, no weekly totals (its residuals no longer
+// say which origin they came from).
+func TestPinnedBeforeWeekly(t *testing.T) {
+	ctx := context.Background()
+	f := testframe.New(testframe.Noisy(700, 3), nil)
+	ft, err := New(DefaultOptions()).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ft.(*fitted).Pin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st pinned
+	if err := json.Unmarshal(p.State, &st); err != nil {
+		t.Fatal(err)
+	}
+	if !st.ByOrigin {
+		t.Fatal("a new pin does not keep its residuals by origin")
+	}
+	st.ByOrigin = false
+	for _, h := range st.Horizons {
+		slices.Sort(h.Residuals)
+	}
+	if p.State, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	old, err := LoadPinned(ctx, p, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ft.Predict(ctx, 14, probs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := old.Predict(ctx, 14, probs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Weekly == nil || got.Weekly != nil {
+		t.Errorf("weekly totals: fitted %v, old pin %v; want some, then none", want.Weekly != nil, got.Weekly != nil)
+	}
+	if !reflect.DeepEqual(got.Point, want.Point) || !reflect.DeepEqual(got.Values, want.Values) {
+		t.Errorf("old pin forecasts %v %v, want %v %v", got.Point, got.Values, want.Point, want.Values)
 	}
 }
