@@ -2,14 +2,13 @@ package linreg
 
 import "math"
 
-// The growth design (Options.Growth) follows the practice of the COVID-19 forecast hubs'
-// regression models on leading indicators: forecast the log growth of deaths relative to the
-// last week, from the recent weekly growth of deaths and of admissions and from the current
-// ratio of deaths to (lagged) admissions, e.g. the "lagged-ratio" and growth-rate regressions
-// of Cramer et al. 2022, "Evaluation of individual and ensemble probabilistic forecasts of
-// COVID-19 mortality in the United States", PNAS 119(15), and McDonald et al. 2021, "Can
-// auxiliary indicators improve COVID-19 forecasting and hotspot prediction?", PNAS 118(51)
-// (their autoregressive models on 7-day averages of the target and of indicators).
+// The growth design (Options.Growth) regresses, for each horizon separately, the log growth of
+// deaths relative to the last week on the recent weekly growth of deaths and of leading
+// indicators and on the current log ratio of the indicators to deaths, as the direct
+// autoregressions on 7-day averages with lagged auxiliary indicators of McDonald et al. 2021,
+// "Can auxiliary indicators improve COVID-19 forecasting and hotspot prediction?", PNAS
+// 118(51), e2111453118 (which fit quantile regressions; here a ridge regression with residual
+// quantiles).
 
 // weekLevel returns log(1+x̄7[i]), the log of the mean of x over days i−6..i (negative values
 // counted as 0), NaN before from+6.
