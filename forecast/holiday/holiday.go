@@ -262,6 +262,9 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			continue
 		}
 		s := ft.factors[k]
+		// The inner weekly totals no longer sum the corrected days: drop them rather than
+		// serve inconsistent totals.
+		fc.Weekly = nil
 		fc.Point[i] *= s
 		row := make([]float64, len(fc.Values[i]))
 		for j, v := range fc.Values[i] {

@@ -9,6 +9,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
 )
 
@@ -121,5 +122,38 @@ func TestWeeklyTotalsOfCorrectedDays(t *testing.T) {
 		if (fc.Weekly != nil) != weekly {
 			t.Errorf("origin %s: weekly totals %v, want them: %v", origin, fc.Weekly, weekly)
 		}
+	}
+}
+
+// TestAdjustKeepsWeeklyConsistent: a model with weekly totals, corrected across a holiday,
+// gives a forecast that still validates (its weekly totals, if any, sum the corrected days).
+func TestAdjustKeepsWeeklyConsistent(t *testing.T) {
+	// The forecast days 2022-07-10 .. 2022-07-23 hold 14 July.
+	f, err := testframe.New(testframe.Noisy(400, 5), nil).Until(prevoir.MustParseDate("2022-07-09"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := linreg.New(linreg.DefaultOptions())
+	ctx := context.Background()
+	predict := func(m prevoir.Forecaster) *prevoir.Forecast {
+		ft, err := m.Fit(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, err := ft.Predict(ctx, 14, prevoir.DefaultQuantiles())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fc
+	}
+	ifc, fc := predict(inner), predict(holiday.Adjust(inner, holiday.Options{}))
+	if ifc.Weekly == nil {
+		t.Fatal("the inner model gives no weekly totals: the test is not testing anything")
+	}
+	if ifc.Point[4] == fc.Point[4] {
+		t.Fatalf("14 July not corrected: %v", fc.Point[4])
+	}
+	if err := fc.Validate(); err != nil {
+		t.Error(err)
 	}
 }

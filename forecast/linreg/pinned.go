@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/prevoir/prevoir"
@@ -12,7 +13,8 @@ import (
 )
 
 // pinnedHorizon is one horizon's regression: the standardisation of its features, its
-// coefficients and its sorted in-sample residuals (the intervals).
+// coefficients and its in-sample residuals (the intervals), by sample origin (sorted in
+// states pinned before weekly totals, which have no by_origin).
 type pinnedHorizon struct {
 	Mean      []float64 `json:"feature_mean"`
 	Scale     []float64 `json:"feature_scale"`
@@ -37,8 +39,14 @@ type pinned struct {
 	Covariates    []pinnedCovariate `json:"covariates,omitempty"`
 	Window        int               `json:"window,omitempty"`
 	MaxGap        int               `json:"max_gap,omitempty"`
+	Growth        bool              `json:"growth,omitempty"`
+	GrowthWeeks   int               `json:"growth_weeks,omitempty"`
+	Holidays      bool              `json:"holidays,omitempty"`
 	Lambda        float64           `json:"lambda"`
-	Horizons      []pinnedHorizon   `json:"horizons"`
+	// ByOrigin says the horizons' residuals are by sample origin, the same index the same
+	// origin at every horizon: the joint vectors of the weekly totals' paths.
+	ByOrigin bool            `json:"by_origin,omitempty"`
+	Horizons []pinnedHorizon `json:"horizons"`
 }
 
 // PinnedKind is the pinned states' kind.
@@ -57,7 +65,10 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	models := ft.models
 	ft.mu.Unlock()
 	st := pinned{Name: ft.o.Label, Lags: ft.o.Lags, Log1p: ft.o.Log1p, Weekday: ft.o.Weekday, Window: ft.o.Window,
-		MaxGap: ft.o.MaxGap, Lambda: ft.lambda}
+		MaxGap: ft.o.MaxGap, Holidays: ft.o.Holidays, Lambda: ft.lambda, ByOrigin: true}
+	if ft.o.Growth {
+		st.Growth, st.GrowthWeeks = true, ft.o.GrowthWeeks
+	}
 	if len(ft.covs) > 0 {
 		st.CovariateLags = ft.o.CovariateLags
 	}
@@ -67,7 +78,14 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 		names = append(names, c.name)
 	}
 	for _, m := range models {
-		st.Horizons = append(st.Horizons, pinnedHorizon{Mean: m.st.mean, Scale: m.st.scale, YMean: m.st.ymean, Beta: m.beta, Residuals: m.res})
+		st.ByOrigin = st.ByOrigin && m.res != nil
+	}
+	for _, m := range models {
+		res := m.res
+		if !st.ByOrigin {
+			res = m.sorted
+		}
+		st.Horizons = append(st.Horizons, pinnedHorizon{Mean: m.st.mean, Scale: m.st.scale, YMean: m.st.ymean, Beta: m.beta, Residuals: res})
 	}
 	b, err := json.Marshal(st)
 	if err != nil {
@@ -75,8 +93,13 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	}
 	var d strings.Builder
 	fmt.Fprintf(&d, "ridge lambda=%g on %d lags", ft.lambda, ft.o.Lags)
-	if ft.o.Log1p {
+	if ft.o.Growth {
+		fmt.Fprintf(&d, " of log growth, %d weekly growths", ft.o.GrowthWeeks)
+	} else if ft.o.Log1p {
 		d.WriteString(" of log1p(y)")
+	}
+	if ft.o.Holidays {
+		d.WriteString(", holiday indicator")
 	}
 	if ft.o.Weekday {
 		d.WriteString(", weekday indicators")
@@ -98,32 +121,31 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevo
 		return nil, fmt.Errorf("linreg: pinned state: %w", err)
 	}
 	o := Options{Label: st.Name, Lags: st.Lags, Log1p: st.Log1p, Weekday: st.Weekday, CovariateLags: st.CovariateLags,
-		Window: st.Window, MaxGap: st.MaxGap, Lambda: st.Lambda}.withDefaults()
+		Window: st.Window, MaxGap: st.MaxGap, Growth: st.Growth, GrowthWeeks: st.GrowthWeeks, Holidays: st.Holidays,
+		Lambda: st.Lambda}.withDefaults()
 	if len(st.Horizons) == 0 {
 		return nil, fmt.Errorf("%s: pinned state has no horizon", o.Label)
 	}
-	s, err := adapt.Target(f, adapt.Options{Window: o.Window, Period: 7, Fill: true, MaxGap: o.MaxGap, MinLen: o.Lags})
+	ft := &fitted{o: o, lambda: st.Lambda, pinned: true}
+	s, err := adapt.Target(f, adapt.Options{Window: o.Window, Period: 7, Fill: true, MaxGap: o.MaxGap, MinLen: ft.lookback() + 1})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Label, err)
 	}
-	if len(s.Values) < o.Lags {
-		return nil, fmt.Errorf("%s: %d days from %s, the pinned model reads %d lags", o.Label, len(s.Values), s.Start, o.Lags)
+	if len(s.Values) <= ft.lookback() {
+		return nil, fmt.Errorf("%s: %d days from %s, the pinned model reads %d", o.Label, len(s.Values), s.Start, ft.lookback()+1)
 	}
-	ft := &fitted{o: o, s: s, z: make([]float64, len(s.Values)), lambda: st.Lambda, pinned: true}
-	for i, v := range s.Values {
-		ft.z[i] = ft.forward(v)
-	}
+	ft.setTarget(s)
 	n := len(ft.z)
 	for _, pc := range st.Covariates {
 		z, from, err := ft.align(f, pc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Label, err)
 		}
-		if from > n-o.CovariateLags || math.IsNaN(z[n-1]) {
-			return nil, fmt.Errorf("%s: covariate %q is missing in the last %d days, which the pinned model reads", o.Label, pc.Name, o.CovariateLags)
+		if from > n-1-ft.covLookback() || math.IsNaN(z[n-1]) {
+			return nil, fmt.Errorf("%s: covariate %q is missing in the last %d days, which the pinned model reads", o.Label, pc.Name, ft.covLookback()+1)
 		}
 		c := covariate{name: pc.Name, x: z, log1p: pc.Log1p}
-		c.transform(from)
+		c.transform(from, o.Growth)
 		ft.covs = append(ft.covs, c)
 	}
 	p0 := ft.nfeatures()
@@ -132,7 +154,11 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevo
 			return nil, fmt.Errorf("%s: pinned horizon %d: %d means, %d scales, %d coefficients, %d residuals for %d features",
 				o.Label, k+1, len(h.Mean), len(h.Scale), len(h.Beta), len(h.Residuals), p0)
 		}
-		ft.models = append(ft.models, &model{st: &standardised{mean: h.Mean, scale: h.Scale, ymean: h.YMean}, beta: h.Beta, res: h.Residuals})
+		m := &model{st: &standardised{mean: h.Mean, scale: h.Scale, ymean: h.YMean}, beta: h.Beta, sorted: h.Residuals}
+		if st.ByOrigin {
+			m.res, m.sorted = h.Residuals, slices.Sorted(slices.Values(h.Residuals))
+		}
+		ft.models = append(ft.models, m)
 	}
 	return ft, nil
 }

@@ -111,6 +111,11 @@ func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions(
 // splits them into days (forecast/weekly/PROTOCOL.md); it corrects for holidays itself.
 func weeklyModel() prevoir.Forecaster { return weekly.New(weekly.Options{}) }
 
+// leadregModel is the direct regression on log growth with hospital admissions as leading
+// indicator (linreg.LeadOptions; its settings were chosen on the 2021 origins, see
+// forecast/linreg/PROTOCOL.md).
+func leadregModel() prevoir.Forecaster { return linreg.New(linreg.LeadOptions()) }
+
 // Catalog returns the registered models, baselines first.
 func Catalog() []Entry {
 	return []Entry{
@@ -125,6 +130,7 @@ func Catalog() []Entry {
 		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
+		{Name: "leadreg", Description: "ridge regression per horizon on the log growth of deaths and of hospital admissions (leading indicator), weekday and holiday indicators, last 730 days, lambda 0.1", New: leadregModel},
 		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and hospital admissions (incid_hosp), split into days by the weekday profile and holiday factors",
 			New: weeklyModel, Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",

@@ -40,9 +40,17 @@ func TestPinnedModels(t *testing.T) {
 	ctx := context.Background()
 	y := testframe.Noisy(780, 7)
 	short, long := testframe.New(y[:700], nil), testframe.New(y, nil)
+	// The models on leading indicators read hospital admissions.
+	adm := testframe.Noisy(780, 11)
+	shortAdm := testframe.New(y[:700], map[string][]float64{"incid_hosp": adm[:700]})
+	longAdm := testframe.New(y, map[string][]float64{"incid_hosp": adm})
 	for _, name := range []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm",
-		"linreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
+		"linreg", "leadreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "leadreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
 		t.Run(name, func(t *testing.T) {
+			short, long := short, long
+			if strings.HasPrefix(name, "leadreg") {
+				short, long = shortAdm, longAdm
+			}
 			fc, err := models.Lookup(name)
 			if err != nil {
 				t.Fatal(err)
