@@ -31,6 +31,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
+	"github.com/prevoir/prevoir/forecast/secondary"
 	"github.com/prevoir/prevoir/forecast/theta"
 )
 
@@ -106,6 +107,21 @@ func otmModel() prevoir.Forecaster {
 
 func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions()) }
 
+// secondaryModel is the delay-convolution model of deaths on the primary column, its
+// admissions forecast by admissionsModel (settings chosen on the 2021 origins:
+// forecast/secondary/PROTOCOL.md).
+func secondaryModel(label, primary string) func() prevoir.Forecaster {
+	return func() prevoir.Forecaster {
+		return secondary.New(secondary.Options{Label: label, Primary: primary, Trend: true, HalfLife: 28, Median: true,
+			Admissions: admissionsModel()})
+	}
+}
+
+// admissionsModel forecasts the admissions the delay-convolution model reads beyond the origin.
+func admissionsModel() prevoir.Forecaster {
+	return holiday.Adjust(linregModel(), holiday.Options{})
+}
+
 // Catalog returns the registered models, baselines first.
 func Catalog() []Entry {
 	return []Entry{
@@ -120,6 +136,10 @@ func Catalog() []Entry {
 		{Name: "theta", Description: "standard Theta method (forecast::thetaf) on the last 365 days", New: thetaModel},
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
+		{Name: "secondary", Description: "deaths as a fraction of past hospital admissions (incid_hosp) convolved with a fitted delay, weekday and holiday effects, negative binomial; admissions forecast by linreg+hol",
+			New: secondaryModel("secondary", "incid_hosp"), Holidays: true},
+		{Name: "secondary_rea", Description: "secondary on ICU admissions (incid_rea)",
+			New: secondaryModel("secondary_rea", "incid_rea"), Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",

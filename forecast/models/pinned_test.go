@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -40,9 +41,21 @@ func TestPinnedModels(t *testing.T) {
 	ctx := context.Background()
 	y := testframe.Noisy(780, 7)
 	short, long := testframe.New(y[:700], nil), testframe.New(y, nil)
+	// The models on leading indicators read admissions: deaths are a delayed tenth of them.
+	adm := testframe.Noisy(800, 3)
+	deaths := make([]float64, len(y))
+	for i := range deaths {
+		deaths[i] = math.Round(adm[i+20-12] / 10)
+	}
+	covShort := testframe.New(deaths[:700], map[string][]float64{"incid_hosp": adm[20:720], "incid_rea": adm[20:720]})
+	covLong := testframe.New(deaths, map[string][]float64{"incid_hosp": adm[20:800], "incid_rea": adm[20:800]})
 	for _, name := range []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm",
-		"linreg", "ets+hol", "theta+cp", "linreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
+		"linreg", "ets+hol", "theta+cp", "linreg+hol+cp", "ensemble", "ensemble_mean", "rnn", "secondary", "secondary_rea", "secondary+cp"} {
 		t.Run(name, func(t *testing.T) {
+			short, long := short, long
+			if strings.HasPrefix(name, "secondary") {
+				short, long = covShort, covLong
+			}
 			fc, err := models.Lookup(name)
 			if err != nil {
 				t.Fatal(err)
