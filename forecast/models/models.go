@@ -112,7 +112,7 @@ func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions(
 // forecast/secondary/PROTOCOL.md).
 func secondaryModel(label, primary string) func() prevoir.Forecaster {
 	return func() prevoir.Forecaster {
-		return secondary.New(secondary.Options{Label: label, Primary: primary, Trend: true, HalfLife: 28, Median: true,
+		return secondary.New(secondary.Options{Label: label, Primary: primary, Trend: true, HalfLife: 28, Median: true, Drift: 0.1,
 			Admissions: admissionsModel()})
 	}
 }

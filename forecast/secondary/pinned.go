@@ -18,11 +18,13 @@ type pinned struct {
 	Primary      string  `json:"primary"`
 	Window       int     `json:"window"`
 	MaxDelay     int     `json:"max_delay"`
+	Gamma        bool    `json:"gamma_delay,omitempty"`
 	Trend        bool    `json:"trend,omitempty"`
 	Extrapolate  bool    `json:"extrapolate,omitempty"`
 	HalfLife     float64 `json:"half_life,omitempty"`
 	Paths        int     `json:"paths"`
 	Median       bool    `json:"median,omitempty"`
+	Drift        float64 `json:"drift,omitempty"`
 	Params       Params  `json:"params"`
 	Holiday      float64 `json:"holiday_factor"`
 	HolidayDays  int     `json:"holiday_days"`
@@ -44,8 +46,8 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 		return nil, err
 	}
 	o := ft.o
-	b, err := json.Marshal(pinned{Name: o.Label, Primary: o.Primary, Window: o.Window, MaxDelay: o.MaxDelay, Trend: o.Trend,
-		Extrapolate: o.Extrapolate, HalfLife: o.HalfLife, Paths: o.Paths, Median: o.Median, Params: ft.p,
+	b, err := json.Marshal(pinned{Name: o.Label, Primary: o.Primary, Window: o.Window, MaxDelay: o.MaxDelay, Gamma: o.Delay == Gamma, Trend: o.Trend,
+		Extrapolate: o.Extrapolate, HalfLife: o.HalfLife, Paths: o.Paths, Median: o.Median, Drift: o.Drift, Params: ft.p,
 		Holiday: ft.factors[holiday.Holiday], HolidayDays: ft.days[holiday.Holiday],
 		DayAfter: ft.factors[holiday.After], DayAfterDays: ft.days[holiday.After]})
 	if err != nil {
@@ -53,8 +55,8 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	}
 	p := ft.p
 	return &prevoir.Pinned{Kind: PinnedKind, State: b, Inner: []*prevoir.Pinned{ip},
-		Summary: fmt.Sprintf("deaths = %.4f x %s convolved with a log-normal delay (mean %.1f, sd %.1f days); admissions: %s",
-			math.Exp(p.LogFraction), o.Primary, p.DelayMean, p.DelaySD, ip.Summary)}, nil
+		Summary: fmt.Sprintf("deaths = %.4f x %s convolved with a %s delay (mean %.1f, sd %.1f days); admissions: %s",
+			math.Exp(p.LogFraction), o.Primary, o.Delay, p.DelayMean, p.DelaySD, ip.Summary)}, nil
 }
 
 // LoadPinned rebuilds the model p pins on f: its estimates applied to f's latest admissions, its
@@ -68,7 +70,10 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 		return nil, errors.New("secondary: pinned state: want one inner (admissions) model")
 	}
 	o := Options{Label: st.Name, Primary: st.Primary, Window: st.Window, MaxDelay: st.MaxDelay, Trend: st.Trend,
-		Extrapolate: st.Extrapolate, HalfLife: st.HalfLife, Paths: st.Paths, Median: st.Median}.withDefaults()
+		Extrapolate: st.Extrapolate, HalfLife: st.HalfLife, Paths: st.Paths, Median: st.Median, Drift: st.Drift}.withDefaults()
+	if st.Gamma {
+		o.Delay = Gamma
+	}
 	if !(st.Params.DelayMean > 0 && st.Params.DelaySD > 0 && st.Params.Dispersion > 0) {
 		return nil, fmt.Errorf("%s: pinned state: delay mean %v, sd %v and dispersion %v must be positive",
 			o.Label, st.Params.DelayMean, st.Params.DelaySD, st.Params.Dispersion)

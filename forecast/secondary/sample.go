@@ -75,3 +75,50 @@ func poisson(rng *rand.Rand, lambda float64) float64 {
 		}
 	}
 }
+
+// gammaP is the regularised lower incomplete gamma function P(a, x), the gamma distribution's
+// CDF: its series below x = a+1, its continued fraction (evaluated by the modified Lentz
+// method) above (Press, Teukolsky, Vetterling & Flannery, "Numerical Recipes", 3rd ed., section
+// 6.2; Abramowitz & Stegun 6.5.29 and 6.5.31).
+func gammaP(a, x float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	lga, _ := math.Lgamma(a)
+	front := math.Exp(-x + a*math.Log(x) - lga)
+	const eps, tiny, maxIter = 1e-14, 1e-300, 100000
+	if x < a+1 {
+		sum, del, ap := 1/a, 1/a, a
+		for range maxIter {
+			ap++
+			del *= x / ap
+			sum += del
+			if math.Abs(del) < math.Abs(sum)*eps {
+				break
+			}
+		}
+		return math.Min(sum*front, 1)
+	}
+	b := x + 1 - a
+	c, d := 1/tiny, 1/b
+	h := d
+	for i := 1; i < maxIter; i++ {
+		an := -float64(i) * (float64(i) - a)
+		b += 2
+		d = an*d + b
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = b + an/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		del := d * c
+		h *= del
+		if math.Abs(del-1) < eps {
+			break
+		}
+	}
+	return math.Max(1-front*h, 0)
+}

@@ -11,7 +11,7 @@
 //	μ_t = r_t · Σ_{k=0..D} ξ_k · A_{t−k} · ω_{weekday(t)}
 //
 // with A the primary series (admissions, incid_hosp, or ICU admissions, incid_rea), ξ a
-// log-normal delay discretised on days — ξ_k = F(k+1) − F(k), the probability that the delay
+// log-normal (or gamma) delay discretised on days — ξ_k = F(k+1) − F(k), the probability that the delay
 // falls in [k, k+1), normalised over 0..D (EpiNow2 discretises and truncates the same way) —
 // ω multiplicative weekday reporting effects whose logarithms sum to zero (EpiNow2's
 // day-of-week simplex), and r_t the secondary fraction (here the hospital fatality ratio),
@@ -77,6 +77,8 @@ type Options struct {
 	Window int
 	// MaxDelay is the longest delay D, in days, from admission to death (0 means 30).
 	MaxDelay int
+	// Delay is the delay distribution's family (log-normal by default).
+	Delay Family
 	// Trend fits log r_t linear in time over the window; without it r is constant.
 	Trend bool
 	// Extrapolate continues the fitted trend of r beyond the origin; without it the fraction
@@ -91,6 +93,11 @@ type Options struct {
 	Paths int
 	// Median makes the point forecast the paths' median count instead of their mean expectation.
 	Median bool
+	// Drift, when positive, lets the fraction wander beyond the origin on each path: log r
+	// follows a Gaussian random walk whose steps have the standard deviation Drift per week
+	// (Drift/√7 a day). The fraction fitted on the past is the forecast's largest unknown; the
+	// paths' counts alone give intervals too narrow (PROTOCOL.md).
+	Drift float64
 }
 
 // DefaultWindow, DefaultMaxDelay and DefaultPaths are the defaults of the zero Options.
@@ -153,7 +160,7 @@ type Params struct {
 	// Slope is b, the change of log r per week.
 	Slope float64 `json:"slope"`
 	// DelayMean and DelaySD are the mean and standard deviation, in days, of the continuous
-	// log-normal delay before discretisation.
+	// delay before discretisation.
 	DelayMean float64 `json:"delay_mean"`
 	DelaySD   float64 `json:"delay_sd"`
 	// Weekday are the multiplicative effects ω, Sunday first; their logarithms sum to 0.
@@ -162,22 +169,49 @@ type Params struct {
 	Dispersion float64 `json:"dispersion"`
 }
 
-// Delay returns the discretised delay distribution ξ_0..ξ_D of a log-normal of the given mean
-// and standard deviation (days): ξ_k = F(k+1) − F(k), normalised to sum to 1.
-func Delay(mean, sd float64, maxDelay int) []float64 {
-	s2 := math.Log1p(sd * sd / (mean * mean))
-	mu, s := math.Log(mean)-s2/2, math.Sqrt(s2)
-	cdf := func(x float64) float64 {
-		if x <= 0 {
-			return 0
+// Family is the delay distribution's family.
+type Family int
+
+const (
+	// LogNormal is EpiNow2's default delay distribution.
+	LogNormal Family = iota
+	// Gamma is the other delay family of epidemiology (EpiNow2 offers both).
+	Gamma
+)
+
+// String returns the family's name.
+func (f Family) String() string {
+	if f == Gamma {
+		return "gamma"
+	}
+	return "log-normal"
+}
+
+// Delay returns the discretised delay distribution ξ_0..ξ_D of the family's continuous
+// distribution of the given mean and standard deviation (days): ξ_k = F(k+1) − F(k),
+// normalised to sum to 1.
+func Delay(family Family, mean, sd float64, maxDelay int) []float64 {
+	var cdf func(x float64) float64
+	if family == Gamma {
+		shape, scale := mean*mean/(sd*sd), sd*sd/mean
+		cdf = func(x float64) float64 { return gammaP(shape, x/scale) }
+	} else {
+		s2 := math.Log1p(sd * sd / (mean * mean))
+		mu, s := math.Log(mean)-s2/2, math.Sqrt(s2)
+		cdf = func(x float64) float64 {
+			if x <= 0 {
+				return 0
+			}
+			return 0.5 * math.Erfc(-(math.Log(x)-mu)/(s*math.Sqrt2))
 		}
-		return 0.5 * math.Erfc(-(math.Log(x)-mu)/(s*math.Sqrt2))
 	}
 	w := make([]float64, maxDelay+1)
-	total := 0.0
+	total, lo := 0.0, 0.0 // lo = F(k)
 	for k := range w {
-		w[k] = cdf(float64(k+1)) - cdf(float64(k))
+		hi := cdf(float64(k + 1))
+		w[k] = hi - lo
 		total += w[k]
+		lo = hi
 	}
 	if !(total > 0) {
 		// All the mass beyond D: the truncated distribution is a point mass on D.
@@ -212,6 +246,12 @@ type problem struct {
 	y      []float64
 	weight []float64
 	trend  bool
+	// at, weekday and weeks are, per fitted day, its index in adm, its weekday and its distance
+	// to the origin in weeks: the likelihood's inner loop reads them, evaluated thousands of
+	// times per fit.
+	at      []int
+	weekday []int
+	weeks   []float64
 }
 
 // newProblem reads the deaths and the primary column of f.
@@ -241,6 +281,7 @@ func newProblem(f *prevoir.Frame, o Options, trend bool) (*problem, error) {
 			w = math.Exp2(-float64(origin-d) / o.HalfLife)
 		}
 		p.days, p.y, p.weight = append(p.days, d), append(p.y, math.Max(v, 0)), append(p.weight, w)
+		p.at, p.weekday, p.weeks = append(p.at, int(d-aStart)), append(p.weekday, int(d.Weekday())), append(p.weeks, float64(d-origin)/7)
 	}
 	if len(p.days) < minDays {
 		return nil, fmt.Errorf("%d days of %s with %d days of %s before them, need at least %d (window %d days, delays up to %d)",
@@ -319,11 +360,6 @@ func convolve(xi []float64, adm []float64, aStart, d prevoir.Date, ahead []float
 	return s
 }
 
-// mean returns μ_d for a fitted or forecast day d, from the convolution c.
-func (p Params) mean(c float64, origin, d prevoir.Date) float64 {
-	return math.Exp(p.LogFraction+p.Slope*float64(d-origin)/7) * c * p.Weekday[d.Weekday()]
-}
-
 // nbLogLik is the negative binomial log-likelihood of y with mean mu and size phi, without the
 // term −log y! that does not depend on the parameters.
 func nbLogLik(y, mu, phi float64) float64 {
@@ -336,10 +372,16 @@ func nbLogLik(y, mu, phi float64) float64 {
 // negLogLik is the objective.
 func (pb *problem) negLogLik(theta []float64) float64 {
 	p := params(theta)
-	xi := Delay(p.DelayMean, p.DelaySD, pb.o.MaxDelay)
+	xi := Delay(pb.o.Delay, p.DelayMean, p.DelaySD, pb.o.MaxDelay)
 	ll := 0.0
-	for i, d := range pb.days {
-		mu := p.mean(convolve(xi, pb.adm, pb.aStart, d, nil), pb.origin, d)
+	for i, j := range pb.at {
+		// μ_d of the package documentation on the precomputed indices (newProblem keeps only
+		// days with MaxDelay days of admissions before them).
+		c := 0.0
+		for k, w := range xi {
+			c += w * pb.adm[j-k]
+		}
+		mu := math.Exp(p.LogFraction+p.Slope*pb.weeks[i]) * c * p.Weekday[pb.weekday[i]]
 		ll += pb.weight[i] * nbLogLik(pb.y[i], mu, p.Dispersion)
 	}
 	if math.IsNaN(ll) {
@@ -355,7 +397,7 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	D := float64(pb.o.MaxDelay)
 	x0 := make([]float64, nParams)
 	x0[iMean], x0[iSD] = math.Min(10, D/2), math.Min(5, D/4)
-	xi := Delay(x0[iMean], x0[iSD], pb.o.MaxDelay)
+	xi := Delay(pb.o.Delay, x0[iMean], x0[iSD], pb.o.MaxDelay)
 	var sy, sc float64
 	var byDay [7]float64
 	var nDay [7]int
@@ -424,6 +466,9 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 	}
 	if o.HalfLife < 0 || math.IsNaN(o.HalfLife) {
 		return nil, fmt.Errorf("%s: HalfLife = %v must not be negative", o.Label, o.HalfLife)
+	}
+	if o.Drift < 0 || math.IsNaN(o.Drift) {
+		return nil, fmt.Errorf("%s: Drift = %v must not be negative", o.Label, o.Drift)
 	}
 	pb, err := newProblem(f, o, o.Trend)
 	if err != nil {
@@ -508,7 +553,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	}
 	pb, p := ft.pb, ft.p
 	origin := pb.origin
-	xi := Delay(p.DelayMean, p.DelaySD, ft.o.MaxDelay)
+	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
 	cal := holidays()
 	// scale[i] is μ per unit of convolution on day origin+i+1.
 	scale := make([]float64, h)
@@ -540,8 +585,12 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			ahead[i] = math.Max(interpolate(levels, afc.Values[i], u), 0)
 		}
 		counts[s] = make([]float64, h)
+		walk := 0.0
 		for i := range h {
-			mu := scale[i] * convolve(xi, pb.adm, pb.aStart, origin+prevoir.Date(i+1), ahead)
+			if ft.o.Drift > 0 {
+				walk += ft.o.Drift / math.Sqrt(7) * rng.NormFloat64()
+			}
+			mu := scale[i] * math.Exp(walk) * convolve(xi, pb.adm, pb.aStart, origin+prevoir.Date(i+1), ahead)
 			expect[i] += mu / float64(n)
 			counts[s][i] = negBinomial(rng, mu, p.Dispersion)
 		}
@@ -589,9 +638,9 @@ func interpolate(levels, v []float64, u float64) float64 {
 // Describe gives the estimates, for the run record.
 func (ft *fitted) Describe() string {
 	p := ft.p
-	xi := Delay(p.DelayMean, p.DelaySD, ft.o.MaxDelay)
-	return fmt.Sprintf("deaths = %.4f x %s convolved with a log-normal delay (mean %.1f days, sd %.1f, discretised mean %.1f) x weekday %s; slope %.3f/week, NB size %.1f; %d days fitted from %s; holiday factors %.2f/%.2f",
-		math.Exp(p.LogFraction), ft.o.Primary, p.DelayMean, p.DelaySD, DelayMeanDays(xi), fmtWeekday(p.Weekday), p.Slope, p.Dispersion,
+	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
+	return fmt.Sprintf("deaths = %.4f x %s convolved with a %s delay (mean %.1f days, sd %.1f, discretised mean %.1f) x weekday %s; slope %.3f/week, NB size %.1f; %d days fitted from %s; holiday factors %.2f/%.2f",
+		math.Exp(p.LogFraction), ft.o.Primary, ft.o.Delay, p.DelayMean, p.DelaySD, DelayMeanDays(xi), fmtWeekday(p.Weekday), p.Slope, p.Dispersion,
 		len(ft.pb.days), ft.pb.days[0], ft.factors[holiday.Holiday], ft.factors[holiday.After])
 }
 

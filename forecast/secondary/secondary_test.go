@@ -75,15 +75,16 @@ func TestRecoversFractionAndDelay(t *testing.T) {
 	for _, c := range []struct {
 		name         string
 		phi, fracTol float64
-	}{{"exact", 0, 0.01}, {"negative binomial", 30, 0.05}} {
+		delay        Family
+	}{{"exact", 0, 0.01, LogNormal}, {"negative binomial", 30, 0.05, LogNormal}, {"gamma delay", 30, 0.05, Gamma}} {
 		t.Run(c.name, func(t *testing.T) {
 			f := deathsFrom(shift(adm, lag), 0.01, lag, nil, c.phi)
-			ft := fitParams(t, f, Options{})
+			ft := fitParams(t, f, Options{Delay: c.delay})
 			p := ft.p
 			if got := math.Exp(p.LogFraction); math.Abs(got/0.01-1) > c.fracTol {
 				t.Errorf("fraction %.5f, want 0.01 within %.0f%%", got, 100*c.fracTol)
 			}
-			if got := DelayMeanDays(Delay(p.DelayMean, p.DelaySD, ft.o.MaxDelay)); math.Abs(got-lag) > 1 {
+			if got := DelayMeanDays(Delay(c.delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)); math.Abs(got-lag) > 1 {
 				t.Errorf("delay mean %.2f days, want %d within a day (fitted mean %.2f, sd %.2f)", got, lag, p.DelayMean, p.DelaySD)
 			}
 			fc, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
@@ -254,7 +255,7 @@ func TestNegBinomialMoments(t *testing.T) {
 // TestDelay: the discretised delay sums to 1 and its mean is the continuous mean less half a
 // day (the interval [k, k+1) is counted as k); all the mass beyond D lands on D.
 func TestDelay(t *testing.T) {
-	w := Delay(10, 4, 40)
+	w := Delay(LogNormal, 10, 4, 40)
 	sum := 0.0
 	for _, v := range w {
 		sum += v
@@ -262,7 +263,30 @@ func TestDelay(t *testing.T) {
 	if math.Abs(sum-1) > 1e-12 || math.Abs(DelayMeanDays(w)-9.5) > 0.05 {
 		t.Errorf("sum %v, mean %v, want 1 and 9.5", sum, DelayMeanDays(w))
 	}
-	if w := Delay(500, 1, 10); w[10] != 1 {
+	if w := Delay(LogNormal, 500, 1, 10); w[10] != 1 {
 		t.Errorf("delay beyond D: %v", w)
+	}
+	// A gamma of shape 1 (mean = sd) is the exponential: ξ_k ∝ e^{−k/m}(1 − e^{−1/m}).
+	w = Delay(Gamma, 5, 5, 200)
+	for k := range 10 {
+		if want := math.Exp(-float64(k)/5) * (1 - math.Exp(-0.2)); math.Abs(w[k]-want) > 1e-9 {
+			t.Errorf("gamma(1) delay day %d: %v, want %v", k, w[k], want)
+		}
+	}
+}
+
+// TestGammaP: the regularised incomplete gamma function against closed forms (shapes 1 and 2)
+// and the median of a large shape (P(a, a − 1/3) ≈ 1/2, Choi 1994).
+func TestGammaP(t *testing.T) {
+	for _, x := range []float64{0.1, 1, 2.5, 7, 30} {
+		if got, want := gammaP(1, x), 1-math.Exp(-x); math.Abs(got-want) > 1e-12 {
+			t.Errorf("P(1, %v) = %v, want %v", x, got, want)
+		}
+		if got, want := gammaP(2, x), 1-math.Exp(-x)*(1+x); math.Abs(got-want) > 1e-12 {
+			t.Errorf("P(2, %v) = %v, want %v", x, got, want)
+		}
+	}
+	if got := gammaP(10000, 10000-1.0/3); math.Abs(got-0.5) > 1e-3 {
+		t.Errorf("P(10000, median) = %v, want 1/2", got)
 	}
 }
