@@ -107,19 +107,17 @@ func otmModel() prevoir.Forecaster {
 
 func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions()) }
 
-// secondaryModel is the delay-convolution model of deaths on the primary column, its
-// admissions forecast by admissionsModel (settings chosen on the 2021 origins:
-// forecast/secondary/PROTOCOL.md).
-func secondaryModel(label, primary string) func() prevoir.Forecaster {
-	return func() prevoir.Forecaster {
-		return secondary.New(secondary.Options{Label: label, Primary: primary, Trend: true, HalfLife: 28, Median: true, Drift: 0.1,
-			Admissions: admissionsModel()})
-	}
+// secondaryModel is the delay-convolution model of deaths on hospital admissions, the
+// admissions beyond the origin forecast by the lag regression; secondaryReaModel on ICU
+// admissions, forecast by ETS. Settings chosen on the 2021 origins (forecast/secondary/PROTOCOL.md).
+func secondaryModel() prevoir.Forecaster {
+	return secondary.New(secondary.Options{Label: "secondary", Primary: "incid_hosp", Trend: true, HalfLife: 28, Median: true, Drift: 0.1,
+		Admissions: holiday.Adjust(linregModel(), holiday.Options{})})
 }
 
-// admissionsModel forecasts the admissions the delay-convolution model reads beyond the origin.
-func admissionsModel() prevoir.Forecaster {
-	return holiday.Adjust(linregModel(), holiday.Options{})
+func secondaryReaModel() prevoir.Forecaster {
+	return secondary.New(secondary.Options{Label: "secondary_rea", Primary: "incid_rea", MaxDelay: 30, Trend: true, HalfLife: 14, Median: true,
+		Drift: 0.1, Admissions: holiday.Adjust(etsFastModel(), holiday.Options{})})
 }
 
 // Catalog returns the registered models, baselines first.
@@ -137,9 +135,9 @@ func Catalog() []Entry {
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
 		{Name: "secondary", Description: "deaths as a fraction of past hospital admissions (incid_hosp) convolved with a fitted delay, weekday and holiday effects, negative binomial; admissions forecast by linreg+hol",
-			New: secondaryModel("secondary", "incid_hosp"), Holidays: true},
-		{Name: "secondary_rea", Description: "secondary on ICU admissions (incid_rea)",
-			New: secondaryModel("secondary_rea", "incid_rea"), Holidays: true},
+			New: secondaryModel, Holidays: true},
+		{Name: "secondary_rea", Description: "secondary on ICU admissions (incid_rea), delays up to 30 days, admissions forecast by ets_fast+hol",
+			New: secondaryReaModel, Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
