@@ -1,21 +1,26 @@
 // Package secondary forecasts hospital deaths as a delayed, slowly varying fraction of hospital
 // admissions: the secondary-outcome (delay-convolution) model of EpiNow2's estimate_secondary
-// (Abbott, Hellewell, Sherratt, Gostic, Hickson, Badr, Quilty, Meakin, Bosse, Sherratt & Funk,
-// "EpiNow2: estimate real-time case counts and time-varying epidemiological parameters", R
-// package, and its vignette "Model definition: estimate_secondary()"; applied to deaths from
-// admissions in Sherratt, Abbott, Meakin et al. 2021, "Exploring surveillance data biases when
-// estimating the reproduction number", eLife 10:e71345).
+// (Abbott, Hellewell, Sherratt, Gostic, Hickson et al., "EpiNow2: Estimate and Forecast
+// Real-Time Infection Dynamics", R package, doi:10.32614/CRAN.package.EpiNow2, its vignette
+// "Model definition: estimate_secondary()" and R/estimate_secondary.R; the package is based on
+// Abbott et al. 2020, "Estimating the time-varying reproduction number of SARS-CoV-2 using
+// national and subnational case counts", Wellcome Open Research 5:112,
+// doi:10.12688/wellcomeopenres.16006.1). Its documentation's example is this one: deaths
+// (secondary) from hospital admissions (primary).
 //
 // Deaths reported on day t have the expectation
 //
 //	μ_t = r_t · Σ_{k=0..D} ξ_k · A_{t−k} · ω_{weekday(t)}
 //
 // with A the primary series (admissions, incid_hosp, or ICU admissions, incid_rea), ξ a
-// log-normal (or gamma) delay discretised on days — ξ_k = F(k+1) − F(k), the probability that the delay
-// falls in [k, k+1), normalised over 0..D (EpiNow2 discretises and truncates the same way) —
-// ω multiplicative weekday reporting effects whose logarithms sum to zero (EpiNow2's
-// day-of-week simplex), and r_t the secondary fraction (here the hospital fatality ratio),
-// log-linear in time over the fitting window: log r_t = a + b·(t−T)/7, T the origin. The
+// log-normal (EpiNow2's default) or gamma delay discretised on days and truncated at D, as
+// EpiNow2 does — here ξ_k = F(k+1) − F(k), the probability that the delay falls in [k, k+1),
+// normalised over 0..D (the vignette writes F(k) − F(k−1): the same up to the day a delay is
+// counted on) — ω multiplicative weekday reporting effects (EpiNow2's day-of-week simplex sums
+// the effects to 7; here their logarithms sum to 0, the same identification), and r_t the
+// secondary fraction (here the hospital fatality ratio), log-linear in time over the fitting
+// window, log r_t = a + b·(t−T)/7 with T the origin, fitted with a likelihood discounted
+// towards the origin (Options.HalfLife) so that a is the fraction's latest level. The
 // observations are negative binomial with mean μ_t and dispersion φ (variance μ + μ²/φ),
 // EpiNow2's observation model. Every parameter — a, b, the delay's mean and standard deviation,
 // the six free weekday effects and φ — is estimated by maximum likelihood on the last Window
@@ -38,10 +43,13 @@
 // future day, the admissions forecast's u_s-quantile — the admissions' errors are dominated by
 // the epidemic's level, which persists from one day to the next, so a path that is high stays
 // high (perfectly correlated across days; drawing the days independently would let the errors
-// cancel within a week and understate the weekly totals' spread). Each path's expected deaths
-// are then drawn as negative binomial counts (a gamma–Poisson mixture). Daily quantiles are the
-// paths' sample quantiles, weekly totals' quantiles those of the paths' weekly sums
-// (package forecast/internal/paths); the point forecast is the paths' mean expectation μ.
+// cancel within a week and understate the weekly totals' spread). On each path the fraction
+// beyond the origin follows a random walk on the log scale (Options.Drift), the uncertainty of
+// a fraction that will go on moving. Each path's expected deaths are then drawn as negative
+// binomial counts (a gamma–Poisson mixture). Daily quantiles are the paths' sample quantiles,
+// weekly totals' quantiles those of the paths' weekly sums (package forecast/internal/paths);
+// the point forecast is the paths' mean expectation μ, or with Options.Median their median
+// count (the better under absolute error on 2021: PROTOCOL.md).
 // The random numbers are seeded from the data, so a fit forecasts the same twice.
 package secondary
 
