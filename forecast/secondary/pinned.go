@@ -78,7 +78,7 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 		return nil, fmt.Errorf("%s: pinned state: delay mean %v, sd %v and dispersion %v must be positive",
 			o.Label, st.Params.DelayMean, st.Params.DelaySD, st.Params.Dispersion)
 	}
-	pb, err := newProblem(f, o, o.Trend)
+	pb, err := newProblem(f, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Label, err)
 	}

@@ -74,7 +74,8 @@ import (
 )
 
 // Options configure the model. The zero value is usable: admissions, a 12-week window, delays
-// up to 30 days, a constant fraction, the seasonal naive forecast of admissions.
+// up to 40 days, a constant fraction, the seasonal naive forecast of admissions; the catalogue
+// (package forecast/models) registers the settings chosen on 2021.
 type Options struct {
 	// Label is the model's name; "secondary" when empty.
 	Label string
@@ -83,7 +84,7 @@ type Options struct {
 	// Window is the number of days of deaths the parameters are fitted on, ending at the
 	// origin (0 means 84); the admissions are read from MaxDelay days earlier.
 	Window int
-	// MaxDelay is the longest delay D, in days, from admission to death (0 means 30).
+	// MaxDelay is the longest delay D, in days, from admission to death (0 means 40).
 	MaxDelay int
 	// Delay is the delay distribution's family (log-normal by default).
 	Delay Family
@@ -253,7 +254,6 @@ type problem struct {
 	days   []prevoir.Date
 	y      []float64
 	weight []float64
-	trend  bool
 	// at, weekday and weeks are, per fitted day, its index in adm, its weekday and its distance
 	// to the origin in weeks: the likelihood's inner loop reads them, evaluated thousands of
 	// times per fit.
@@ -263,7 +263,7 @@ type problem struct {
 }
 
 // newProblem reads the deaths and the primary column of f.
-func newProblem(f *prevoir.Frame, o Options, trend bool) (*problem, error) {
+func newProblem(f *prevoir.Frame, o Options) (*problem, error) {
 	if f == nil || f.Len() == 0 {
 		return nil, errors.New("empty frame")
 	}
@@ -276,7 +276,7 @@ func newProblem(f *prevoir.Frame, o Options, trend bool) (*problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{o: o, origin: origin, aStart: aStart, adm: adm, trend: trend}
+	p := &problem{o: o, origin: origin, aStart: aStart, adm: adm}
 	cal := holidays()
 	for i, v := range y {
 		d := dStart + prevoir.Date(i)
@@ -444,7 +444,7 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	}
 	lower[iFraction], upper[iFraction], step[iFraction] = -15, 5, 0.3
 	lower[iSlope], upper[iSlope], step[iSlope] = 0, 0, 0
-	if pb.trend {
+	if pb.o.Trend {
 		lower[iSlope], upper[iSlope], step[iSlope] = -1, 1, 0.05
 	}
 	lower[iMean], upper[iMean], step[iMean] = 1, D-1, 2
@@ -478,7 +478,7 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 	if o.Drift < 0 || math.IsNaN(o.Drift) {
 		return nil, fmt.Errorf("%s: Drift = %v must not be negative", o.Label, o.Drift)
 	}
-	pb, err := newProblem(f, o, o.Trend)
+	pb, err := newProblem(f, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Label, err)
 	}

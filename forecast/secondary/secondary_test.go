@@ -229,6 +229,18 @@ func TestWeeklyAndReproducible(t *testing.T) {
 	if !reflect.DeepEqual(fc, again) {
 		t.Error("two forecasts of one fit differ")
 	}
+	// The fraction's drift widens the intervals, the second week's more than the first's.
+	drift := fitParams(t, f, Options{Trend: true, HalfLife: 28, Median: true, Drift: 0.3})
+	wide, err := drift.Predict(ctx, 14, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	width := func(v []float64) float64 { return v[len(v)-1] - v[0] }
+	for k := range 2 {
+		if r := width(wide.Weekly.Values[k]) / width(fc.Weekly.Values[k]); r < 1.5+float64(k) {
+			t.Errorf("week %d: with drift the 95%% interval is %.2f times as wide, want more", k+1, r)
+		}
+	}
 }
 
 // TestNegBinomialMoments: the sampler's mean and variance are mu and mu + mu²/phi, for small
