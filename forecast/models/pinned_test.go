@@ -117,7 +117,7 @@ func TestLoadRefusesBadStates(t *testing.T) {
 		`{"kind": "prophet", "state": {}}`:                                  `unknown kind "prophet"`,
 		`{"kind": "neural", "state": {"name": "rnn"}, "blob": "model.bin"}`: "no blob model.bin",
 		`ETS(A,N,N)`: "pinned state",
-		`{"kind": "secondary", "state": {"name": "secondary", "params": {"delay_mean": 12, "delay_sd": 3, "dispersion": 20}}}`: "want one inner",
+		`{"kind": "secondary", "state": {"name": "secondary", "params": {"delay_mean": 12, "delay_sd": 3, "dispersion": 20}}}`:                     "want one inner",
 		`{"kind": "ets", "state": {"name": "ets", "start": "2030-01-01", "model": {"spec": "ANN", "alpha": 0.5, "phi": 1, "initial_state": [1]}}}`: "outside the frame",
 	} {
 		if _, err := models.Load(ctx, []byte(state), none, f); err == nil || !strings.Contains(err.Error(), want) {
