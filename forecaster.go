@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // DefaultQuantiles are the probability levels every forecast carries: the 23 levels the
@@ -169,5 +170,31 @@ func (f *Frame) Until(origin Date) (*Frame, error) {
 	}
 	g.Decisions = slices.Clone(f.Decisions)
 	g.Sources = slices.Clone(f.Sources)
+	return &g, nil
+}
+
+// WithTarget returns the frame with the column name as its target and the former target as a
+// covariate, sharing the values with f: how a model forecasts a covariate (hospital admissions,
+// which lead deaths) with the models that forecast the target. It fails when f has no such
+// column, or when the column is a flag.
+func (f *Frame) WithTarget(name string) (*Frame, error) {
+	i := slices.IndexFunc(f.Columns, func(c FrameColumn) bool { return c.Name == name })
+	if i < 0 {
+		return nil, Errorf(EINVALID, "frame: no column %q to forecast (columns: %s)", name, strings.Join(f.Names(), ", "))
+	}
+	if f.Columns[i].Kind == KindFlag {
+		return nil, Errorf(EINVALID, "frame: column %q is a 0/1 availability flag, not a series to forecast", name)
+	}
+	g := *f
+	g.Target = name
+	g.Columns = slices.Clone(f.Columns)
+	for j := range g.Columns {
+		switch {
+		case j == i:
+			g.Columns[j].Kind = KindTarget
+		case g.Columns[j].Kind == KindTarget:
+			g.Columns[j].Kind = KindCovariate
+		}
+	}
 	return &g, nil
 }

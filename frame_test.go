@@ -210,3 +210,35 @@ func FuzzParseDate(f *testing.F) {
 		}
 	})
 }
+
+// TestFrameWithTarget: the named column becomes the target and the former target a covariate,
+// in a copy; an unknown column or a flag is refused with its name.
+func TestFrameWithTarget(t *testing.T) {
+	f := &prevoir.Frame{Target: "y", Dates: []prevoir.Date{10, 11}, Columns: []prevoir.FrameColumn{
+		{Name: "a", Kind: prevoir.KindCovariate, Values: prevoir.Series{5, 6}},
+		{Name: "a_available", Kind: prevoir.KindFlag, Values: prevoir.Series{1, 1}},
+		{Name: "y", Kind: prevoir.KindTarget, Values: prevoir.Series{1, 2}},
+	}}
+	g, err := f.WithTarget("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Target != "a" || !slices.Equal(g.TargetValues(), []float64{5, 6}) {
+		t.Fatalf("target %q %v, want a [5 6]", g.Target, g.TargetValues())
+	}
+	kinds := map[string]prevoir.ColumnKind{}
+	for _, c := range g.Columns {
+		kinds[c.Name] = c.Kind
+	}
+	if kinds["a"] != prevoir.KindTarget || kinds["y"] != prevoir.KindCovariate || kinds["a_available"] != prevoir.KindFlag {
+		t.Errorf("kinds %v", kinds)
+	}
+	if f.Target != "y" || f.Columns[0].Kind != prevoir.KindCovariate || f.Columns[2].Kind != prevoir.KindTarget {
+		t.Error("WithTarget changed the frame it was given")
+	}
+	for name, want := range map[string]string{"hosp": `no column "hosp"`, "a_available": "flag"} {
+		if _, err := f.WithTarget(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("WithTarget(%q): %v, want an error with %q", name, err, want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
+	"github.com/prevoir/prevoir/forecast/secondary"
 	"github.com/prevoir/prevoir/forecast/theta"
 	"github.com/prevoir/prevoir/forecast/weekly"
 )
@@ -116,6 +117,19 @@ func weeklyModel() prevoir.Forecaster { return weekly.New(weekly.Options{}) }
 // forecast/linreg/PROTOCOL.md).
 func leadregModel() prevoir.Forecaster { return linreg.New(linreg.LeadOptions()) }
 
+// secondaryModel is the delay-convolution model of deaths on hospital admissions, the
+// admissions beyond the origin forecast by the lag regression; secondaryReaModel on ICU
+// admissions, forecast by ETS. Settings chosen on the 2021 origins (forecast/secondary/PROTOCOL.md).
+func secondaryModel() prevoir.Forecaster {
+	return secondary.New(secondary.Options{Label: "secondary", Primary: "incid_hosp", Trend: true, HalfLife: 28, Median: true, Drift: 0.1,
+		Admissions: holiday.Adjust(linregModel(), holiday.Options{})})
+}
+
+func secondaryReaModel() prevoir.Forecaster {
+	return secondary.New(secondary.Options{Label: "secondary_rea", Primary: "incid_rea", MaxDelay: 30, Trend: true, HalfLife: 14, Median: true,
+		Drift: 0.1, Admissions: holiday.Adjust(etsFastModel(), holiday.Options{})})
+}
+
 // Catalog returns the registered models, baselines first.
 func Catalog() []Entry {
 	return []Entry{
@@ -133,6 +147,10 @@ func Catalog() []Entry {
 		{Name: "leadreg", Description: "ridge regression per horizon on the log growth of deaths and of hospital admissions (leading indicator), weekday and holiday indicators, last 730 days, lambda 0.1", New: leadregModel},
 		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and hospital admissions (incid_hosp), split into days by the weekday profile and holiday factors",
 			New: weeklyModel, Holidays: true},
+		{Name: "secondary", Description: "deaths as a fraction of past hospital admissions (incid_hosp) convolved with a fitted delay, weekday and holiday effects, negative binomial; admissions forecast by linreg+hol",
+			New: secondaryModel, Holidays: true},
+		{Name: "secondary_rea", Description: "secondary on ICU admissions (incid_rea), delays up to 30 days, admissions forecast by ets_fast+hol",
+			New: secondaryReaModel, Holidays: true},
 		{Name: "ensemble", Description: "median of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",
 			New: func() prevoir.Forecaster { return newEnsemble("ensemble", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_mean", Description: "mean of ets_fast, ets_log_fast, otm, linreg and snaive, each corrected for holidays, with conformal intervals",

@@ -15,7 +15,8 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "leadreg", "weekly", "ensemble", "ensemble_mean",
+	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "leadreg", "weekly", "secondary", "secondary_rea",
+		"ensemble", "ensemble_mean",
 		"rnn", "lstm", "gru", "tcn", "transformer"}
 	if got := models.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
@@ -82,7 +83,9 @@ func TestParse(t *testing.T) {
 func TestFitEveryBaseModel(t *testing.T) {
 	y := testframe.Noisy(800, 4)
 	y[0], y[400], y[401], y[799] = 0, math.NaN(), math.NaN(), math.NaN()
-	f := testframe.New(y, map[string][]float64{"incid_hosp": testframe.Noisy(800, 5)}) // leadreg's leading indicator
+	// The models on leading indicators read admissions, observed up to the origin.
+	adm := testframe.Noisy(800, 5)
+	f := testframe.New(y, map[string][]float64{"incid_hosp": adm, "incid_rea": adm})
 	for _, n := range models.Names() {
 		if n == "ensemble" || n == "ensemble_mean" || slices.Contains([]string{"rnn", "lstm", "gru", "tcn", "transformer"}, n) {
 			continue

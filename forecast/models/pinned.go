@@ -14,6 +14,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/linreg"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/neural"
+	"github.com/prevoir/prevoir/forecast/secondary"
 	"github.com/prevoir/prevoir/forecast/theta"
 	"github.com/prevoir/prevoir/forecast/weekly"
 )
@@ -113,6 +114,8 @@ func load(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fit
 		return holiday.LoadPinned(ctx, p, f, load)
 	case conformal.PinnedKind:
 		return conformal.LoadPinned(ctx, p, f, load)
+	case secondary.PinnedKind:
+		return secondary.LoadPinned(ctx, p, f, load)
 	case ensemble.PinnedKind:
 		return ensemble.LoadPinned(ctx, p, f, load)
 	}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -40,16 +41,21 @@ func TestPinnedModels(t *testing.T) {
 	ctx := context.Background()
 	y := testframe.Noisy(780, 7)
 	short, long := testframe.New(y[:700], nil), testframe.New(y, nil)
-	// The models on leading indicators read hospital admissions.
-	adm := testframe.Noisy(780, 11)
-	shortAdm := testframe.New(y[:700], map[string][]float64{"incid_hosp": adm[:700]})
-	longAdm := testframe.New(y, map[string][]float64{"incid_hosp": adm})
+	// The models on leading indicators read admissions: deaths are a delayed tenth of them.
+	adm := testframe.Noisy(800, 3)
+	deaths := make([]float64, len(y))
+	for i := range deaths {
+		deaths[i] = math.Round(adm[i+20-12] / 10)
+	}
+	covShort := testframe.New(deaths[:700], map[string][]float64{"incid_hosp": adm[20:720], "incid_rea": adm[20:720]})
+	covLong := testframe.New(deaths, map[string][]float64{"incid_hosp": adm[20:800], "incid_rea": adm[20:800]})
 	for _, name := range []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm",
-		"linreg", "leadreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "leadreg+hol+cp", "ensemble", "ensemble_mean", "rnn"} {
+		"linreg", "leadreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "leadreg+hol+cp", "ensemble", "ensemble_mean", "rnn",
+		"secondary", "secondary_rea", "secondary+cp"} {
 		t.Run(name, func(t *testing.T) {
 			short, long := short, long
-			if strings.HasPrefix(name, "leadreg") {
-				short, long = shortAdm, longAdm
+			if strings.HasPrefix(name, "secondary") || strings.HasPrefix(name, "leadreg") || name == "weekly" {
+				short, long = covShort, covLong
 			}
 			fc, err := models.Lookup(name)
 			if err != nil {
@@ -112,6 +118,7 @@ func TestLoadRefusesBadStates(t *testing.T) {
 		`{"kind": "prophet", "state": {}}`:                                  `unknown kind "prophet"`,
 		`{"kind": "neural", "state": {"name": "rnn"}, "blob": "model.bin"}`: "no blob model.bin",
 		`ETS(A,N,N)`: "pinned state",
+		`{"kind": "secondary", "state": {"name": "secondary", "params": {"delay_mean": 12, "delay_sd": 3, "dispersion": 20}}}`:                     "want one inner",
 		`{"kind": "ets", "state": {"name": "ets", "start": "2030-01-01", "model": {"spec": "ANN", "alpha": 0.5, "phi": 1, "initial_state": [1]}}}`: "outside the frame",
 	} {
 		if _, err := models.Load(ctx, []byte(state), none, f); err == nil || !strings.Contains(err.Error(), want) {
