@@ -109,7 +109,6 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	}
 	perOrigin := map[prevoir.Date]*originSum{}
 	var origins []prevoir.Date
-	med := level(levels, 0.5)
 	n := 0
 	intervals := false // whether any scored forecast has an interval wider than its point
 	for _, r := range rows {
@@ -150,15 +149,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 			v[1]++
 			cover[c] = v
 		}
-		m := r.Point
-		if med >= 0 && len(r.Quantiles) == len(levels) {
-			m = r.Quantiles[med]
-		}
-		if len(r.Quantiles) == len(levels) {
-			wis += WIS(a, m, levels, r.Quantiles)
-		} else {
-			wis += math.Abs(a - m)
-		}
+		wis += dayWIS(r, levels)
 	}
 	nan := Number(math.NaN())
 	s := ModelScore{MAE: nan, RMSE: nan, MASE: nan, SMAPE: nan, WIS: nan, Coverage50: nan, Coverage80: nan,

@@ -55,7 +55,14 @@ func (a *app) backtestCommand() *cobra.Command {
 only, forecast --horizon days, and score against what happened: MAE, RMSE, MASE (scaled by
 the in-sample seasonal-naive error over the year before each origin), sMAPE, MAE by horizon,
 coverage of the 50/80/95% intervals and the weighted interval score (WIS) of the COVID-19
-Forecast Hubs. Every model is refitted at every origin (statistical models take milliseconds).
+Forecast Hubs, and that WIS relative to the seasonal naive's (rWIS). Every model is refitted at
+every origin (statistical models take milliseconds).
+
+The forecasts' whole weeks (days 1-7 and 8-14 with --horizon 14: with Saturday origins, the
+Hubs' weeks 1 and 2) are scored on their totals, as the forecast hubs score them (the "wk"
+columns): absolute error and WIS relative to the hubs' baseline (last observed week's total
+repeated, with quantiles from past week-to-week changes), and coverage of the weekly 50%/95%
+intervals; models without weekly quantiles have no weekly WIS or coverage ("-").
 
 The champion rule then ranks the candidates by MAE over the last --champion-window origins and
 keeps the current champion unless the best beats it by more than --champion-margin. It is the
@@ -223,8 +230,11 @@ func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms
 	}
 	metrics := map[string]float64{}
 	for _, m := range res.Models {
+		w := m.Weekly
 		for k, v := range map[string]backtest.Number{"mae": m.MAE, "rmse": m.RMSE, "mase": m.MASE, "wis": m.WIS,
-			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95} {
+			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95, "relative_wis": m.RelativeWIS,
+			"weekly_mae": w.MAE, "weekly_wis": w.WIS, "weekly_relative_ae": w.RelativeAE, "weekly_relative_wis": w.RelativeWIS,
+			"weekly_coverage_50": w.Coverage50, "weekly_coverage_95": w.Coverage95} {
 			metrics[m.Name+"."+k] = float64(v)
 		}
 		metrics[m.Name+".fit_seconds"] = m.FitSeconds

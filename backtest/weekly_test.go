@@ -1,0 +1,220 @@
+package backtest_test
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
+)
+
+// weeklyLast is last with weekly quantiles: each week's total is 7 times the last value, its
+// quantiles 7·v·(0.5+p).
+type weeklyLast struct{ last }
+
+func (l weeklyLast) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
+	ft, err := l.last.Fit(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return weeklyFlat{ft.(flat)}, nil
+}
+
+type weeklyFlat struct{ flat }
+
+func (ft weeklyFlat) Predict(ctx context.Context, h int, q []float64) (*prevoir.Forecast, error) {
+	fc, err := ft.flat.Predict(ctx, h, q)
+	if err != nil {
+		return nil, err
+	}
+	fc.Weekly = &prevoir.Weeks{}
+	for range fc.Weeks() {
+		row := make([]float64, len(q))
+		for j, p := range q {
+			row[j] = 7 * ft.v * (0.5 + p)
+		}
+		fc.Weekly.Point = append(fc.Weekly.Point, 7*ft.v)
+		fc.Weekly.Values = append(fc.Weekly.Values, row)
+	}
+	return fc, nil
+}
+
+// TestWeeklyScoring: every weekly number of a backtest is recomputed by hand from the JSON
+// result: the weekly rows from the daily rows, the reference's point from the series, the
+// relative AE the way ../shared/bench/hub/weekly_skill.py computes it (daily points summed,
+// naive = the origin's last 7 days), WIS and coverage from the weekly quantiles, the daily
+// relative WIS from the seasonal naive's rows.
+func TestWeeklyScoring(t *testing.T) {
+	y := series(400)
+	y[260] = math.NaN() // a missing day: its week is not scored, nor weeks whose reference needs it
+	f := frame(y)
+	levels := prevoir.DefaultQuantiles()
+	o := opts(200, 290)
+	o.Horizon = 15 // two whole weeks and a day
+	res0 := run(t, f, []prevoir.Forecaster{snaive(), last{"last"}, weeklyLast{last{"wlast"}}}, o)
+	var b bytes.Buffer
+	if err := backtest.WriteJSON(&b, res0); err != nil {
+		t.Fatal(err)
+	}
+	res, err := backtest.ReadJSON(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := func(d prevoir.Date) float64 { return y[d-start] }
+	sum := func(from, to prevoir.Date) float64 {
+		s := 0.0
+		for d := from; d <= to; d++ {
+			s += truth(d)
+		}
+		return s
+	}
+
+	// The reference: last week's total at each origin whose last week is observed.
+	ref := map[[2]int]backtest.WeeklyRow{}
+	for _, r := range res.Reference.WeeklyRows {
+		ref[[2]int{int(r.Origin), r.Week}] = r
+		if want := sum(r.Origin-6, r.Origin); r.Point != want || r.Model != backtest.WeeklyReference {
+			t.Errorf("reference at %s week %d: point %v, want %v", r.Origin, r.Week, r.Point, want)
+		}
+	}
+	if n := len(res.Reference.WeeklyRows); n != 2*(len(res.Protocol.Origins)-1) {
+		t.Errorf("%d reference rows, want 2 per origin but the one whose last week misses a day", n)
+	}
+	if s := res.Reference.WeeklyScore; float64(s.RelativeAE) != 1 || float64(s.RelativeWIS) != 1 {
+		t.Errorf("reference relative to itself: %+v", s)
+	}
+
+	for _, name := range []string{"snaive", "last", "wlast"} {
+		score, _ := res.Score(name)
+		// Weekly rows from the daily rows.
+		byOrigin := map[prevoir.Date][]backtest.Row{}
+		for _, r := range rowsOf(res, name) {
+			byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
+		}
+		var weeks []backtest.WeeklyRow
+		for _, r := range res.Weekly {
+			if r.Model == name {
+				weeks = append(weeks, r)
+			}
+		}
+		if len(weeks) != 2*len(res.Protocol.Origins) {
+			t.Fatalf("%s: %d weekly rows, want 2 per origin", name, len(weeks))
+		}
+		var ae, naiveAE, wis, refWIS, relAE float64
+		n, cov50, cov95 := 0, 0, 0
+		for _, w := range weeks {
+			days := byOrigin[w.Origin]
+			slices.SortFunc(days, func(a, b backtest.Row) int { return a.Horizon - b.Horizon })
+			var point, actual float64
+			for _, d := range days[7*(w.Week-1) : 7*w.Week] {
+				point += d.Point
+				actual += float64(d.Actual)
+			}
+			if math.Abs(point-w.Point) > 1e-9 || !(math.IsNaN(actual) && math.IsNaN(float64(w.Actual)) || actual == float64(w.Actual)) {
+				t.Fatalf("%s %s week %d: point %v actual %v, want the days' sums %v %v", name, w.Origin, w.Week, w.Point, w.Actual, point, actual)
+			}
+			if (name == "wlast") != (w.Quantiles != nil) {
+				t.Fatalf("%s: weekly quantiles %v", name, w.Quantiles)
+			}
+			if math.IsNaN(actual) {
+				continue
+			}
+			n++
+			if name == "wlast" {
+				wis += backtest.WIS(actual, w.Quantiles[3], levels, w.Quantiles)
+				if actual >= w.Quantiles[2] && actual <= w.Quantiles[4] {
+					cov50++
+				}
+				if actual >= w.Quantiles[0] && actual <= w.Quantiles[6] {
+					cov95++
+				}
+			}
+			// weekly_skill.py: naive = the last 7 observed days, skipped when one is missing.
+			naive := sum(w.Origin-6, w.Origin)
+			if math.IsNaN(naive) {
+				continue
+			}
+			r := ref[[2]int{int(w.Origin), w.Week}]
+			ae += math.Abs(point - actual)
+			naiveAE += math.Abs(naive - actual)
+			relAE += math.Abs(point - actual)
+			refWIS += backtest.WIS(actual, r.Quantiles[3], levels, r.Quantiles)
+		}
+		s := score.Weekly
+		if s.Weeks != n || n == 0 || n == len(weeks) {
+			t.Errorf("%s: %d weeks scored, want %d (fewer than the %d rows)", name, s.Weeks, n, len(weeks))
+		}
+		if math.Abs(float64(s.RelativeAE)-ae/naiveAE) > 1e-12 {
+			t.Errorf("%s: weekly relative AE %v, want weekly_skill.py's %v", name, s.RelativeAE, ae/naiveAE)
+		}
+		if name != "wlast" {
+			if !math.IsNaN(float64(s.WIS)) || !math.IsNaN(float64(s.Coverage50)) || !math.IsNaN(float64(s.RelativeWIS)) {
+				t.Errorf("%s has no weekly quantiles but weekly WIS %v, coverage %v, relative WIS %v", name, s.WIS, s.Coverage50, s.RelativeWIS)
+			}
+			continue
+		}
+		if !near(float64(s.WIS), wis/float64(n)) || !near(float64(s.Coverage50), float64(cov50)/float64(n)) || !near(float64(s.Coverage95), float64(cov95)/float64(n)) {
+			t.Errorf("%s: weekly WIS %v cov %v %v, want %v %v %v", name, s.WIS, s.Coverage50, s.Coverage95, wis/float64(n), float64(cov50)/float64(n), float64(cov95)/float64(n))
+		}
+		// Relative WIS on the weeks with a reference: recompute the model's side too.
+		var mw float64
+		for _, w := range weeks {
+			if _, ok := ref[[2]int{int(w.Origin), w.Week}]; ok && !math.IsNaN(float64(w.Actual)) {
+				mw += backtest.WIS(float64(w.Actual), w.Quantiles[3], levels, w.Quantiles)
+			}
+		}
+		if !near(float64(s.RelativeWIS), mw/refWIS) {
+			t.Errorf("%s: weekly relative WIS %v, want %v", name, s.RelativeWIS, mw/refWIS)
+		}
+		m := backtest.ScoreOfMetrics(name, score.Metrics())
+		if m.Weekly.RelativeAE != s.RelativeAE || m.Weekly.Coverage95 != s.Coverage95 || m.RelativeWIS != score.RelativeWIS {
+			t.Errorf("%s: metrics round trip %+v, want %+v", name, m.Weekly, s)
+		}
+	}
+
+	// Daily WIS relative to the seasonal naive: 1 for itself; by hand for the others.
+	if res.Reference.Daily != "snaive" || len(res.Reference.DailyRows) != len(res.Protocol.Origins)*o.Horizon {
+		t.Fatalf("daily reference %q with %d rows", res.Reference.Daily, len(res.Reference.DailyRows))
+	}
+	if s, _ := res.Score("snaive"); !near(float64(s.RelativeWIS), 1) {
+		t.Errorf("snaive relative to itself: %v", s.RelativeWIS)
+	}
+	var lw, sw float64
+	for i, r := range rowsOf(res, "last") {
+		if math.IsNaN(float64(r.Actual)) {
+			continue
+		}
+		sr := res.Reference.DailyRows[i]
+		lw += backtest.WIS(float64(r.Actual), r.Quantiles[3], levels, r.Quantiles)
+		sw += backtest.WIS(float64(sr.Actual), sr.Quantiles[3], levels, sr.Quantiles)
+	}
+	if s, _ := res.Score("last"); !near(float64(s.RelativeWIS), lw/sw) {
+		t.Errorf("last: relative WIS %v, want %v", s.RelativeWIS, lw/sw)
+	}
+
+	var lb strings.Builder
+	if err := backtest.WriteLeaderboard(&lb, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"wk rAE", "wk cov95", "rWIS", "relative to hub_baseline"} {
+		if !strings.Contains(lb.String(), want) {
+			t.Errorf("leaderboard without %q:\n%s", want, lb.String())
+		}
+	}
+}
+
+// TestWeeklyReferenceWithoutSnaive: the seasonal naive reference is fitted even when it is
+// not among the models, and is not reported as one of them.
+func TestWeeklyReferenceWithoutSnaive(t *testing.T) {
+	res := run(t, frame(series(300)), []prevoir.Forecaster{last{"last"}}, opts(200, 221))
+	if len(res.Models) != 1 || len(res.Reference.DailyRows) != 4*prevoir.DefaultHorizon {
+		t.Fatalf("%d models, %d seasonal reference rows", len(res.Models), len(res.Reference.DailyRows))
+	}
+	if s, _ := res.Score("last"); math.IsNaN(float64(s.RelativeWIS)) || math.IsNaN(float64(s.Weekly.RelativeAE)) {
+		t.Errorf("relative measures missing: %+v", s)
+	}
+}
