@@ -93,3 +93,83 @@ func TestAdjust(t *testing.T) {
 		t.Errorf("factor %v from two holidays, want 1", factors[holiday.Holiday])
 	}
 }
+
+// withWeeks gives its inner model's forecasts weekly totals: the sum of the daily points with
+// quantiles total + 100·(p − 0.5).
+type withWeeks struct{ prevoir.Forecaster }
+
+func (m withWeeks) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
+	ft, err := m.Forecaster.Fit(ctx, f)
+	return weeksFitted{ft}, err
+}
+
+type weeksFitted struct{ prevoir.Fitted }
+
+func (ft weeksFitted) Predict(ctx context.Context, h int, q []float64) (*prevoir.Forecast, error) {
+	fc, err := ft.Fitted.Predict(ctx, h, q)
+	if err != nil {
+		return nil, err
+	}
+	fc.Weekly = &prevoir.Weeks{}
+	for w := range fc.Weeks() {
+		tot := prevoir.WeekTotal(fc.Point, w)
+		row := make([]float64, len(q))
+		for j, p := range q {
+			row[j] = tot + 100*(p-0.5)
+		}
+		fc.Weekly.Point = append(fc.Weekly.Point, tot)
+		fc.Weekly.Values = append(fc.Weekly.Values, row)
+	}
+	return fc, nil
+}
+
+// TestAdjustWeekly: the weekly totals of a corrected forecast are the sums of the corrected
+// days, their quantiles shifted by the correction (the spread is kept), and the forecast
+// validates; a week without a special day is unchanged.
+func TestAdjustWeekly(t *testing.T) {
+	y := testframe.Weekly(300)
+	for i := range y {
+		if holiday.Classify(testframe.Start()+prevoir.Date(i), holiday.France) == holiday.Holiday {
+			y[i] *= 0.25
+		}
+	}
+	// Origin Sunday 2022-07-10: week 1 holds 14 July, week 2 none.
+	f, err := testframe.New(y, nil).Until(prevoir.MustParseDate("2022-07-10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := withWeeks{naive.Forecaster{Method: naive.MethodSeasonalNaive}}
+	ctx := context.Background()
+	levels := prevoir.DefaultQuantiles()
+	raw, err := inner.Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := raw.Predict(ctx, 14, levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := holiday.Adjust(inner, holiday.Options{}).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := ft.Predict(ctx, 14, levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Validate(); err != nil || fc.Weekly == nil {
+		t.Fatalf("weekly %v: %v", fc.Weekly, err)
+	}
+	for w := range 2 {
+		shift := prevoir.WeekTotal(fc.Point, w) - before.Weekly.Point[w]
+		if (w == 0) != (shift < -1) {
+			t.Errorf("week %d: the correction moved the total by %v", w+1, shift)
+		}
+		for j := range levels {
+			if got, want := fc.Weekly.Values[w][j], before.Weekly.Values[w][j]+shift; math.Abs(got-want) > 1e-9 {
+				t.Errorf("week %d quantiles %v, want %v shifted by %v", w+1, fc.Weekly.Values[w], before.Weekly.Values[w], shift)
+				break
+			}
+		}
+	}
+}
