@@ -94,35 +94,6 @@ func TestAdjust(t *testing.T) {
 	}
 }
 
-// withWeeks gives its inner model's forecasts weekly totals: the sum of the daily points with
-// quantiles total + 100·(p − 0.5).
-type withWeeks struct{ prevoir.Forecaster }
-
-func (m withWeeks) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
-	ft, err := m.Forecaster.Fit(ctx, f)
-	return weeksFitted{ft}, err
-}
-
-type weeksFitted struct{ prevoir.Fitted }
-
-func (ft weeksFitted) Predict(ctx context.Context, h int, q []float64) (*prevoir.Forecast, error) {
-	fc, err := ft.Fitted.Predict(ctx, h, q)
-	if err != nil {
-		return nil, err
-	}
-	fc.Weekly = &prevoir.Weeks{}
-	for w := range fc.Weeks() {
-		tot := prevoir.WeekTotal(fc.Point, w)
-		row := make([]float64, len(q))
-		for j, p := range q {
-			row[j] = tot + 100*(p-0.5)
-		}
-		fc.Weekly.Point = append(fc.Weekly.Point, tot)
-		fc.Weekly.Values = append(fc.Weekly.Values, row)
-	}
-	return fc, nil
-}
-
 // TestAdjustWeekly: the weekly totals of a corrected forecast are the sums of the corrected
 // days, their quantiles shifted by the correction (the spread is kept), and the forecast
 // validates; a week without a special day is unchanged.
@@ -138,7 +109,7 @@ func TestAdjustWeekly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inner := withWeeks{naive.Forecaster{Method: naive.MethodSeasonalNaive}}
+	inner := testframe.WithWeeks{Forecaster: naive.Forecaster{Method: naive.MethodSeasonalNaive}, Spread: 100}
 	ctx := context.Background()
 	levels := prevoir.DefaultQuantiles()
 	raw, err := inner.Fit(ctx, f)
