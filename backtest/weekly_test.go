@@ -218,3 +218,41 @@ func TestWeeklyReferenceWithoutSnaive(t *testing.T) {
 		t.Errorf("relative measures missing: %+v", s)
 	}
 }
+
+// TestChampionWeekly: a model better on days (a) and one better on weekly totals (b): the
+// rule ranks by MAE unless asked to rank by the weekly relative AE, which it computes on the
+// weeks every candidate forecast; without weekly rows it falls back to the MAE.
+func TestChampionWeekly(t *testing.T) {
+	res := result(12, map[string]func(int) float64{"a": constErr(5), "b": constErr(6)})
+	for i, o := range res.Protocol.Origins {
+		res.Reference.WeeklyRows = append(res.Reference.WeeklyRows, backtest.WeeklyRow{Model: backtest.WeeklyReference, Origin: o, Week: 1, Actual: 700, Point: 740})
+		if i == 0 { // a week only a forecast (badly): not ranked on
+			res.Weekly = append(res.Weekly, backtest.WeeklyRow{Model: "a", Origin: o, Week: 1, Actual: 700, Point: 0})
+			continue
+		}
+		for m, e := range map[string]float64{"a": 30, "b": 10} {
+			res.Weekly = append(res.Weekly, backtest.WeeklyRow{Model: m, Origin: o, Week: 1, Actual: 700, Point: 700 - e})
+		}
+	}
+	d, err := backtest.Champion(res, "a", backtest.ChampionOptions{Margin: 0.02})
+	if err != nil || d.Champion != "a" || d.Measure != backtest.MeasureMAE || d.Ranking[0].RelativeAE != nil {
+		t.Fatalf("daily rule: %+v, %v", d, err)
+	}
+	d, err = backtest.Champion(res, "a", backtest.ChampionOptions{Margin: 0.02, Weekly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On the 11 common weeks: b 0.25, a 0.75 (with the first week a would be 1030/480).
+	if d.Champion != "b" || d.Measure != backtest.MeasureWeeklyRelativeAE || d.Weeks != 11 ||
+		!near(float64(*d.Ranking[0].RelativeAE), 0.25) || !near(float64(*d.Ranking[1].RelativeAE), 0.75) || !near(float64(d.Improvement), 1-0.25/0.75) {
+		t.Errorf("weekly rule: %+v", d)
+	}
+	if !strings.Contains(d.Reason, "weekly relative AE, 0.250") || !strings.Contains(d.String(), "weekly relative AE 0.750, MAE 5.000") {
+		t.Errorf("reason %q\n%s", d.Reason, d)
+	}
+	res.Weekly, res.Reference.WeeklyRows = nil, nil
+	d, err = backtest.Champion(res, "a", backtest.ChampionOptions{Margin: 0.02, Weekly: true})
+	if err != nil || d.Champion != "a" || d.Measure != backtest.MeasureMAE {
+		t.Errorf("weekly rule without weekly rows: %+v, %v", d, err)
+	}
+}

@@ -45,6 +45,7 @@ func (a *app) backtestCommand() *cobra.Command {
 		championWindow   int
 		championMargin   float64
 		minCoverage      float64
+		championWeekly   bool
 		epochs           int
 	)
 	cmd := &cobra.Command{
@@ -64,8 +65,9 @@ columns): absolute error and WIS relative to the hubs' baseline (last observed w
 repeated, with quantiles from past week-to-week changes), and coverage of the weekly 50%/95%
 intervals; models without weekly quantiles have no weekly WIS or coverage ("-").
 
-The champion rule then ranks the candidates by MAE over the last --champion-window origins and
-keeps the current champion unless the best beats it by more than --champion-margin. It is the
+The champion rule then ranks the candidates by MAE (with --champion-weekly: by weekly relative
+AE) over the last --champion-window origins and keeps the current champion unless the best
+beats it by more than --champion-margin. It is the
 rule training applies: a model that failed at some origins, was scored on no observed day, has
 no prediction interval (the plain networks: coverage "-") or whose 80% interval covered less
 than --min-coverage is listed but never champion; with no eligible model there is none.
@@ -115,7 +117,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err := checkOrigins(opts, frame); err != nil {
 				return err
 			}
-			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage}
+			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage, Weekly: championWeekly}
 			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
 				opts.Current = v.Family
 			}
@@ -131,7 +133,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				"models": canonicalList(ms), "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
-				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64),
+				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64), "champion_weekly": strconv.FormatBool(championWeekly),
 			}
 			if epochs > 0 {
 				params["epochs"] = strconv.Itoa(epochs)
@@ -187,6 +189,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	renamedFlag(cmd, "workers", "fit-workers")
 	intVar(fl, &championWindow, "champion-window", backtest.DefaultChampionWindow, atLeast(1), "origins the champion rule ranks on")
 	floatVar(fl, &championMargin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
+	fl.BoolVar(&championWeekly, "champion-weekly", false, "rank the champion candidates by weekly relative AE (the forecast hubs' measure) instead of daily MAE")
 	intVar(fl, &epochs, "epochs", 0, atLeast(1), "epochs of the networks (default: their own, 100)")
 	floatVar(fl, &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
