@@ -10,6 +10,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/ensemble"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/naive"
 )
 
 func members() []prevoir.Forecaster {
@@ -164,5 +165,34 @@ func TestWeekly(t *testing.T) {
 	}
 	if fc, err := ft.Predict(context.Background(), 14, levels); err != nil || fc.Weekly != nil {
 		t.Errorf("a member without weekly totals: weekly %v, err %v", fc.Weekly, err)
+	}
+}
+
+// TestTrimmedMeanPinned: a trimmed-mean ensemble's rule survives pinning.
+func TestTrimmedMeanPinned(t *testing.T) {
+	ctx := context.Background()
+	f := testframe.New(testframe.Noisy(200, 3), nil)
+	var ms []prevoir.Forecaster
+	for _, m := range []naive.Method{naive.MethodNaive, naive.MethodSeasonalNaive, naive.MethodMean, naive.MethodDrift} {
+		ms = append(ms, naive.Forecaster{Method: m})
+	}
+	ft, err := ensemble.New(ensemble.Options{Combine: ensemble.TrimmedMean}, ms...).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ft.(prevoir.Pinner).Pin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := ensemble.LoadPinned(ctx, p, f, func(ctx context.Context, mp *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fitted, error) {
+		return naive.LoadPinned(ctx, mp, f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ft.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	got, err := loaded.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	if err != nil || !slices.Equal(got.Point, want.Point) || !strings.Contains(p.Summary, "trimmed_mean") {
+		t.Errorf("loaded %v, want %v (%v); summary %q", got.Point, want.Point, err, p.Summary)
 	}
 }
