@@ -61,14 +61,17 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 				partial = len(rows)
 			}
 		}
-		w := m.Weekly
+		w, rwis := m.Weekly, m.RelativeWIS
 		if w.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
 			nan := Number(math.NaN())
 			w = WeeklyScore{RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
 		}
+		if res.Reference.Daily == "" { // a result stored before relative scores: 0 is no score
+			rwis = Number(math.NaN())
+		}
 		weekly = weekly || w.Weeks > 0
 		rows = append(rows, []string{name, num(m.MAE, 2), num(m.RMSE, 2), num(m.MASE, 3), num(m.SMAPE, 1),
-			num(m.WIS, 2), num(m.RelativeWIS, 3), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95),
+			num(m.WIS, 2), num(rwis, 3), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95),
 			num(w.RelativeAE, 3), num(w.RelativeWIS, 3), pct(w.Coverage50), pct(w.Coverage95), fmt.Sprintf("%.2f", m.FitSeconds)})
 	}
 	width := make([]int, len(header))

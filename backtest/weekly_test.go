@@ -256,3 +256,22 @@ func TestChampionWeekly(t *testing.T) {
 		t.Errorf("weekly rule without weekly rows: %+v, %v", d, err)
 	}
 }
+
+// TestLeaderboardBeforeWeekly: a result stored before weekly and relative scores shows "-" in
+// their columns, not zeros.
+func TestLeaderboardBeforeWeekly(t *testing.T) {
+	res := result(3, map[string]func(int) float64{"a": constErr(5)})
+	var b strings.Builder
+	if err := backtest.WriteLeaderboard(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	row := strings.Fields(strings.Split(b.String(), "\n")[1])
+	if len(row) != 15 || row[0] != "a" || strings.Contains(b.String(), "relative to") {
+		t.Fatalf("leaderboard:\n%s", b.String())
+	}
+	for _, i := range []int{6, 10, 11, 12, 13} {
+		if row[i] != "-" {
+			t.Errorf("column %d is %q, want -:\n%s", i, row[i], b.String())
+		}
+	}
+}
