@@ -436,10 +436,9 @@ func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, sco
 	}
 	res.Reference = Reference{Weekly: WeeklyReference, WeeklyDescription: weeklyReferenceDescription, Daily: o.Seasonal.Name()}
 	for _, d := range origins {
-		// The reference's failure (an origin without its last week observed) leaves the
-		// origin's weeks out of the relative measures.
-		rows, _ := referenceRows(r.f.Dates, y, d, o.Horizon/prevoir.WeekDays, o.Quantiles)
-		res.Reference.WeeklyRows = append(res.Reference.WeeklyRows, rows...)
+		// An origin without its last week observed has no reference: its weeks are left out
+		// of the relative measures.
+		res.Reference.WeeklyRows = append(res.Reference.WeeklyRows, referenceRows(r.f.Dates, y, d, o.Horizon/prevoir.WeekDays, o.Quantiles)...)
 	}
 	res.Reference.WeeklyScore = ScoreWeekly(res.Reference.WeeklyRows, res.Reference.WeeklyRows, o.Quantiles)
 	for _, e := range seasonal {

@@ -96,10 +96,10 @@ func weekTotal(dates []prevoir.Date, y []float64, end prevoir.Date) float64 {
 
 // referenceRows returns the hub baseline's weekly rows at origin, from the data up to the
 // origin only (all of it: the hubs' baseline uses the whole history), scored against the
-// later weeks.
-func referenceRows(dates []prevoir.Date, y []float64, origin prevoir.Date, weeks int, levels []float64) ([]WeeklyRow, error) {
+// later weeks; none when the week ending on the origin is not wholly observed.
+func referenceRows(dates []prevoir.Date, y []float64, origin prevoir.Date, weeks int, levels []float64) []WeeklyRow {
 	if weeks < 1 || len(dates) == 0 {
-		return nil, nil
+		return nil
 	}
 	// Weekly totals ending on the origin, the origin−7, ..., back to the first whole week.
 	var totals []float64
@@ -110,15 +110,15 @@ func referenceRows(dates []prevoir.Date, y []float64, origin prevoir.Date, weeks
 		totals[i], totals[j] = totals[j], totals[i]
 	}
 	point, q, err := naive.HubBaseline(totals, weeks, levels, uint64(origin))
-	if err != nil || q == nil {
-		return nil, err
+	if err != nil || q == nil { // err only for weeks < 1
+		return nil
 	}
 	out := make([]WeeklyRow, weeks)
 	for w := range out {
 		out[w] = WeeklyRow{Model: WeeklyReference, Origin: origin, Week: w + 1, Point: point, Quantiles: q[w],
 			Actual: Number(weekTotal(dates, y, origin+prevoir.Date(prevoir.WeekDays*(w+1))))}
 	}
-	return out, nil
+	return out
 }
 
 // weekKey identifies a week of a forecast.
