@@ -27,6 +27,7 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/conformal"
+	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -39,6 +40,9 @@ const (
 	// MASEPeriod is the period of that seasonal naive forecast.
 	MASEPeriod = 7
 )
+
+// SeasonalReference is the registered name of the model the daily RelativeWIS is relative to.
+const SeasonalReference = "snaive"
 
 // Options configure a backtest. From and To are required; the rest has defaults.
 type Options struct {
@@ -57,6 +61,10 @@ type Options struct {
 	// Conformal adds, for every model without conformal intervals, a twin named
 	// "<model>+cp" with conformal intervals (package forecast/conformal, default options).
 	Conformal bool
+	// Seasonal is the seasonal naive model that the daily RelativeWIS divides by, fitted at
+	// every origin even when it is not among the models (shared with it when it is); nil
+	// means the registered "snaive".
+	Seasonal prevoir.Forecaster
 	// Champion configures the champion rule; Current is the champion in production, kept
 	// unless a challenger is clearly better.
 	Champion ChampionOptions
@@ -89,6 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
+	}
+	if o.Seasonal == nil {
+		o.Seasonal, _ = models.Lookup(SeasonalReference) // registered: cannot fail
 	}
 	return o
 }
@@ -173,6 +184,13 @@ func Run(ctx context.Context, f *prevoir.Frame, models []prevoir.Forecaster, opt
 		}
 		scored = append(scored, row)
 	}
+	// The seasonal naive reference, forecast at every origin (the model's own fits when it
+	// is among the models).
+	seasonal := make([]*entry, len(origins))
+	for i, o := range origins {
+		seasonal[i] = r.plan(rolling.WithHorizon(opts.Seasonal, opts.Horizon), o)
+		seasonal[i].index = i + 1
+	}
 	levels := r.levels()
 	r.total = len(r.fits)
 	for _, lv := range levels {
@@ -180,7 +198,7 @@ func Run(ctx context.Context, f *prevoir.Frame, models []prevoir.Forecaster, opt
 			return nil, err
 		}
 	}
-	return r.result(models, origins, scored), nil
+	return r.result(models, origins, scored, seasonal), nil
 }
 
 func validate(f *prevoir.Frame, models []prevoir.Forecaster, opts Options) ([]prevoir.Date, error) {
@@ -380,7 +398,7 @@ func (s source) Fit(ctx context.Context, m prevoir.Forecaster, origin prevoir.Da
 }
 
 // result assembles the Result.
-func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, scored [][]*entry) *Result {
+func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, scored [][]*entry, seasonal []*entry) *Result {
 	o := r.opts
 	y := r.f.TargetValues()
 	res := &Result{Protocol: Protocol{
@@ -408,13 +426,29 @@ func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, sco
 		"is fitted on %s and forecasts the %d following days; each forecast is scored against the value later observed "+
 		"(days without a value are left out). Models that learn from their past forecasts (conformal intervals, "+
 		"ensembles) use only forecasts whose target day is on or before the origin. Point forecasts and quantiles are "+
-		"clipped at 0.", o.Every, origins[0], origins[len(origins)-1], len(origins), window, o.Horizon)
+		"clipped at 0. The forecasts' whole weeks (days 1-7, 8-14, ...) are scored on their totals: the sum of the daily points, "+
+		"and the model's own weekly quantiles when it gives them (never the sums of daily quantiles); relative measures divide "+
+		"by %s's on the same weeks, and the daily relative WIS by the seasonal naive's (%s) on the same days.",
+		o.Every, origins[0], origins[len(origins)-1], len(origins), window, o.Horizon, WeeklyReference, o.Seasonal.Name())
 	scales := map[prevoir.Date]float64{}
 	for _, d := range origins {
 		scales[d] = SeasonalScale(r.f.Dates, y, d, MASEPeriod, MASEDays)
 	}
+	res.Reference = Reference{Weekly: WeeklyReference, WeeklyDescription: weeklyReferenceDescription, Daily: o.Seasonal.Name()}
+	for _, d := range origins {
+		// An origin without its last week observed has no reference: its weeks are left out
+		// of the relative measures.
+		res.Reference.WeeklyRows = append(res.Reference.WeeklyRows, referenceRows(r.f.Dates, y, d, o.Horizon/prevoir.WeekDays, o.Quantiles)...)
+	}
+	res.Reference.WeeklyScore = ScoreWeekly(res.Reference.WeeklyRows, res.Reference.WeeklyRows, o.Quantiles)
+	for _, e := range seasonal {
+		if e.err == nil {
+			res.Reference.DailyRows = append(res.Reference.DailyRows, r.rows(e)...)
+		}
+	}
 	for mi, m := range models {
 		var rows []Row
+		var weeks []WeeklyRow
 		score := ModelScore{Name: m.Name()}
 		for _, e := range scored[mi] {
 			fit := Fit{Model: e.name, Origin: e.origin, Seconds: e.secs}
@@ -428,23 +462,35 @@ func (r *runner) result(models []prevoir.Forecaster, origins []prevoir.Date, sco
 				if d, ok := e.fitted.(interface{ Describe() string }); ok {
 					fit.Description = d.Describe()
 				}
-				for h, d := range e.fc.Dates {
-					rows = append(rows, Row{Model: e.name, Origin: e.origin, Date: d, Horizon: h + 1,
-						Actual: Number(valueOn(r.f.Dates, y, d)), Point: e.fc.Point[h], Quantiles: e.fc.Values[h]})
-				}
+				rows = append(rows, r.rows(e)...)
+				weeks = append(weeks, weeklyRows(e.fc, r.f.Dates, y)...)
 			}
 			res.Fits = append(res.Fits, fit)
 		}
 		s := Score(rows, o.Quantiles, o.Horizon, func(d prevoir.Date) float64 { return scales[d] })
 		s.Name, s.Failures, s.Error = score.Name, score.Failures, score.Error
 		s.FitSeconds = cost(scored[mi])
+		s.RelativeWIS = RelativeWIS(rows, res.Reference.DailyRows, o.Quantiles)
+		s.Weekly = ScoreWeekly(weeks, res.Reference.WeeklyRows, o.Quantiles)
 		res.Models = append(res.Models, s)
 		res.Forecasts = append(res.Forecasts, rows...)
+		res.Weekly = append(res.Weekly, weeks...)
 	}
 	SortModels(res.Models)
 	res.Decision, _ = Champion(res, o.Current, o.Champion)
 	res.Champion = res.Decision.Champion
 	return res
+}
+
+// rows are the daily rows of a scored fit's forecast.
+func (r *runner) rows(e *entry) []Row {
+	y := r.f.TargetValues()
+	out := make([]Row, len(e.fc.Dates))
+	for h, d := range e.fc.Dates {
+		out[h] = Row{Model: e.name, Origin: e.origin, Date: d, Horizon: h + 1,
+			Actual: Number(valueOn(r.f.Dates, y, d)), Point: e.fc.Point[h], Quantiles: e.fc.Values[h]}
+	}
+	return out
 }
 
 // cost sums the time of every fit the entries depend on, each counted once.

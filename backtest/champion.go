@@ -34,7 +34,18 @@ type ChampionOptions struct {
 	MinCoverage80 float64
 	// Candidates restricts the rule to these models; nil means every model.
 	Candidates []string
+	// Weekly ranks the candidates by their weekly relative AE over the window (the forecast
+	// hubs' measure, on the weekly totals planners use; see ScoreWeekly) instead of their
+	// daily MAE, when the result has weekly rows to rank on; the margin is then a relative
+	// improvement of the weekly relative AE. The gate (Ineligible) is the same.
+	Weekly bool
 }
+
+// Ranking measures.
+const (
+	MeasureMAE              = "mae"
+	MeasureWeeklyRelativeAE = "weekly_relative_ae"
+)
 
 func (o ChampionOptions) withDefaults() ChampionOptions {
 	if o.Window <= 0 {
@@ -83,10 +94,14 @@ func CheckPromotion(v *prevoir.ModelVersion, opts ChampionOptions, force bool) (
 	return fmt.Sprintf("forced over the champion rule, which refuses v%d (%s): %s", v.Version, v.Family, why), nil
 }
 
-// Standing is a candidate's MAE over the champion window.
+// Standing is a candidate's MAE over the champion window, and its weekly relative AE when the
+// rule ranked by it.
 type Standing struct {
 	Name string `json:"name"`
 	MAE  Number `json:"mae"`
+	// RelativeAE is the weekly relative AE over the window's weeks (Decision.Weeks), set
+	// when the rule ranks by it (Decision.Measure).
+	RelativeAE *Number `json:"weekly_relative_ae,omitempty"`
 	// Excluded says why the candidate could not compete (see ChampionOptions.Ineligible), if so.
 	Excluded string `json:"excluded,omitempty"`
 }
@@ -95,7 +110,10 @@ type Standing struct {
 type Decision struct {
 	// Champion is the chosen model, "" when the rule could name none (Reason says why).
 	Champion string `json:"champion"`
-	// Best is the candidate with the lowest MAE over the window.
+	// Measure is what the candidates were ranked by: MeasureMAE or, with
+	// ChampionOptions.Weekly, MeasureWeeklyRelativeAE.
+	Measure string `json:"measure"`
+	// Best is the candidate with the lowest measure over the window.
 	Best string `json:"best"`
 	// Current is the champion before the decision ("" if none).
 	Current string `json:"current,omitempty"`
@@ -107,12 +125,16 @@ type Decision struct {
 	From   prevoir.Date `json:"from"`
 	To     prevoir.Date `json:"to"`
 	Points int          `json:"points"`
-	Margin float64      `json:"margin"`
+	// Weeks is the number of (origin, week) totals the weekly relative AE was measured on,
+	// the same for every candidate.
+	Weeks  int     `json:"weeks,omitempty"`
+	Margin float64 `json:"margin"`
 	// MinCoverage80 is the lowest 80% interval coverage a candidate needed.
 	MinCoverage80 float64 `json:"min_coverage_80"`
-	// Improvement is Best's relative MAE improvement over Current, 1 − MAE(best)/MAE(current).
+	// Improvement is Best's relative improvement of the measure over Current,
+	// 1 − measure(best)/measure(current).
 	Improvement Number `json:"improvement"`
-	// Ranking lists the candidates by increasing MAE, then the excluded ones.
+	// Ranking lists the candidates by increasing measure, then the excluded ones.
 	Ranking []Standing `json:"ranking"`
 	Reason  string     `json:"reason"`
 }
@@ -120,7 +142,8 @@ type Decision struct {
 // Champion applies the champion rule to a backtest result, using only its stored forecasts:
 // the candidates that are not Ineligible and forecast at each of the last Window scored
 // origins are ranked by MAE over those origins, on the forecast days with an actual value that
-// every one of them forecast (so that all are judged on the same days). The best candidate
+// every one of them forecast (so that all are judged on the same days), or with opts.Weekly
+// by weekly relative AE on the weekly totals every one of them forecast (see rankWeekly). The best candidate
 // becomes champion unless the current champion is still eligible and the best improves on its
 // MAE by less than Margin (relative), in which case the current champion stays. When no
 // candidate is eligible, or no forecast day of the window has been observed, there is no
@@ -133,7 +156,7 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 	}
 	window := origins[max(0, len(origins)-opts.Window):]
 	d := Decision{Current: current, Window: len(window), From: window[0], To: window[len(window)-1],
-		Margin: opts.Margin, MinCoverage80: opts.MinCoverage80, Improvement: Number(math.NaN())}
+		Margin: opts.Margin, MinCoverage80: opts.MinCoverage80, Improvement: Number(math.NaN()), Measure: MeasureMAE}
 	span := fmt.Sprintf("the %d origins %s to %s", d.Window, d.From, d.To)
 	inWindow := func(o prevoir.Date) bool { _, ok := slices.BinarySearch(window, o); return ok }
 
@@ -228,11 +251,21 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 		}
 		ranked = append(ranked, Standing{Name: name, MAE: Number(s / float64(len(days)))})
 	}
-	slices.SortStableFunc(ranked, func(a, b Standing) int { return compareMAE(float64(a.MAE), float64(b.MAE)) })
+	value := func(s Standing) Number { return s.MAE }
+	measure := "MAE"
+	span += fmt.Sprintf(" (%d forecast days)", d.Points)
+	if opts.Weekly {
+		if weeks := rankWeekly(res, ranked, inWindow); weeks > 0 {
+			d.Measure, d.Weeks = MeasureWeeklyRelativeAE, weeks
+			value = func(s Standing) Number { return *s.RelativeAE }
+			measure = "weekly relative AE"
+			span = fmt.Sprintf("the %d origins %s to %s (%d weekly totals)", d.Window, d.From, d.To, weeks)
+		}
+	}
+	slices.SortStableFunc(ranked, func(a, b Standing) int { return compareMAE(float64(value(a)), float64(value(b))) })
 	d.Ranking = append(ranked, excluded...)
 	best := ranked[0]
 	d.Best = best.Name
-	span += fmt.Sprintf(" (%d forecast days)", d.Points)
 	var cur *Standing
 	for i := range ranked {
 		if ranked[i].Name == current {
@@ -242,30 +275,30 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 	switch {
 	case current == "":
 		d.Champion = best.Name
-		d.Reason = fmt.Sprintf("no current champion; %s has the lowest MAE, %.3f, over %s", best.Name, best.MAE, span)
+		d.Reason = fmt.Sprintf("no current champion; %s has the lowest %s, %.3f, over %s", best.Name, measure, value(best), span)
 	case cur == nil:
 		d.Champion = best.Name
 		why := "not a candidate"
 		if i := slices.IndexFunc(excluded, func(s Standing) bool { return s.Name == current }); i >= 0 {
 			why = "not eligible: " + excluded[i].Excluded
 		}
-		d.Reason = fmt.Sprintf("current champion %s is %s; %s has the lowest MAE, %.3f, over %s",
-			current, why, best.Name, best.MAE, span)
+		d.Reason = fmt.Sprintf("current champion %s is %s; %s has the lowest %s, %.3f, over %s",
+			current, why, best.Name, measure, value(best), span)
 	case best.Name == current:
 		d.Champion = current
 		d.Improvement = 0
-		d.Reason = fmt.Sprintf("current champion %s still has the lowest MAE, %.3f, over %s", current, best.MAE, span)
+		d.Reason = fmt.Sprintf("current champion %s still has the lowest %s, %.3f, over %s", current, measure, value(best), span)
 	default:
-		imp := 1 - float64(best.MAE)/float64(cur.MAE)
+		imp := 1 - float64(value(best))/float64(value(*cur))
 		d.Improvement = Number(imp)
 		if imp > opts.Margin {
 			d.Champion = best.Name
-			d.Reason = fmt.Sprintf("%s has the lowest MAE, %.3f, over %s: %.1f%% better than current champion %s (%.3f), more than the %.1f%% margin",
-				best.Name, best.MAE, span, 100*imp, current, cur.MAE, 100*opts.Margin)
+			d.Reason = fmt.Sprintf("%s has the lowest %s, %.3f, over %s: %.1f%% better than current champion %s (%.3f), more than the %.1f%% margin",
+				best.Name, measure, value(best), span, 100*imp, current, value(*cur), 100*opts.Margin)
 		} else {
 			d.Champion = current
-			d.Reason = fmt.Sprintf("%s has the lowest MAE, %.3f, over %s, but is only %.1f%% better than current champion %s (%.3f), within the %.1f%% margin: %s stays",
-				best.Name, best.MAE, span, 100*imp, current, cur.MAE, 100*opts.Margin, current)
+			d.Reason = fmt.Sprintf("%s has the lowest %s, %.3f, over %s, but is only %.1f%% better than current champion %s (%.3f), within the %.1f%% margin: %s stays",
+				best.Name, measure, value(best), span, 100*imp, current, value(*cur), 100*opts.Margin, current)
 		}
 	}
 	if len(excluded) > 0 {
@@ -273,6 +306,51 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 	}
 	d.Changed = d.Champion != current
 	return d, nil
+}
+
+// rankWeekly sets the weekly relative AE of each ranked candidate over the window's weeks
+// (origins for which inWindow holds) that every one of them forecast, that were observed and
+// that the reference forecast too, and returns their number; 0 (nothing set) when there is no
+// such week. Over common weeks the reference's AE is common too, so the relative AE ranks as
+// the weekly AE does and reads on the hubs' scale.
+func rankWeekly(res *Result, ranked []Standing, inWindow func(prevoir.Date) bool) int {
+	rows := map[string]map[weekKey]WeeklyRow{}
+	for _, s := range ranked {
+		rows[s.Name] = map[weekKey]WeeklyRow{}
+	}
+	for _, r := range res.Weekly {
+		if m, ok := rows[r.Model]; ok && inWindow(r.Origin) {
+			m[weekKey{r.Origin, r.Week}] = r
+		}
+	}
+	var weeks []WeeklyRow // the reference's rows of the common weeks
+	for _, r := range res.Reference.WeeklyRows {
+		if !inWindow(r.Origin) || math.IsNaN(float64(r.Actual)) {
+			continue
+		}
+		all := true
+		for _, s := range ranked {
+			if _, ok := rows[s.Name][weekKey{r.Origin, r.Week}]; !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			weeks = append(weeks, r)
+		}
+	}
+	if len(weeks) == 0 {
+		return 0
+	}
+	for i, s := range ranked {
+		mine := make([]WeeklyRow, len(weeks))
+		for k, r := range weeks {
+			mine[k] = rows[s.Name][weekKey{r.Origin, r.Week}]
+		}
+		v := ScoreWeekly(mine, weeks, nil).RelativeAE
+		ranked[i].RelativeAE = &v
+	}
+	return len(weeks)
 }
 
 // exclusions lists excluded candidates with their reasons.
@@ -295,6 +373,10 @@ func (d Decision) String() string {
 	for i, s := range d.Ranking {
 		if s.Excluded != "" {
 			fmt.Fprintf(&b, "  -  %s: excluded (%s)\n", s.Name, s.Excluded)
+			continue
+		}
+		if s.RelativeAE != nil {
+			fmt.Fprintf(&b, "  %2d %s: weekly relative AE %.3f, MAE %.3f\n", i+1, s.Name, *s.RelativeAE, s.MAE)
 			continue
 		}
 		fmt.Fprintf(&b, "  %2d %s: MAE %.3f\n", i+1, s.Name, s.MAE)

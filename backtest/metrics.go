@@ -96,7 +96,8 @@ func valueOn(dates []prevoir.Date, y []float64, d prevoir.Date) float64 {
 // one whose every quantile equals its point, as the networks' do: it has no interval to
 // cover anything, which is not the same as an interval that never covers); WIS (see WIS; the median is
 // the 0.5 quantile when present, else the point forecast); MAE by horizon. Rows without an
-// actual value are ignored. Name, FitSeconds and the failure fields are left to the caller.
+// actual value are ignored. Name, FitSeconds, the failure fields and the relative and weekly
+// measures (NaN here; see RelativeWIS and ScoreWeekly) are left to the caller.
 func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.Date) float64) ModelScore {
 	var ae, se, sm, wis float64
 	var nsm int
@@ -109,7 +110,6 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	}
 	perOrigin := map[prevoir.Date]*originSum{}
 	var origins []prevoir.Date
-	med := level(levels, 0.5)
 	n := 0
 	intervals := false // whether any scored forecast has an interval wider than its point
 	for _, r := range rows {
@@ -150,19 +150,12 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 			v[1]++
 			cover[c] = v
 		}
-		m := r.Point
-		if med >= 0 && len(r.Quantiles) == len(levels) {
-			m = r.Quantiles[med]
-		}
-		if len(r.Quantiles) == len(levels) {
-			wis += WIS(a, m, levels, r.Quantiles)
-		} else {
-			wis += math.Abs(a - m)
-		}
+		wis += dayWIS(r, levels)
 	}
 	nan := Number(math.NaN())
 	s := ModelScore{MAE: nan, RMSE: nan, MASE: nan, SMAPE: nan, WIS: nan, Coverage50: nan, Coverage80: nan,
-		Coverage95: nan, MAEByHorizon: make(prevoir.Series, horizon), Origins: len(origins), Points: n}
+		Coverage95: nan, MAEByHorizon: make(prevoir.Series, horizon), Origins: len(origins), Points: n,
+		RelativeWIS: nan, Weekly: ScoreWeekly(nil, nil, levels)}
 	for i := range byH {
 		s.MAEByHorizon[i] = math.NaN()
 		if nH[i] > 0 {

@@ -73,8 +73,9 @@ func TestRealDataReduced(t *testing.T) {
 	t.Logf("snaive MAE %.2f, naive %.2f, ets %.2f", s.MAE, nv.MAE, e.MAE)
 }
 
-// TestNoPeeking: changing the data after an origin changes nothing in the forecasts made at
-// that origin or before — for every registered model, the holiday correction, conformal
+// TestNoPeeking: changing the data after an origin changes nothing in the forecasts (daily
+// and weekly) made at that origin or before — for every registered model, the weekly
+// reference, the holiday correction, conformal
 // intervals, and an ensemble that picks its members by past accuracy — while the forecasts
 // made after it do change.
 func TestNoPeeking(t *testing.T) {
@@ -125,6 +126,29 @@ func TestNoPeeking(t *testing.T) {
 		}
 		if ra.Origin > cut && !same {
 			changed[ra.Model] = true
+		}
+	}
+	// The weekly totals too, and the weekly reference (the hub baseline).
+	weekly := map[string]bool{}
+	upTo := func(rows []backtest.WeeklyRow) []backtest.WeeklyRow { // the reference's after the cut may be missing
+		return slices.DeleteFunc(slices.Clone(rows), func(r backtest.WeeklyRow) bool { return r.Origin > cut })
+	}
+	wa, wb := append(a.Weekly, upTo(a.Reference.WeeklyRows)...), append(b.Weekly, upTo(b.Reference.WeeklyRows)...)
+	if len(wa) != len(wb) {
+		t.Fatalf("%d and %d weekly rows", len(wa), len(wb))
+	}
+	for i, ra := range wa {
+		rb := wb[i]
+		same := ra.Point == rb.Point && slices.Equal(ra.Quantiles, rb.Quantiles)
+		if ra.Origin <= cut && !same {
+			t.Errorf("%s at %s, week %d: %v %v became %v %v after changing data after %s",
+				ra.Model, ra.Origin, ra.Week, ra.Point, ra.Quantiles, rb.Point, rb.Quantiles, cut)
+		}
+		weekly[ra.Model] = weekly[ra.Model] || ra.Quantiles != nil
+	}
+	for _, m := range []string{"ensemble", "linreg+cp", "ets+hol+cp", "pick2+cp", backtest.WeeklyReference} {
+		if !weekly[m] {
+			t.Errorf("%s: no weekly quantiles to check", m)
 		}
 	}
 	for _, m := range a.Models {

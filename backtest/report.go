@@ -31,9 +31,10 @@ func ReadJSON(r io.Reader) (*Result, error) {
 // res.Models (SortModels), the champion marked with "*"; the models that failed at some
 // origins come last, under a line that says they are not ranked, and the failures' reasons
 // follow the table, grouped by model and error. Coverages are in percent, "-" for a model
-// without intervals.
+// without intervals. Beside the daily measures are the daily WIS relative to the seasonal
+// naive's and the weekly totals' relative AE, relative WIS and coverages (see ScoreWeekly).
 func WriteLeaderboard(w io.Writer, res *Result) error {
-	header := []string{"model", "MAE", "RMSE", "MASE", "sMAPE", "WIS", "cov50", "cov80", "cov95", "fit s"}
+	header := []string{"model", "MAE", "RMSE", "MASE", "sMAPE", "WIS", "rWIS", "cov50", "cov80", "cov95", "wk rAE", "wk rWIS", "wk cov50", "wk cov95", "fit s"}
 	rows := [][]string{header}
 	num := func(v Number, prec int) string {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -47,7 +48,8 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 		}
 		return fmt.Sprintf("%.0f%%", 100*float64(v))
 	}
-	partial := 0 // row index of the first model that failed at some origins
+	partial := 0    // row index of the first model that failed at some origins
+	weekly := false // whether any model was scored on weekly totals
 	for _, m := range res.Models {
 		name := m.Name
 		if name == res.Champion && name != "" {
@@ -59,8 +61,18 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 				partial = len(rows)
 			}
 		}
+		w, rwis := m.Weekly, m.RelativeWIS
+		if w.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
+			nan := Number(math.NaN())
+			w = WeeklyScore{RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
+		}
+		if res.Reference.Daily == "" { // a result stored before relative scores: 0 is no score
+			rwis = Number(math.NaN())
+		}
+		weekly = weekly || w.Weeks > 0
 		rows = append(rows, []string{name, num(m.MAE, 2), num(m.RMSE, 2), num(m.MASE, 3), num(m.SMAPE, 1),
-			num(m.WIS, 2), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95), fmt.Sprintf("%.2f", m.FitSeconds)})
+			num(m.WIS, 2), num(rwis, 3), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95),
+			num(w.RelativeAE, 3), num(w.RelativeWIS, 3), pct(w.Coverage50), pct(w.Coverage95), fmt.Sprintf("%.2f", m.FitSeconds)})
 	}
 	width := make([]int, len(header))
 	for _, r := range rows {
@@ -85,6 +97,11 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 		b.WriteByte('\n')
 	}
 	writeFailures(&b, res)
+	if weekly {
+		fmt.Fprintf(&b, "rWIS: daily WIS relative to %s's; wk: totals of the forecasts' whole weeks (days 1-7, 8-14, ...), "+
+			"AE and WIS relative to %s (last observed week's total repeated), coverage of the weekly 50%%/95%% intervals "+
+			"(\"-\": no weekly quantiles)\n", res.Reference.Daily, res.Reference.Weekly)
+	}
 	p := res.Protocol
 	if len(p.Origins) > 0 {
 		champ := "* champion: " + res.Decision.Reason

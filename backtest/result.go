@@ -23,6 +23,10 @@ type Result struct {
 	Models []ModelScore `json:"models"`
 	// Forecasts holds one row per model, origin and horizon.
 	Forecasts []Row `json:"forecasts"`
+	// Weekly holds one row per model, origin and whole week of its forecast (see WeeklyRow).
+	Weekly []WeeklyRow `json:"weekly"`
+	// Reference holds the forecasts the relative measures are relative to.
+	Reference Reference `json:"reference"`
 	// Fits records each model's fit at each scored origin.
 	Fits []Fit `json:"fits"`
 }
@@ -61,6 +65,11 @@ type ModelScore struct {
 	Coverage50 Number `json:"coverage_50"`
 	Coverage80 Number `json:"coverage_80"`
 	Coverage95 Number `json:"coverage_95"`
+	// RelativeWIS is the daily WIS relative to the seasonal naive's on the same days
+	// (Reference.Daily).
+	RelativeWIS Number `json:"relative_wis"`
+	// Weekly scores the totals of the forecasts' whole weeks.
+	Weekly WeeklyScore `json:"weekly"`
 	// MAEByHorizon[i] is the MAE of the forecasts i+1 days ahead.
 	MAEByHorizon prevoir.Series `json:"mae_by_horizon"`
 	// FitSeconds is the wall-clock time of every fit and prediction needed to produce the
@@ -80,8 +89,12 @@ type ModelScore struct {
 // by; a measure that could not be computed (NaN: no interval, nothing observed) is left out.
 func (s ModelScore) Metrics() map[string]float64 {
 	m := map[string]float64{}
+	w := s.Weekly
 	for k, v := range map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
-		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds} {
+		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds,
+		"relative_wis": float64(s.RelativeWIS), "weekly_mae": float64(w.MAE), "weekly_wis": float64(w.WIS),
+		"weekly_relative_ae": float64(w.RelativeAE), "weekly_relative_wis": float64(w.RelativeWIS),
+		"weekly_coverage_50": float64(w.Coverage50), "weekly_coverage_95": float64(w.Coverage95)} {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			m[k] = v
 		}
@@ -100,7 +113,10 @@ func ScoreOfMetrics(name string, m map[string]float64) ModelScore {
 		return Number(math.NaN())
 	}
 	return ModelScore{Name: name, MAE: get("mae"), RMSE: get("rmse"), MASE: get("mase"), WIS: get("wis"), SMAPE: Number(math.NaN()),
-		Coverage50: Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"]}
+		Coverage50: Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"],
+		RelativeWIS: get("relative_wis"),
+		Weekly: WeeklyScore{MAE: get("weekly_mae"), WIS: get("weekly_wis"), RelativeAE: get("weekly_relative_ae"),
+			RelativeWIS: get("weekly_relative_wis"), Coverage50: get("weekly_coverage_50"), Coverage95: get("weekly_coverage_95")}}
 }
 
 // Row is one forecast day.

@@ -261,10 +261,13 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 					return err
 				}
 				if merged.Protocol.Target == "" {
-					merged.Protocol = res.Protocol
+					// The references are the same for every model of the batch (same frame,
+					// same origins).
+					merged.Protocol, merged.Reference = res.Protocol, res.Reference
 				}
 				merged.Models = append(merged.Models, res.Models...)
 				merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
+				merged.Weekly = append(merged.Weekly, res.Weekly...)
 				merged.Fits = append(merged.Fits, res.Fits...)
 			}
 			if len(merged.Models) == 0 {
@@ -369,6 +372,7 @@ func (f *Flows) mergeChampion(ctx context.Context, merged *backtest.Result, cur 
 	}
 	merged.Models = append(merged.Models, res.Models...)
 	merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
+	merged.Weekly = append(merged.Weekly, res.Weekly...)
 	merged.Fits = append(merged.Fits, res.Fits...)
 	return true, nil
 }

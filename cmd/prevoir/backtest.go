@@ -45,6 +45,7 @@ func (a *app) backtestCommand() *cobra.Command {
 		championWindow   int
 		championMargin   float64
 		minCoverage      float64
+		championWeekly   bool
 		epochs           int
 	)
 	cmd := &cobra.Command{
@@ -55,10 +56,18 @@ func (a *app) backtestCommand() *cobra.Command {
 only, forecast --horizon days, and score against what happened: MAE, RMSE, MASE (scaled by
 the in-sample seasonal-naive error over the year before each origin), sMAPE, MAE by horizon,
 coverage of the 50/80/95% intervals and the weighted interval score (WIS) of the COVID-19
-Forecast Hubs. Every model is refitted at every origin (statistical models take milliseconds).
+Forecast Hubs, and that WIS relative to the seasonal naive's (rWIS). Every model is refitted at
+every origin (statistical models take milliseconds).
 
-The champion rule then ranks the candidates by MAE over the last --champion-window origins and
-keeps the current champion unless the best beats it by more than --champion-margin. It is the
+The forecasts' whole weeks (days 1-7 and 8-14 with --horizon 14: with Saturday origins, the
+Hubs' weeks 1 and 2) are scored on their totals, as the forecast hubs score them (the "wk"
+columns): absolute error and WIS relative to the hubs' baseline (last observed week's total
+repeated, with quantiles from past week-to-week changes), and coverage of the weekly 50%/95%
+intervals; models without weekly quantiles have no weekly WIS or coverage ("-").
+
+The champion rule then ranks the candidates by MAE (with --champion-weekly: by weekly relative
+AE) over the last --champion-window origins and keeps the current champion unless the best
+beats it by more than --champion-margin. It is the
 rule training applies: a model that failed at some origins, was scored on no observed day, has
 no prediction interval (the plain networks: coverage "-") or whose 80% interval covered less
 than --min-coverage is listed but never champion; with no eligible model there is none.
@@ -108,7 +117,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err := checkOrigins(opts, frame); err != nil {
 				return err
 			}
-			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage}
+			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage, Weekly: championWeekly}
 			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
 				opts.Current = v.Family
 			}
@@ -124,7 +133,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				"models": canonicalList(ms), "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
 				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
 				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
-				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64),
+				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64), "champion_weekly": strconv.FormatBool(championWeekly),
 			}
 			if epochs > 0 {
 				params["epochs"] = strconv.Itoa(epochs)
@@ -180,6 +189,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	renamedFlag(cmd, "workers", "fit-workers")
 	intVar(fl, &championWindow, "champion-window", backtest.DefaultChampionWindow, atLeast(1), "origins the champion rule ranks on")
 	floatVar(fl, &championMargin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
+	fl.BoolVar(&championWeekly, "champion-weekly", false, "rank the champion candidates by weekly relative AE (the forecast hubs' measure) instead of daily MAE")
 	intVar(fl, &epochs, "epochs", 0, atLeast(1), "epochs of the networks (default: their own, 100)")
 	floatVar(fl, &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
@@ -223,8 +233,11 @@ func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms
 	}
 	metrics := map[string]float64{}
 	for _, m := range res.Models {
+		w := m.Weekly
 		for k, v := range map[string]backtest.Number{"mae": m.MAE, "rmse": m.RMSE, "mase": m.MASE, "wis": m.WIS,
-			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95} {
+			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95, "relative_wis": m.RelativeWIS,
+			"weekly_mae": w.MAE, "weekly_wis": w.WIS, "weekly_relative_ae": w.RelativeAE, "weekly_relative_wis": w.RelativeWIS,
+			"weekly_coverage_50": w.Coverage50, "weekly_coverage_95": w.Coverage95} {
 			metrics[m.Name+"."+k] = float64(v)
 		}
 		metrics[m.Name+".fit_seconds"] = m.FitSeconds

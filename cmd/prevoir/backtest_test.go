@@ -16,7 +16,7 @@ func TestBacktestCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := c.ok("backtest", "--models", "naive,snaive,ets", "--from", "2022-10-02", "--to", "2022-12-11",
 		"--json", filepath.Join(dir, "bt.json"), "--plot", filepath.Join(dir, "bt.svg"))
-	if !strings.Contains(out, "champion:") || !strings.Contains(out, "snaive") {
+	if !strings.Contains(out, "champion:") || !strings.Contains(out, "snaive") || !strings.Contains(out, "wk rAE") {
 		t.Fatalf("leaderboard:\n%s", out)
 	}
 	var res struct {
@@ -30,7 +30,15 @@ func TestBacktestCommand(t *testing.T) {
 			Coverage80 *float64 `json:"coverage_80"`
 			Coverage95 *float64 `json:"coverage_95"`
 			FitSeconds *float64 `json:"fit_seconds"`
+			Weekly     struct {
+				RelativeAE *float64 `json:"relative_ae"`
+				Weeks      int      `json:"weeks"`
+			} `json:"weekly"`
 		} `json:"models"`
+		Weekly    []json.RawMessage `json:"weekly"`
+		Reference struct {
+			WeeklyRows []json.RawMessage `json:"weekly_rows"`
+		} `json:"reference"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "bt.json"))
 	if err != nil {
@@ -47,6 +55,13 @@ func TestBacktestCommand(t *testing.T) {
 			*m.Coverage80 < 0 || *m.Coverage80 > 1 || *m.Coverage95 < *m.Coverage80 {
 			t.Errorf("model %s: a field is missing or out of range: %+v", m.Name, m)
 		}
+		// 11 origins, two whole weeks each.
+		if m.Weekly.RelativeAE == nil || *m.Weekly.RelativeAE <= 0 || m.Weekly.Weeks != 22 {
+			t.Errorf("model %s: weekly score %+v", m.Name, m.Weekly)
+		}
+	}
+	if len(res.Weekly) != 3*22 || len(res.Reference.WeeklyRows) != 22 {
+		t.Errorf("%d weekly rows, %d reference rows", len(res.Weekly), len(res.Reference.WeeklyRows))
 	}
 	if svg, _ := os.ReadFile(filepath.Join(dir, "bt.svg")); !strings.HasPrefix(strings.TrimSpace(string(svg)), "<svg") && !strings.HasPrefix(strings.TrimSpace(string(svg)), "<?xml") {
 		t.Error("the plot is not an SVG")
@@ -58,10 +73,13 @@ func TestBacktestCommand(t *testing.T) {
 	}
 	id := strings.Fields(strings.Split(runs, "\n")[1])[0]
 	show := c.ok("runs", "show", id)
-	for _, want := range []string{"snaive.mae", "backtest.json", "backtest.svg", "snapshot indicateurs"} {
+	for _, want := range []string{"snaive.mae", "snaive.weekly_relative_ae", "backtest.json", "backtest.svg", "snapshot indicateurs"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("run lacks %q:\n%s", want, show)
 		}
+	}
+	if out := c.ok("backtest", "--models", "naive,snaive", "--from", "2022-10-02", "--to", "2022-12-11", "--champion-weekly"); !strings.Contains(out, "lowest weekly relative AE") {
+		t.Errorf("--champion-weekly:\n%s", out)
 	}
 	if code, _, _ := c.run("backtest", "--models", "prophet"); code != 2 {
 		t.Errorf("unknown model: exit %d", code)

@@ -29,6 +29,17 @@
 //
 // Only the intervals change; the point forecast is the wrapped model's, and every central
 // interval contains it (a biased model's interval is widened to reach its point).
+//
+// Weekly totals (prevoir.Weeks) are calibrated the same way, directly on weekly sums: at the
+// same past origins, the residuals of the totals of each whole week w of the forecasts
+// (actual total − the sum of the daily points, on the same scale), for the weeks whose last
+// day is on or before the origin and wholly observed, give the quantiles of week w's total
+// around the sum of its daily points. A week's errors are not the sum of its days' quantiles:
+// the days' errors partly cancel, or add up when the model misses a trend, and the weekly
+// residuals measure which (Hyndman & Athanasopoulos, section 13.8, on forecasting aggregates).
+// The wrapped model's own weekly quantiles, if any, are replaced. With too few weekly
+// residuals (MinResiduals, borrowed from the nearest weeks as for the days) the forecast has no
+// weekly totals.
 package conformal
 
 import (
@@ -165,40 +176,67 @@ func (c *Forecaster) FitFrom(ctx context.Context, f *prevoir.Frame, src rolling.
 	}
 	y := f.TargetValues()
 	res := make([][]float64, o.Horizon)
+	weeks := o.Horizon / prevoir.WeekDays
+	wres := make([][]float64, weeks)
 	for _, fc := range past {
 		if fc == nil {
 			continue
 		}
+		actual := make([]float64, len(fc.Dates))
 		for j, d := range fc.Dates {
+			actual[j] = math.NaN()
 			if d > origin {
-				break // not known at the origin
+				continue // not known at the origin
 			}
 			a := rolling.Actual(f, y, d)
+			actual[j] = a
 			if math.IsNaN(a) {
 				continue
 			}
 			res[j] = append(res[j], transform(o.Scale, a)-transform(o.Scale, fc.Point[j]))
 		}
+		for w := range min(weeks, fc.Weeks()) {
+			// NaN unless the week's seven days are known at the origin and observed.
+			if a := prevoir.WeekTotal(actual, w); !math.IsNaN(a) {
+				wres[w] = append(wres[w], transform(o.Scale, a)-transform(o.Scale, prevoir.WeekTotal(fc.Point, w)))
+			}
+		}
 	}
 	ft := &fitted{name: c.Name(), inner: inner, scale: o.Scale, res: make([][]float64, o.Horizon)}
 	for j := range res {
-		// Borrow from the nearest horizons while too few residuals.
-		pool := slices.Clone(res[j])
-		for w := 1; len(pool) < o.MinResiduals && w < o.Horizon; w++ {
-			if j-w >= 0 {
-				pool = append(pool, res[j-w]...)
-			}
-			if j+w < o.Horizon {
-				pool = append(pool, res[j+w]...)
-			}
-		}
+		pool := borrow(res, j, o.MinResiduals)
 		if len(pool) < o.MinResiduals {
 			return nil, fmt.Errorf("%s: %d past residuals at horizon %d before %s, need %d", c.Name(), len(pool), j+1, origin, o.MinResiduals)
 		}
-		slices.Sort(pool)
 		ft.res[j] = pool
 	}
+	// Weekly totals only when every week has enough residuals: a forecast's weeks come
+	// together or not at all.
+	for w := range wres {
+		pool := borrow(wres, w, o.MinResiduals)
+		if len(pool) < o.MinResiduals {
+			ft.wres = nil
+			break
+		}
+		ft.wres = append(ft.wres, pool)
+	}
 	return ft, nil
+}
+
+// borrow returns the sorted residuals of res[j], with those of the nearest other indices
+// (horizons, weeks) added while there are fewer than least.
+func borrow(res [][]float64, j, least int) []float64 {
+	pool := slices.Clone(res[j])
+	for w := 1; len(pool) < least && w < len(res); w++ {
+		if j-w >= 0 {
+			pool = append(pool, res[j-w]...)
+		}
+		if j+w < len(res) {
+			pool = append(pool, res[j+w]...)
+		}
+	}
+	slices.Sort(pool)
+	return pool
 }
 
 func transform(s Scale, v float64) float64 {
@@ -221,6 +259,7 @@ type fitted struct {
 	inner prevoir.Fitted
 	scale Scale
 	res   [][]float64 // sorted residuals by horizon
+	wres  [][]float64 // sorted residuals of the weekly totals by week, nil for none
 }
 
 // Predict forecasts with the inner model and replaces its quantiles by conformal ones.
@@ -235,23 +274,36 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	out := &prevoir.Forecast{Model: ft.name, Origin: fc.Origin, Dates: fc.Dates, Point: fc.Point,
 		Quantiles: slices.Clone(quantiles), Values: make([][]float64, h)}
 	for i := range h {
-		z := transform(ft.scale, fc.Point[i])
-		row := make([]float64, len(quantiles))
-		for j, p := range quantiles {
-			row[j] = math.Max(inverse(ft.scale, z+paths.Quantile(ft.res[i], p)), 0)
-		}
-		slices.Sort(row)
 		// A model biased at a horizon (its residuals there mostly of one sign) has calibrated
 		// quantiles centred away from its point, possibly with the point outside even the
 		// widest interval. The point is what is served as the forecast, so each central
 		// interval is widened to contain it (the order of the quantiles is kept, coverage can
 		// only rise).
-		out.Values[i] = paths.Contain(row, quantiles, fc.Point[i])
+		out.Values[i] = ft.quantiles(fc.Point[i], ft.res[i], quantiles)
+	}
+	if n := out.Weeks(); n > 0 && n <= len(ft.wres) {
+		out.Weekly = &prevoir.Weeks{Point: make([]float64, n), Values: make([][]float64, n)}
+		for w := range n {
+			out.Weekly.Point[w] = prevoir.WeekTotal(out.Point, w)
+			out.Weekly.Values[w] = ft.quantiles(out.Weekly.Point[w], ft.wres[w], quantiles)
+		}
 	}
 	if err := out.Validate(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// quantiles are the point plus the residuals' quantiles at levels (on the scale), clipped at
+// 0, sorted, and widened to contain the point.
+func (ft *fitted) quantiles(point float64, res, levels []float64) []float64 {
+	z := transform(ft.scale, point)
+	row := make([]float64, len(levels))
+	for j, p := range levels {
+		row[j] = math.Max(inverse(ft.scale, z+paths.Quantile(res, p)), 0)
+	}
+	slices.Sort(row)
+	return paths.Contain(row, levels, point)
 }
 
 // Describe says what the intervals were calibrated on, for the run record.
@@ -263,12 +315,14 @@ func (ft *fitted) Describe() string {
 	return d
 }
 
-// Calibration is what a conformal fit learned: the sorted residuals per horizon on its scale.
-// It is pinned with the inner model's state, so that its intervals need no refit at past
-// origins.
+// Calibration is what a conformal fit learned: the sorted residuals per horizon on its scale,
+// and those of the weekly totals per week. It is pinned with the inner model's state, so that
+// its intervals need no refit at past origins. A calibration stored before weekly totals has
+// no WeeklyResiduals: its forecasts have no weekly totals.
 type Calibration struct {
-	Scale     Scale       `json:"scale"`
-	Residuals [][]float64 `json:"residuals"`
+	Scale           Scale       `json:"scale"`
+	Residuals       [][]float64 `json:"residuals"`
+	WeeklyResiduals [][]float64 `json:"weekly_residuals,omitempty"`
 }
 
 // withCalibration gives inner the intervals of a stored calibration.
@@ -284,5 +338,12 @@ func withCalibration(name string, inner prevoir.Fitted, cal Calibration) (prevoi
 		res[j] = slices.Clone(r)
 		slices.Sort(res[j])
 	}
-	return &fitted{name: name, inner: inner, scale: cal.Scale, res: res}, nil
+	var wres [][]float64
+	for w, r := range cal.WeeklyResiduals {
+		if len(r) == 0 {
+			return nil, fmt.Errorf("%s: no residual of week %d's total", name, w+1)
+		}
+		wres = append(wres, slices.Sorted(slices.Values(r)))
+	}
+	return &fitted{name: name, inner: inner, scale: cal.Scale, res: res, wres: wres}, nil
 }

@@ -2,13 +2,18 @@ package conformal_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/conformal"
+	"github.com/prevoir/prevoir/forecast/internal/paths"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -55,8 +60,8 @@ func TestLineResiduals(t *testing.T) {
 	}
 }
 
-// TestNoFutureResiduals: changing the data after the origin changes nothing, and the data up to
-// the origin do: the calibration reads only target days up to the origin.
+// TestNoFutureResiduals: changing the data after the origin changes nothing, daily or weekly,
+// and the data up to the origin do: the calibration reads only target days up to the origin.
 func TestNoFutureResiduals(t *testing.T) {
 	y := testframe.Noisy(200, 9)
 	c := conformal.Wrap(testframe.Last{Label: "last"}, conformal.Options{})
@@ -77,6 +82,9 @@ func TestNoFutureResiduals(t *testing.T) {
 		return fc
 	}
 	base := run(y)
+	if base.Weekly == nil {
+		t.Fatal("no weekly totals to compare")
+	}
 	later := append([]float64(nil), y...)
 	for i := 151; i < 200; i++ {
 		later[i] *= 10
@@ -92,6 +100,9 @@ func TestNoFutureResiduals(t *testing.T) {
 }
 
 func same(a, b *prevoir.Forecast) bool {
+	if (a.Weekly == nil) != (b.Weekly == nil) || a.Weekly != nil && !reflect.DeepEqual(a.Weekly, b.Weekly) {
+		return false
+	}
 	for i := range a.Point {
 		if a.Point[i] != b.Point[i] {
 			return false
@@ -200,5 +211,171 @@ func TestWithHorizon(t *testing.T) {
 	}
 	if lo, hi, _ := fc.Interval(27, 0.8); !(hi > lo) {
 		t.Errorf("day 28: 80%% interval [%v, %v]", lo, hi)
+	}
+}
+
+// TestWeeklyResiduals: on y[t] = t the "last value" model misses the total of week 1 by
+// 1+2+...+7 = 28 and that of week 2 by 8+...+14 = 77 at every origin, so the weekly quantiles
+// from the median up are the summed point plus exactly that (the sums of the daily quantiles
+// would be the same here; TestWeeklyNotDailySums tells them apart), and the lower ones reach
+// down to the point. Week 2 of the latest past origin ends after the origin: it has one
+// residual fewer.
+func TestWeeklyResiduals(t *testing.T) {
+	f := testframe.New(testframe.Line(100, 0, 1), nil)
+	ft, err := conformal.Wrap(testframe.Last{Label: "last"}, conformal.Options{Origins: 4, MinResiduals: 1}).Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Validate(); err != nil || fc.Weekly == nil {
+		t.Fatalf("weekly %v: %v", fc.Weekly, err)
+	}
+	for w, miss := range []float64{28, 77} {
+		if fc.Weekly.Point[w] != 7*99 {
+			t.Errorf("week %d point %v, want %v", w+1, fc.Weekly.Point[w], 7*99)
+		}
+		for j, v := range fc.Weekly.Values[w] {
+			want := 7*99 + miss
+			if fc.Quantiles[j] < 0.5 {
+				want = 7 * 99
+			}
+			if math.Abs(v-want) > 1e-9 {
+				t.Errorf("week %d quantiles %v, want %v below the median, %v from it", w+1, fc.Weekly.Values[w], 7*99, 7*99+miss)
+				break
+			}
+		}
+	}
+	if d := ft.(interface{ Describe() string }).Describe(); !strings.Contains(d, "weekly totals from 3-4 residuals per week, weeks 1-2") {
+		t.Errorf("describe %q", d)
+	}
+	// Fewer days than a week: no weekly totals.
+	if fc, err := ft.Predict(context.Background(), 6, prevoir.DefaultQuantiles()); err != nil || fc.Weekly != nil {
+		t.Errorf("6 days: weekly %v, err %v", fc.Weekly, err)
+	}
+}
+
+// TestWeeklyNotDailySums: on a series whose days swing around a steady weekly total, with
+// past origins every day (so each horizon meets every weekday), the daily residuals are wide
+// and the weekly ones narrow: the weekly quantiles are those of the weekly residuals,
+// computed by hand, far inside the sums of the daily quantiles.
+func TestWeeklyNotDailySums(t *testing.T) {
+	swing := []float64{-30, 30, -30, 30, -30, 30, 0} // sums to 0 over any 7 days
+	y := make([]float64, 140)
+	for i := range y {
+		y[i] = 100 + swing[i%7] + float64(i/7%3) // weekly totals 700, 707, 714 in turn
+	}
+	f := testframe.New(y, nil)
+	// The constant model: residuals are the data minus 100.
+	ft, err := conformal.Wrap(testframe.Const{Label: "c", Value: 100}, conformal.Options{Origins: 30, Every: 1, MinResiduals: 5}).Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := prevoir.DefaultQuantiles()
+	fc, err := ft.Predict(context.Background(), 14, levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	origin := f.Dates[f.Len()-1]
+	for w := range 2 {
+		// By hand: the totals of week w+1 of the forecasts made at origin−k, k = 1..30,
+		// when that week ends on or before the origin.
+		var res []float64
+		for k := 1; k <= 30; k++ {
+			p := origin - prevoir.Date(k)
+			end := p + prevoir.Date(7*(w+1))
+			if end > origin {
+				continue
+			}
+			var tot float64
+			for d := end - 6; d <= end; d++ {
+				tot += y[d-f.Dates[0]]
+			}
+			res = append(res, tot-700)
+		}
+		slices.Sort(res)
+		var daily float64 // the sum of the days' 97.5% quantiles
+		for i := 7 * w; i < 7*w+7; i++ {
+			daily += fc.Values[i][len(levels)-1]
+		}
+		for j, p := range levels {
+			want := math.Max(700+paths.Quantile(res, p), 0)
+			if p < 0.5 {
+				want = math.Min(want, 700)
+			} else if p > 0.5 {
+				want = math.Max(want, 700)
+			}
+			if math.Abs(fc.Weekly.Values[w][j]-want) > 1e-9 {
+				t.Fatalf("week %d quantiles %v, want %v at %v (residuals %v)", w+1, fc.Weekly.Values[w], want, p, res)
+			}
+		}
+		if hi := fc.Weekly.Values[w][len(levels)-1]; hi > 714 || daily < 900 {
+			t.Errorf("week %d: 97.5%% quantile %v, want at most 714 and far below the days' sum %v", w+1, hi, daily)
+		}
+	}
+}
+
+// TestWeeklyCalibrationPinned: the weekly residuals are pinned with the daily ones; a
+// calibration stored before them loads and forecasts without weekly totals.
+func TestWeeklyCalibrationPinned(t *testing.T) {
+	ctx := context.Background()
+	f := testframe.New(testframe.Noisy(200, 4), nil)
+	last := naive.Forecaster{Method: naive.MethodNaive}
+	ft, err := conformal.Wrap(last, conformal.Options{}).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ft.(prevoir.Pinner).Pin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cal conformal.Calibration
+	if err := json.Unmarshal(p.State, &cal); err != nil {
+		t.Fatal(err)
+	}
+	if len(cal.WeeklyResiduals) != 2 || len(cal.WeeklyResiduals[0]) < conformal.DefaultMinResiduals {
+		t.Fatalf("pinned weekly residuals: %d weeks", len(cal.WeeklyResiduals))
+	}
+	inner := func(ctx context.Context, _ *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fitted, error) {
+		return last.Fit(ctx, f)
+	}
+	want, err := ft.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := conformal.LoadPinned(ctx, p, f, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := loaded.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Weekly == nil || !reflect.DeepEqual(got.Weekly, want.Weekly) {
+		t.Errorf("loaded weekly %v, want %v", got.Weekly, want.Weekly)
+	}
+	// A state without weekly residuals (stored before them).
+	old, err := conformal.PinnedState("naive+cp", conformal.Calibration{Scale: cal.Scale, Residuals: cal.Residuals})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(old), "weekly") {
+		t.Fatalf("old state %s", old)
+	}
+	p.State = old
+	loaded, err = conformal.LoadPinned(ctx, p, f, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = loaded.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	daily := *want
+	daily.Weekly = nil
+	if err != nil || got.Weekly != nil || !same(got, &daily) {
+		t.Errorf("old calibration: weekly %v, err %v, daily the same: %v", got.Weekly, err, same(got, want))
 	}
 }

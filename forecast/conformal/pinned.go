@@ -35,7 +35,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := PinnedState(ft.name, Calibration{Scale: ft.scale, Residuals: ft.res})
+	b, err := PinnedState(ft.name, Calibration{Scale: ft.scale, Residuals: ft.res, WeeklyResiduals: ft.wres})
 	if err != nil {
 		return nil, fmt.Errorf("%s: pin: %w", ft.name, err)
 	}
@@ -48,7 +48,15 @@ func (ft *fitted) calibrationSummary() string {
 	for _, r := range ft.res {
 		lo, hi = min(lo, len(r)), max(hi, len(r))
 	}
-	return fmt.Sprintf("conformal %s intervals from %d-%d residuals per horizon, horizons 1-%d", ft.scale, lo, hi, len(ft.res))
+	d := fmt.Sprintf("conformal %s intervals from %d-%d residuals per horizon, horizons 1-%d", ft.scale, lo, hi, len(ft.res))
+	if len(ft.wres) > 0 {
+		lo, hi = len(ft.wres[0]), len(ft.wres[0])
+		for _, r := range ft.wres {
+			lo, hi = min(lo, len(r)), max(hi, len(r))
+		}
+		d += fmt.Sprintf(", weekly totals from %d-%d residuals per week, weeks 1-%d", lo, hi, len(ft.wres))
+	}
+	return d
 }
 
 // LoadPinned rebuilds the conformal fit p pins on f: the inner model loaded by load on f, with the

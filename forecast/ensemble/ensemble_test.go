@@ -10,6 +10,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/ensemble"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
+	"github.com/prevoir/prevoir/forecast/naive"
 )
 
 func members() []prevoir.Forecaster {
@@ -92,5 +93,106 @@ func TestMemberFailure(t *testing.T) {
 	}
 	if _, err := ensemble.New(ensemble.Options{}).Fit(context.Background(), testframe.New(y, nil)); err == nil {
 		t.Error("an empty ensemble succeeded")
+	}
+}
+
+// TestTrimmedMean: the trimmed mean drops the lowest and the highest member at each day and
+// level: one member gone astray (100) moves it less than the mean; with two members it is
+// their mean. Its name survives pinning.
+func TestTrimmedMean(t *testing.T) {
+	f := testframe.New(testframe.Constant(100, 5), nil)
+	astray := append(members(), testframe.Const{Label: "d", Value: 1, Spread: 1}, testframe.Const{Label: "e", Value: 100, Spread: 50})
+	fc, ft := predict(t, ensemble.New(ensemble.Options{Combine: ensemble.TrimmedMean}, astray...), f)
+	// Points 1, 4, 5, 9, 100: mean of 4, 5, 9 is 6 (the mean of all is 23.8). 0.9-quantiles
+	// 1.4, 4.8, 6.6, 13, 120: mean of 4.8, 6.6, 13.
+	if math.Abs(fc.Point[0]-6) > 1e-12 || math.Abs(fc.Values[0][2]-(4.8+6.6+13)/3) > 1e-12 {
+		t.Errorf("trimmed mean %v %v", fc.Point, fc.Values[0])
+	}
+	if d := ft.(interface{ Describe() string }).Describe(); !strings.HasPrefix(d, "trimmed_mean of a, b, c, d, e") {
+		t.Errorf("describe %q", d)
+	}
+	fc, _ = predict(t, ensemble.New(ensemble.Options{Combine: ensemble.TrimmedMean}, members()[:2]...), f)
+	if fc.Point[0] != 4.5 {
+		t.Errorf("trimmed mean of two: %v, want their mean 4.5", fc.Point[0])
+	}
+	for _, c := range []ensemble.Combine{ensemble.Median, ensemble.Mean, ensemble.TrimmedMean} {
+		if got, err := ensemble.ParseCombine(c.String()); err != nil || got != c {
+			t.Errorf("ParseCombine(%q) = %v, %v", c, got, err)
+		}
+	}
+	if _, err := ensemble.ParseCombine("mode"); err == nil {
+		t.Error("unknown rule parsed")
+	}
+}
+
+// TestWeekly: when every member gives weekly totals, their quantiles are combined level by
+// level around the sum of the combined daily points, and the forecast validates; with one
+// member without them the ensemble has none.
+func TestWeekly(t *testing.T) {
+	f := testframe.New(testframe.Constant(100, 5), nil)
+	ms := members()
+	weekly := make([]prevoir.Forecaster, len(ms))
+	for i, m := range ms {
+		weekly[i] = testframe.WithWeeks{Forecaster: m, Spread: float64(10 * (i + 1))}
+	}
+	levels := []float64{0.1, 0.5, 0.9}
+	for _, c := range []ensemble.Combine{ensemble.Median, ensemble.Mean, ensemble.TrimmedMean} {
+		ft, err := ensemble.New(ensemble.Options{Combine: c}, weekly...).Fit(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, err := ft.Predict(context.Background(), 14, levels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fc.Validate(); err != nil || fc.Weekly == nil {
+			t.Fatalf("%v: weekly %v: %v", c, fc.Weekly, err)
+		}
+		// Members' weekly totals 28, 35, 63 with spreads 10, 20, 30: the 0.9 quantiles are
+		// 32, 43, 75; the 0.1 quantiles 24, 27, 51.
+		want := map[ensemble.Combine][2]float64{ensemble.Median: {27, 43}, ensemble.Mean: {34, 50}, ensemble.TrimmedMean: {27, 43}}[c] // trimmed of three: the middle one
+		point := 7 * fc.Point[0]
+		for w := range 2 {
+			lo, hi := math.Min(want[0], point), math.Max(want[1], point)
+			if got := fc.Weekly.Values[w]; math.Abs(got[0]-lo) > 1e-9 || math.Abs(got[2]-hi) > 1e-9 || fc.Weekly.Point[w] != point {
+				t.Errorf("%v week %d: %v (point %v), want %v .. %v around %v", c, w+1, got, fc.Weekly.Point[w], lo, hi, point)
+			}
+		}
+	}
+	ft, err := ensemble.New(ensemble.Options{}, append(weekly[:2:2], ms[2])...).Fit(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc, err := ft.Predict(context.Background(), 14, levels); err != nil || fc.Weekly != nil {
+		t.Errorf("a member without weekly totals: weekly %v, err %v", fc.Weekly, err)
+	}
+}
+
+// TestTrimmedMeanPinned: a trimmed-mean ensemble's rule survives pinning.
+func TestTrimmedMeanPinned(t *testing.T) {
+	ctx := context.Background()
+	f := testframe.New(testframe.Noisy(200, 3), nil)
+	var ms []prevoir.Forecaster
+	for _, m := range []naive.Method{naive.MethodNaive, naive.MethodSeasonalNaive, naive.MethodMean, naive.MethodDrift} {
+		ms = append(ms, naive.Forecaster{Method: m})
+	}
+	ft, err := ensemble.New(ensemble.Options{Combine: ensemble.TrimmedMean}, ms...).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ft.(prevoir.Pinner).Pin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := ensemble.LoadPinned(ctx, p, f, func(ctx context.Context, mp *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fitted, error) {
+		return naive.LoadPinned(ctx, mp, f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ft.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	got, err := loaded.Predict(ctx, 14, prevoir.DefaultQuantiles())
+	if err != nil || !slices.Equal(got.Point, want.Point) || !strings.Contains(p.Summary, "trimmed_mean") {
+		t.Errorf("loaded %v, want %v (%v); summary %q", got.Point, want.Point, err, p.Summary)
 	}
 }

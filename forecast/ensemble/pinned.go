@@ -54,13 +54,9 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 		return nil, fmt.Errorf("ensemble: pinned state: %d member names for %d pinned members", len(st.Members), len(p.Inner))
 	}
 	ft := &fitted{name: st.Name, names: st.Members}
-	switch st.Combine {
-	case Median.String():
-		ft.combine = Median
-	case Mean.String():
-		ft.combine = Mean
-	default:
-		return nil, fmt.Errorf("ensemble: pinned state: unknown combination %q", st.Combine)
+	var err error
+	if ft.combine, err = ParseCombine(st.Combine); err != nil {
+		return nil, fmt.Errorf("ensemble: pinned state: %w", err)
 	}
 	for i, mp := range p.Inner {
 		m, err := load(ctx, mp, f)

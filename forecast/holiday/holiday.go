@@ -18,7 +18,8 @@
 // Prophet (Taylor & Letham 2018, "Forecasting at scale", The American Statistician 72(1),
 // section 3.3) in its simplest multiplicative form, and the treatment of moving holidays as
 // interventions in Hyndman & Athanasopoulos, "Forecasting: Principles and Practice" (3rd ed.),
-// section 7.4.
+// section 7.4. When the model gives weekly totals, they follow the corrected days (see
+// shiftWeeks).
 package holiday
 
 import (
@@ -262,19 +263,37 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			continue
 		}
 		s := ft.factors[k]
-		// The inner weekly totals no longer sum the corrected days: drop them rather than
-		// serve inconsistent totals.
-		fc.Weekly = nil
 		fc.Point[i] *= s
 		row := make([]float64, len(fc.Values[i]))
 		for j, v := range fc.Values[i] {
 			row[j] = v * s
 		}
 		fc.Values[i] = row
-		// The inner model's weekly totals are no longer the sums of the corrected days.
-		fc.Weekly = nil
+	}
+	if fc.Weekly != nil {
+		fc.Weekly = shiftWeeks(fc.Weekly, fc.Point)
 	}
 	return fc, nil
+}
+
+// shiftWeeks returns the weekly totals w of a forecast consistent with its corrected daily
+// points: each week's point is the sum of the corrected days, and its quantiles are shifted
+// by the change in that sum (clipped at 0, which keeps them ordered). Shifting, not scaling:
+// a holiday moves a day's count by a known factor, which moves the week's expected total, but
+// the uncertainty of the total is that of the epidemic's course over the week, which one
+// day's reporting does not shrink or widen (scaling the quantiles by the ratio of the totals
+// would narrow a whole week's interval for a one-day dip).
+func shiftWeeks(w *prevoir.Weeks, point []float64) *prevoir.Weeks {
+	out := &prevoir.Weeks{Point: make([]float64, len(w.Point)), Values: make([][]float64, len(w.Values))}
+	for k := range w.Point {
+		out.Point[k] = prevoir.WeekTotal(point, k)
+		shift := out.Point[k] - w.Point[k]
+		out.Values[k] = make([]float64, len(w.Values[k]))
+		for j, v := range w.Values[k] {
+			out.Values[k][j] = math.Max(v+shift, 0)
+		}
+	}
+	return out
 }
 
 // Describe gives the factors, for the run record.

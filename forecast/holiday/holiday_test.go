@@ -97,30 +97,53 @@ func TestAdjust(t *testing.T) {
 	}
 }
 
-// TestWeeklyTotalsOfCorrectedDays: the inner model's weekly totals are kept when no day is
-// corrected and dropped when one is (they would no longer be the sums of the days), so the
-// forecast stays valid.
-func TestWeeklyTotalsOfCorrectedDays(t *testing.T) {
-	y := testframe.Noisy(300, 2)
-	m := holiday.Adjust(naive.Forecaster{Method: naive.MethodSeasonalNaive}, holiday.Options{})
-	for origin, weekly := range map[string]bool{"2022-07-10": false, "2022-09-04": true} {
-		f, err := testframe.New(y, nil).Until(prevoir.MustParseDate(origin))
-		if err != nil {
-			t.Fatal(err)
+// TestAdjustWeekly: the weekly totals of a corrected forecast are the sums of the corrected
+// days, their quantiles shifted by the correction (the spread is kept), and the forecast
+// validates; a week without a special day is unchanged.
+func TestAdjustWeekly(t *testing.T) {
+	y := testframe.Weekly(300)
+	for i := range y {
+		if holiday.Classify(testframe.Start()+prevoir.Date(i), holiday.France) == holiday.Holiday {
+			y[i] *= 0.25
 		}
-		ft, err := m.Fit(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
+	}
+	// Origin Sunday 2022-07-10: week 1 holds 14 July, week 2 none.
+	f, err := testframe.New(y, nil).Until(prevoir.MustParseDate("2022-07-10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := testframe.WithWeeks{Forecaster: naive.Forecaster{Method: naive.MethodSeasonalNaive}, Spread: 100}
+	ctx := context.Background()
+	levels := prevoir.DefaultQuantiles()
+	raw, err := inner.Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := raw.Predict(ctx, 14, levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := holiday.Adjust(inner, holiday.Options{}).Fit(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := ft.Predict(ctx, 14, levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Validate(); err != nil || fc.Weekly == nil {
+		t.Fatalf("weekly %v: %v", fc.Weekly, err)
+	}
+	for w := range 2 {
+		shift := prevoir.WeekTotal(fc.Point, w) - before.Weekly.Point[w]
+		if (w == 0) != (shift < -1) {
+			t.Errorf("week %d: the correction moved the total by %v", w+1, shift)
 		}
-		fc, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := fc.Validate(); err != nil {
-			t.Errorf("origin %s: %v", origin, err)
-		}
-		if (fc.Weekly != nil) != weekly {
-			t.Errorf("origin %s: weekly totals %v, want them: %v", origin, fc.Weekly, weekly)
+		for j := range levels {
+			if got, want := fc.Weekly.Values[w][j], before.Weekly.Values[w][j]+shift; math.Abs(got-want) > 1e-9 {
+				t.Errorf("week %d quantiles %v, want %v shifted by %v", w+1, fc.Weekly.Values[w], before.Weekly.Values[w], shift)
+				break
+			}
 		}
 	}
 }

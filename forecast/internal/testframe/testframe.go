@@ -136,3 +136,39 @@ func (ft fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prev
 	}
 	return fc, nil
 }
+
+// WithWeeks gives the forecasts of its model weekly totals: the sums of the daily points, with
+// quantiles total + Spread·(p − 0.5).
+type WithWeeks struct {
+	prevoir.Forecaster
+	Spread float64
+}
+
+// Fit fits the model.
+func (m WithWeeks) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
+	ft, err := m.Forecaster.Fit(ctx, f)
+	return weeksFitted{ft, m.Spread}, err
+}
+
+type weeksFitted struct {
+	prevoir.Fitted
+	spread float64
+}
+
+func (ft weeksFitted) Predict(ctx context.Context, h int, q []float64) (*prevoir.Forecast, error) {
+	fc, err := ft.Fitted.Predict(ctx, h, q)
+	if err != nil {
+		return nil, err
+	}
+	fc.Weekly = &prevoir.Weeks{}
+	for w := range fc.Weeks() {
+		tot := prevoir.WeekTotal(fc.Point, w)
+		row := make([]float64, len(q))
+		for j, p := range q {
+			row[j] = tot + ft.spread*(p-0.5)
+		}
+		fc.Weekly.Point = append(fc.Weekly.Point, tot)
+		fc.Weekly.Values = append(fc.Weekly.Values, row)
+	}
+	return fc, nil
+}
