@@ -20,9 +20,12 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-// DefaultTrainModels are the models a training trains when none are named.
-// The networks train with conformal intervals (+cp) so that they can be champion.
-const DefaultTrainModels = "snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn+cp,tcn+cp,transformer+cp"
+// defaultTrainModels are the models a training trains when none are named: the candidates
+// and the original project's networks, with conformal intervals (+cp) so that they can be
+// champion.
+func defaultTrainModels() string {
+	return strings.Join(append(models.Candidates(), "rnn+cp", "tcn+cp", "transformer+cp"), ",")
+}
 
 // pipelineFlags are the settings of the flows. Each command registers those it uses, so that
 // its help lists them and no other (see register, registerFlows, registerJobs).
@@ -58,7 +61,7 @@ func (p *pipelineFlags) registerFlows(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	floatVar(fl, &p.monitor.DriftFactor, "alert-drift-factor", 1.5, moreThan(0), "alert when the champion's live MAE over its last 14 scored days exceeds this times its backtest MAE")
 	durationVar(fl, &p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, moreThan(0), "alert when a source has not changed for longer than this")
-	fl.StringVar(&p.trainModels, "models", DefaultTrainModels, "models a training trains (comma-separated; see prevoir backtest --help)")
+	fl.StringVar(&p.trainModels, "models", defaultTrainModels(), "models a training trains (comma-separated; see prevoir backtest --help)")
 	intVar(fl, &p.train.Epochs, "epochs", 0, atLeast(1), "epochs of the neural models (default: their own, 100)")
 	intVar(fl, &p.train.Origins, "train-origins", backtest.DefaultChampionWindow, atLeast(1), "weekly origins each model is backtested on when trained")
 	floatVar(fl, &p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")

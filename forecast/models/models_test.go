@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prevoir/prevoir"
@@ -16,7 +17,7 @@ import (
 
 func TestNames(t *testing.T) {
 	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "leadreg", "weekly", "secondary", "secondary_rea",
-		"ensemble", "ensemble_mean",
+		"ensemble", "ensemble_mean", "ensemble_lead", "ensemble_lead_mean",
 		"rnn", "lstm", "gru", "tcn", "transformer"}
 	if got := models.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
@@ -49,7 +50,8 @@ func TestNames(t *testing.T) {
 }
 
 func TestEnsembleMembers(t *testing.T) {
-	for _, name := range []string{"ensemble", "ensemble_mean"} {
+	for name, want := range map[string][]string{"ensemble": models.EnsembleMembers(), "ensemble_mean": models.EnsembleMembers(),
+		"ensemble_lead": models.LeadMembers(), "ensemble_lead_mean": models.LeadMembers()} {
 		m, _ := models.Lookup(name)
 		e, ok := m.(*conformal.Forecaster).Inner.(*ensemble.Forecaster)
 		if !ok {
@@ -59,8 +61,27 @@ func TestEnsembleMembers(t *testing.T) {
 		for _, mb := range e.Members {
 			got = append(got, mb.Name())
 		}
-		if !slices.Equal(got, models.EnsembleMembers()) {
-			t.Errorf("%s members %v, want %v", name, got, models.EnsembleMembers())
+		if !slices.Equal(got, want) {
+			t.Errorf("%s members %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestCandidates: the default model list names registered models, once each, in canonical
+// spelling, and holds the ensembles of both member lists.
+func TestCandidates(t *testing.T) {
+	ms, err := models.Parse(strings.Join(models.Candidates(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.Name() != models.Candidates()[i] {
+			t.Errorf("candidate %q is recorded as %q", models.Candidates()[i], m.Name())
+		}
+	}
+	for _, n := range []string{"ensemble_mean", "ensemble_lead", "snaive"} {
+		if !slices.Contains(models.Candidates(), n) {
+			t.Errorf("%s is not a candidate", n)
 		}
 	}
 }
@@ -87,7 +108,7 @@ func TestFitEveryBaseModel(t *testing.T) {
 	adm := testframe.Noisy(800, 5)
 	f := testframe.New(y, map[string][]float64{"incid_hosp": adm, "incid_rea": adm})
 	for _, n := range models.Names() {
-		if n == "ensemble" || n == "ensemble_mean" || slices.Contains([]string{"rnn", "lstm", "gru", "tcn", "transformer"}, n) {
+		if strings.HasPrefix(n, "ensemble") || slices.Contains([]string{"rnn", "lstm", "gru", "tcn", "transformer"}, n) {
 			continue
 		}
 		m, _ := models.Lookup(n)
