@@ -20,7 +20,7 @@ build:
 ## run: the main job on the offline data: ingest both sources, train the models, forecast,
 ## show the forecast. MODELS leaves out the Transformer, whose training with conformal
 ## intervals takes several minutes; MODELS= (empty) trains the production default, with it.
-MODELS ?= snaive,ets,theta,linreg,ensemble,ensemble_mean,rnn+cp,tcn+cp
+MODELS ?= snaive,ets+hol,linreg+hol,leadreg+hol,weekly,secondary,secondary_rea,ensemble,ensemble_mean,ensemble_lead,ensemble_lead_mean,rnn+cp,tcn+cp
 run: build
 	./bin/prevoir --home $(HOME_DIR) ingest --source-dir $(DATA)
 	./bin/prevoir --home $(HOME_DIR) frame --format summary
