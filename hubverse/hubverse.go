@@ -2,7 +2,7 @@
 // forecast hubs collect (https://hubverse.io, "Model output"; the European COVID-19 Forecast
 // Hub, https://covid19forecasthub.eu, collected weekly death forecasts in its predecessor).
 //
-// A file has exactly the columns of Columns, one row per target, horizon and quantile level:
+// A file has exactly the columns of Columns(), one row per target, horizon and quantile level:
 //
 //   - origin_date is the forecast's origin, the last day of data it saw (prevoir's origin). A
 //     day's horizon h is the date origin_date+h; week N is the days origin_date+7N-6 ..
@@ -30,9 +30,11 @@ import (
 	"github.com/prevoir/prevoir"
 )
 
-// Columns are a model-output file's columns, in order: the task IDs, then the output
+// Columns returns a model-output file's columns, in order: the task IDs, then the output
 // representation.
-var Columns = []string{"origin_date", "target", "horizon", "location", "output_type", "output_type_id", "value"}
+func Columns() []string {
+	return []string{"origin_date", "target", "horizon", "location", "output_type", "output_type_id", "value"}
+}
 
 // Location is France's location code in the hubs (ISO 3166-1 alpha-2).
 const Location = "FR"
@@ -64,7 +66,7 @@ func CSV(fc *prevoir.Forecast, weekly bool) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write(Columns)
+	w.Write(Columns())
 	row := func(target string, horizon int, values []float64) {
 		for j, p := range levels {
 			// Deaths are counts: a quantile below zero (a model's unclipped normal tail) is 0,

@@ -9,8 +9,8 @@ import (
 	"github.com/prevoir/prevoir/hubverse"
 )
 
-// exportFormats are the formats forecast export writes.
-var exportFormats = []string{"hubverse"}
+// formatHubverse is the one format forecast export writes.
+const formatHubverse = "hubverse"
 
 func (a *app) forecastExportCommand() *cobra.Command {
 	var (
@@ -33,7 +33,7 @@ ending N Saturdays later). A forecast without weekly totals, or stored by an ear
 without the 23 levels, is refused: nothing is written.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf("format", format, exportFormats); err != nil {
+			if err := oneOf("format", format, []string{formatHubverse}); err != nil {
 				return err
 			}
 			db, _, err := a.stores(cmd.Context())
@@ -59,7 +59,7 @@ without the 23 levels, is refused: nothing is written.`,
 		},
 	}
 	cmd.Flags().StringVar(&model, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
-	cmd.Flags().StringVar(&format, "format", "hubverse", "output format: hubverse")
+	cmd.Flags().StringVar(&format, "format", formatHubverse, "output format: "+formatHubverse)
 	cmd.Flags().BoolVar(&weekly, "weekly", false, `the weekly totals ("N wk ahead inc death") instead of the days`)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout")
 	markPerInvocation(cmd, "format", "weekly", "output")
