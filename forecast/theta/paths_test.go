@@ -1,7 +1,6 @@
 package theta_test
 
 import (
-	"context"
 	"math"
 	"slices"
 	"testing"
@@ -58,17 +57,7 @@ func TestForecasterWeekly(t *testing.T) {
 	for _, fc := range []theta.Forecaster{{}, {Options: theta.Options{Optimize: true}}} {
 		var got [][][]float64
 		for range 2 {
-			ft, err := fc.Fit(context.Background(), testframe.New(slices.Clone(y), nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := out.Validate(); err != nil {
-				t.Fatal(err)
-			}
+			out, _ := testframe.Predict(t, fc, testframe.New(slices.Clone(y), nil), 14, prevoir.DefaultQuantiles())
 			if out.Weekly == nil {
 				t.Fatal("no weekly totals")
 			}
