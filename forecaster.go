@@ -94,13 +94,8 @@ func (fc *Forecast) Validate() error {
 		if math.IsNaN(fc.Point[i]) || math.IsInf(fc.Point[i], 0) {
 			return fmt.Errorf("forecast %s: point %d is %v", fc.Model, i+1, fc.Point[i])
 		}
-		if len(fc.Values[i]) != len(fc.Quantiles) {
-			return fmt.Errorf("forecast %s: day %d has %d quantiles, want %d", fc.Model, i+1, len(fc.Values[i]), len(fc.Quantiles))
-		}
-		for j, v := range fc.Values[i] {
-			if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < fc.Values[i][j-1]) {
-				return fmt.Errorf("forecast %s: day %d: quantiles %v not finite and non-decreasing", fc.Model, i+1, fc.Values[i])
-			}
+		if err := fc.checkQuantileRow("day", i, fc.Values[i]); err != nil {
+			return err
 		}
 	}
 	if w := fc.Weekly; w != nil {
@@ -112,14 +107,23 @@ func (fc *Forecast) Validate() error {
 			if sum := WeekTotal(fc.Point, k); math.Abs(w.Point[k]-sum) > 1e-6*math.Max(1, math.Abs(sum)) {
 				return fmt.Errorf("forecast %s: week %d: point %v is not the sum of its days' points %v", fc.Model, k+1, w.Point[k], sum)
 			}
-			if len(w.Values[k]) != len(fc.Quantiles) {
-				return fmt.Errorf("forecast %s: week %d has %d quantiles, want %d", fc.Model, k+1, len(w.Values[k]), len(fc.Quantiles))
+			if err := fc.checkQuantileRow("week", k, w.Values[k]); err != nil {
+				return err
 			}
-			for j, v := range w.Values[k] {
-				if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < w.Values[k][j-1]) {
-					return fmt.Errorf("forecast %s: week %d: quantiles %v not finite and non-decreasing", fc.Model, k+1, w.Values[k])
-				}
-			}
+		}
+	}
+	return nil
+}
+
+// checkQuantileRow checks that row, the quantiles of day or week k (0-based; unit names it),
+// has one value per level and is finite and non-decreasing.
+func (fc *Forecast) checkQuantileRow(unit string, k int, row []float64) error {
+	if len(row) != len(fc.Quantiles) {
+		return fmt.Errorf("forecast %s: %s %d has %d quantiles, want %d", fc.Model, unit, k+1, len(row), len(fc.Quantiles))
+	}
+	for j, v := range row {
+		if math.IsNaN(v) || math.IsInf(v, 0) || (j > 0 && v < row[j-1]) {
+			return fmt.Errorf("forecast %s: %s %d: quantiles %v not finite and non-decreasing", fc.Model, unit, k+1, row)
 		}
 	}
 	return nil

@@ -65,12 +65,7 @@ type ForecastDay struct {
 	Horizon   int          `json:"horizon"`
 	Point     Number       `json:"point"`
 	Quantiles []Number     `json:"quantiles"`
-	Lower50   Number       `json:"lower_50"`
-	Upper50   Number       `json:"upper_50"`
-	Lower80   Number       `json:"lower_80"`
-	Upper80   Number       `json:"upper_80"`
-	Lower95   Number       `json:"lower_95"`
-	Upper95   Number       `json:"upper_95"`
+	Bands
 }
 
 // ForecastResponse is GET /api/v1/forecast: the served forecast of the registered model, the
@@ -107,12 +102,28 @@ type ForecastWeek struct {
 	To        prevoir.Date `json:"to"`
 	Point     Number       `json:"point"`
 	Quantiles []Number     `json:"quantiles"`
-	Lower50   Number       `json:"lower_50"`
-	Upper50   Number       `json:"upper_50"`
-	Lower80   Number       `json:"lower_80"`
-	Upper80   Number       `json:"upper_80"`
-	Lower95   Number       `json:"lower_95"`
-	Upper95   Number       `json:"upper_95"`
+	Bands
+}
+
+// Bands are the bounds of a forecast's central 50%, 80% and 95% ranges (null when the
+// forecast lacks them); embedded, so that JSON has them at the top level of a day or a week.
+type Bands struct {
+	Lower50 Number `json:"lower_50"`
+	Upper50 Number `json:"upper_50"`
+	Lower80 Number `json:"lower_80"`
+	Upper80 Number `json:"upper_80"`
+	Lower95 Number `json:"lower_95"`
+	Upper95 Number `json:"upper_95"`
+}
+
+// bands returns the Bands of the central ranges that at gives (Forecast.Interval or
+// Forecast.WeekInterval of one day or week).
+func bands(at func(coverage float64) (lo, hi float64, ok bool)) Bands {
+	var b Bands
+	b.Lower50, b.Upper50 = interval(at(0.5))
+	b.Lower80, b.Upper80 = interval(at(0.8))
+	b.Lower95, b.Upper95 = interval(at(0.95))
+	return b
 }
 
 func interval(lo, hi float64, ok bool) (Number, Number) {
@@ -141,20 +152,14 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	}
 	fc := &sf.Forecast
 	for i, d := range sf.Dates {
-		day := ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: numbers(sf.Values[i])}
-		day.Lower50, day.Upper50 = interval(fc.Interval(i, 0.5))
-		day.Lower80, day.Upper80 = interval(fc.Interval(i, 0.8))
-		day.Lower95, day.Upper95 = interval(fc.Interval(i, 0.95))
-		r.Days = append(r.Days, day)
+		r.Days = append(r.Days, ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: numbers(sf.Values[i]),
+			Bands: bands(func(c float64) (float64, float64, bool) { return fc.Interval(i, c) })})
 	}
 	if sf.Weekly != nil {
 		for w := range sf.Weekly.Point {
-			wk := ForecastWeek{Week: w + 1, From: sf.Dates[w*prevoir.WeekDays], To: sf.Dates[(w+1)*prevoir.WeekDays-1],
-				Point: Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w])}
-			wk.Lower50, wk.Upper50 = interval(fc.WeekInterval(w, 0.5))
-			wk.Lower80, wk.Upper80 = interval(fc.WeekInterval(w, 0.8))
-			wk.Lower95, wk.Upper95 = interval(fc.WeekInterval(w, 0.95))
-			r.Weeks = append(r.Weeks, wk)
+			r.Weeks = append(r.Weeks, ForecastWeek{Week: w + 1, From: sf.Dates[w*prevoir.WeekDays], To: sf.Dates[(w+1)*prevoir.WeekDays-1],
+				Point: Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w]),
+				Bands: bands(func(c float64) (float64, float64, bool) { return fc.WeekInterval(w, c) })})
 		}
 	}
 	return r

@@ -13,17 +13,7 @@ import (
 
 func predict(t *testing.T, fc prevoir.Forecaster, f *prevoir.Frame, h int) (*prevoir.Forecast, prevoir.Fitted) {
 	t.Helper()
-	ft, err := fc.Fit(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ft.Predict(context.Background(), h, prevoir.DefaultQuantiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	out, ft := testframe.Predict(t, fc, f, h, prevoir.DefaultQuantiles())
 	if out.Origin != f.Dates[f.Len()-1] || out.Dates[0] != out.Origin+1 {
 		t.Fatalf("origin %s first day %s, frame ends %s", out.Origin, out.Dates[0], f.Dates[f.Len()-1])
 	}

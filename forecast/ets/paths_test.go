@@ -12,19 +12,9 @@ import (
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
 )
 
-// weekSums returns the totals of week w (0-based) of the paths.
-func weekSums(ps [][]float64, w int) []float64 {
-	s := make([]float64, len(ps))
-	for k, p := range ps {
-		s[k] = prevoir.WeekTotal(p, w)
-	}
-	return s
-}
-
-// TestPathsANNWeekly: ETS(A,N,N)'s simulated weekly totals have the analytic distribution.
-// Day i is ℓ + e_i + α Σ_{k<i} e_k, so a week's total is normal with variance
-// σ² Σ_k c_k², c_k = [k in the week] + α·#{days i of the week with i > k} (computed here for
-// weeks 1 and 2, the second also carrying the first week's errors).
+// TestPathsANNWeekly: ETS(A,N,N)'s simulated weekly totals have the analytic distribution, a
+// normal of variance σ²·testframe.SESWeekVariance (weeks 1 and 2, the second also carrying
+// the first week's errors).
 func TestPathsANNWeekly(t *testing.T) {
 	y := make([]float64, 300)
 	for i := range y {
@@ -45,21 +35,8 @@ func TestPathsANNWeekly(t *testing.T) {
 	}
 	a, s2 := md.Params().Alpha, md.Sigma2()
 	for w := range 2 {
-		var v float64
-		for k := 1; k <= h; k++ {
-			c := 0.0
-			for i := 7*w + 1; i <= 7*w+7; i++ {
-				switch {
-				case i == k:
-					c++
-				case i > k:
-					c += a
-				}
-			}
-			v += c * c
-		}
-		sd := math.Sqrt(s2 * v)
-		q := paths.Quantiles(weekSums(ps, w), probs)
+		sd := math.Sqrt(s2 * testframe.SESWeekVariance(a, w))
+		q := paths.Quantiles(testframe.WeekSums(ps, w), probs)
 		mean := prevoir.WeekTotal(point, w)
 		for j, p := range probs {
 			want := mean + normal.Quantile(p)*sd
@@ -92,11 +69,7 @@ func TestPathsMatchAnalyticMoments(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range h {
-				day := make([]float64, n)
-				for k, p := range ps {
-					day[k] = p[i]
-				}
-				got := paths.Quantiles(day, []float64{0.1, 0.5, 0.9})
+				got := paths.Quantiles(testframe.Day(ps, i), []float64{0.1, 0.5, 0.9})
 				spread := q[i][2] - q[i][0]
 				for j := range got {
 					if math.Abs(got[j]-q[i][j]) > 0.1*spread {
@@ -113,13 +86,7 @@ func TestPathsMatchAnalyticMoments(t *testing.T) {
 		}
 		v := md.variance(point)
 		for i := range h {
-			var s, ss float64
-			for _, p := range ps {
-				s += p[i]
-				ss += p[i] * p[i]
-			}
-			mean := s / n
-			sd := math.Sqrt(ss/n - mean*mean)
+			mean, sd := testframe.DayMoments(ps, i)
 			want := math.Sqrt(v[i])
 			if math.Abs(mean-point[i]) > 5*want/math.Sqrt(n) || math.Abs(sd-want) > 0.08*want {
 				t.Errorf("%v day %d: paths mean %.2f sd %.2f, want %.2f and %.2f", sp, i+1, mean, sd, point[i], want)
@@ -146,10 +113,7 @@ func TestPathsBackTransformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range h {
-		day := make([]float64, n)
-		for k, p := range ps {
-			day[k] = p[i]
-		}
+		day := testframe.Day(ps, i)
 		slices.Sort(day)
 		if day[0] < -1 {
 			t.Errorf("day %d: path value %v below -1", i+1, day[0])

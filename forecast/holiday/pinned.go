@@ -12,11 +12,27 @@ import (
 // pinned is the state of a corrected model: its factors, with the number of past days behind
 // each (the inner model is pinned beside).
 type pinned struct {
-	Name         string  `json:"name"`
+	Name string `json:"name"`
+	PinnedFactors
+}
+
+// PinnedFactors are the factors and day counts of Factors in a pinned state; embedded, their
+// fields are at the state's top level (the correction's and the secondary model's states).
+type PinnedFactors struct {
 	Holiday      float64 `json:"holiday_factor"`
 	HolidayDays  int     `json:"holiday_days"`
 	DayAfter     float64 `json:"day_after_factor"`
 	DayAfterDays int     `json:"day_after_days"`
+}
+
+// PinFactors returns the pinned form of Factors' results.
+func PinFactors(factors map[Kind]float64, days map[Kind]int) PinnedFactors {
+	return PinnedFactors{Holiday: factors[Holiday], HolidayDays: days[Holiday], DayAfter: factors[After], DayAfterDays: days[After]}
+}
+
+// Factors returns the factors and day counts p pins, as Forecaster.Factors returns them.
+func (p PinnedFactors) Factors() (factors map[Kind]float64, days map[Kind]int) {
+	return map[Kind]float64{Holiday: p.Holiday, After: p.DayAfter}, map[Kind]int{Holiday: p.HolidayDays, After: p.DayAfterDays}
 }
 
 // PinnedKind is the pinned states' kind.
@@ -36,8 +52,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(pinned{Name: ft.name, Holiday: ft.factors[Holiday], HolidayDays: ft.days[Holiday],
-		DayAfter: ft.factors[After], DayAfterDays: ft.days[After]})
+	b, err := json.Marshal(pinned{Name: ft.name, PinnedFactors: PinFactors(ft.factors, ft.days)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: pin: %w", ft.name, err)
 	}
@@ -60,7 +75,6 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{name: st.Name, inner: inner, cal: France, special: special,
-		factors: map[Kind]float64{Holiday: st.Holiday, After: st.DayAfter},
-		days:    map[Kind]int{Holiday: st.HolidayDays, After: st.DayAfterDays}}, nil
+	factors, days := st.Factors()
+	return &fitted{name: st.Name, inner: inner, cal: France, special: special, factors: factors, days: days}, nil
 }

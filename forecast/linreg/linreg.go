@@ -41,7 +41,6 @@ package linreg
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -51,6 +50,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
+	"github.com/prevoir/prevoir/forecast/internal/linalg"
 	"github.com/prevoir/prevoir/forecast/internal/paths"
 )
 
@@ -659,11 +659,11 @@ func solve(st *standardised, lambda float64, withDF bool) (*model, error) {
 			a[j][j] = 1 // constant feature: β = 0
 		}
 	}
-	l, err := cholesky(a)
+	l, err := linalg.Cholesky(a)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ridge system: %w", err)
 	}
-	m := &model{st: st, beta: cholSolve(l, st.xty), df: 1}
+	m := &model{st: st, beta: linalg.CholSolve(l, st.xty), df: 1}
 	if !withDF {
 		return m, nil
 	}
@@ -675,54 +675,7 @@ func solve(st *standardised, lambda float64, withDF bool) (*model, error) {
 		for i := range p {
 			col[i] = st.gram[i][j]
 		}
-		m.df += cholSolve(l, col)[j]
+		m.df += linalg.CholSolve(l, col)[j]
 	}
 	return m, nil
-}
-
-// cholesky returns the lower-triangular L with A = L Lᵀ.
-func cholesky(a [][]float64) ([][]float64, error) {
-	p := len(a)
-	l := make([][]float64, p)
-	for i := range l {
-		l[i] = make([]float64, p)
-	}
-	for j := range p {
-		d := a[j][j]
-		for k := range j {
-			d -= l[j][k] * l[j][k]
-		}
-		if d <= 0 || math.IsNaN(d) {
-			return nil, errors.New("ridge system is not positive definite")
-		}
-		l[j][j] = math.Sqrt(d)
-		for i := j + 1; i < p; i++ {
-			s := a[i][j]
-			for k := range j {
-				s -= l[i][k] * l[j][k]
-			}
-			l[i][j] = s / l[j][j]
-		}
-	}
-	return l, nil
-}
-
-func cholSolve(l [][]float64, b []float64) []float64 {
-	p := len(b)
-	y := make([]float64, p)
-	for i := range p {
-		s := b[i]
-		for k := range i {
-			s -= l[i][k] * y[k]
-		}
-		y[i] = s / l[i][i]
-	}
-	for i := p - 1; i >= 0; i-- {
-		s := y[i]
-		for k := i + 1; k < p; k++ {
-			s -= l[k][i] * y[k]
-		}
-		y[i] = s / l[i][i]
-	}
-	return y
 }

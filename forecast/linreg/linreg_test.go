@@ -14,17 +14,7 @@ var probs = prevoir.DefaultQuantiles()
 
 func predict(t *testing.T, o Options, f *prevoir.Frame, h int) *prevoir.Forecast {
 	t.Helper()
-	ft, err := New(o).Fit(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc, err := ft.Predict(context.Background(), h, probs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fc.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	fc, _ := testframe.Predict(t, New(o), f, h, probs)
 	return fc
 }
 

@@ -12,17 +12,7 @@ import (
 
 func forecast(t *testing.T, fc prevoir.Forecaster, y []float64, h int) *prevoir.Forecast {
 	t.Helper()
-	ft, err := fc.Fit(context.Background(), testframe.New(y, nil))
-	if err != nil {
-		t.Fatalf("%s: %v", fc.Name(), err)
-	}
-	out, err := ft.Predict(context.Background(), h, prevoir.DefaultQuantiles())
-	if err != nil {
-		t.Fatalf("%s: %v", fc.Name(), err)
-	}
-	if err := out.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := testframe.Predict(t, fc, testframe.New(y, nil), h, prevoir.DefaultQuantiles())
 	if out.Model != fc.Name() || out.Origin != testframe.Start()+prevoir.Date(len(y)-1) {
 		t.Fatalf("%s: model %q origin %s", fc.Name(), out.Model, out.Origin)
 	}

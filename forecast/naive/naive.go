@@ -343,7 +343,14 @@ func (m *Model) Paths(h, n int) ([][]float64, error) {
 	for k := range ps {
 		p := make([]float64, h)
 		switch m.method {
-		case MethodNaive:
+		case MethodNaive, MethodDrift:
+			// The naive method is the drift method without a slope, hence without its error z
+			// (drawn first, so that the drift's paths keep their draws).
+			z := 0.0
+			if m.method == MethodDrift {
+				T := m.lastIdx - m.firstIdx + 1
+				z = m.sigma / math.Sqrt(T) * rng.NormFloat64()
+			}
 			g := ny - 1 - int(m.lastIdx)
 			c := 0.0
 			for range g {
@@ -351,7 +358,8 @@ func (m *Model) Paths(h, n int) ([][]float64, error) {
 			}
 			for i := range p {
 				c += m.sigma * rng.NormFloat64()
-				p[i] = point[i] + c
+				ahead := float64(g + i + 1)
+				p[i] = point[i] + c + ahead*z
 			}
 		case MethodSeasonalNaive:
 			for i := range p {
@@ -373,19 +381,6 @@ func (m *Model) Paths(h, n int) ([][]float64, error) {
 			c := m.sigma / math.Sqrt(float64(m.m)) * rng.NormFloat64()
 			for i := range p {
 				p[i] = point[i] + c + m.sigma*rng.NormFloat64()
-			}
-		case MethodDrift:
-			T := m.lastIdx - m.firstIdx + 1
-			z := m.sigma / math.Sqrt(T) * rng.NormFloat64()
-			g := ny - 1 - int(m.lastIdx)
-			c := 0.0
-			for range g {
-				c += m.sigma * rng.NormFloat64()
-			}
-			for i := range p {
-				c += m.sigma * rng.NormFloat64()
-				ahead := float64(g + i + 1)
-				p[i] = point[i] + c + ahead*z
 			}
 		}
 		ps[k] = p

@@ -105,13 +105,7 @@ func TestPathsMatchDailyForecast(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range h {
-				var s, ss float64
-				for _, p := range ps {
-					s += p[i]
-					ss += p[i] * p[i]
-				}
-				mean := s / n
-				sd := math.Sqrt(ss/n - mean*mean)
+				mean, sd := testframe.DayMoments(ps, i)
 				want := q[i][0] - point[i]
 				// Standard errors: sd/√n for the mean, sd/√(2n) for the s.d.
 				if math.Abs(mean-point[i]) > 4*want/math.Sqrt(n) || math.Abs(sd-want) > 4*want/math.Sqrt(2*n) {

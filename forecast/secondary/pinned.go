@@ -14,22 +14,19 @@ import (
 // pinned is the state of a fitted model: its settings, its estimates and the holiday factors
 // (the admissions model is pinned beside, as the inner model).
 type pinned struct {
-	Name         string  `json:"name"`
-	Primary      string  `json:"primary"`
-	Window       int     `json:"window"`
-	MaxDelay     int     `json:"max_delay"`
-	Gamma        bool    `json:"gamma_delay,omitempty"`
-	Trend        bool    `json:"trend,omitempty"`
-	Extrapolate  bool    `json:"extrapolate,omitempty"`
-	HalfLife     float64 `json:"half_life,omitempty"`
-	Paths        int     `json:"paths"`
-	Median       bool    `json:"median,omitempty"`
-	Drift        float64 `json:"drift,omitempty"`
-	Params       Params  `json:"params"`
-	Holiday      float64 `json:"holiday_factor"`
-	HolidayDays  int     `json:"holiday_days"`
-	DayAfter     float64 `json:"day_after_factor"`
-	DayAfterDays int     `json:"day_after_days"`
+	Name        string  `json:"name"`
+	Primary     string  `json:"primary"`
+	Window      int     `json:"window"`
+	MaxDelay    int     `json:"max_delay"`
+	Gamma       bool    `json:"gamma_delay,omitempty"`
+	Trend       bool    `json:"trend,omitempty"`
+	Extrapolate bool    `json:"extrapolate,omitempty"`
+	HalfLife    float64 `json:"half_life,omitempty"`
+	Paths       int     `json:"paths"`
+	Median      bool    `json:"median,omitempty"`
+	Drift       float64 `json:"drift,omitempty"`
+	Params      Params  `json:"params"`
+	holiday.PinnedFactors
 }
 
 // PinnedKind is the pinned states' kind.
@@ -48,8 +45,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	o := ft.o
 	b, err := json.Marshal(pinned{Name: o.Label, Primary: o.Primary, Window: o.Window, MaxDelay: o.MaxDelay, Gamma: o.Delay == Gamma, Trend: o.Trend,
 		Extrapolate: o.Extrapolate, HalfLife: o.HalfLife, Paths: o.Paths, Median: o.Median, Drift: o.Drift, Params: ft.p,
-		Holiday: ft.factors[holiday.Holiday], HolidayDays: ft.days[holiday.Holiday],
-		DayAfter: ft.factors[holiday.After], DayAfterDays: ft.days[holiday.After]})
+		PinnedFactors: holiday.PinFactors(ft.factors, ft.days)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: pin: %w", o.Label, err)
 	}
@@ -90,7 +86,6 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{o: o, p: st.Params, pb: pb, adm: adm,
-		factors: map[holiday.Kind]float64{holiday.Holiday: st.Holiday, holiday.After: st.DayAfter},
-		days:    map[holiday.Kind]int{holiday.Holiday: st.HolidayDays, holiday.After: st.DayAfterDays}}, nil
+	factors, days := st.Factors()
+	return &fitted{o: o, p: st.Params, pb: pb, adm: adm, factors: factors, days: days}, nil
 }

@@ -1,7 +1,6 @@
 package theta_test
 
 import (
-	"context"
 	"math"
 	"testing"
 
@@ -12,17 +11,7 @@ import (
 
 func predict(t *testing.T, fc prevoir.Forecaster, y []float64, h int) *prevoir.Forecast {
 	t.Helper()
-	ft, err := fc.Fit(context.Background(), testframe.New(y, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ft.Predict(context.Background(), h, prevoir.DefaultQuantiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := testframe.Predict(t, fc, testframe.New(y, nil), h, prevoir.DefaultQuantiles())
 	return out
 }
 

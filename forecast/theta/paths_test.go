@@ -1,7 +1,6 @@
 package theta_test
 
 import (
-	"context"
 	"math"
 	"slices"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 // TestPathsWeekly: the Theta method is SES with drift (Hyndman & Billah 2003), so its weekly
 // totals are normal around the summed points with the variance of ETS(A,N,N)'s sums,
-// σ² Σ_k c_k², c_k = [k in the week] + α·#{days i of the week with i > k}; for both the
+// σ²·testframe.SESWeekVariance; for both the
 // standard and the optimised method, without seasonal adjustment (Period 1).
 func TestPathsWeekly(t *testing.T) {
 	y := make([]float64, 300)
@@ -39,25 +38,8 @@ func TestPathsWeekly(t *testing.T) {
 		}
 		a := md.Alpha()
 		for w := range 2 {
-			var v float64
-			for k := 1; k <= h; k++ {
-				c := 0.0
-				for i := 7*w + 1; i <= 7*w+7; i++ {
-					switch {
-					case i == k:
-						c++
-					case i > k:
-						c += a
-					}
-				}
-				v += c * c
-			}
-			sd := math.Sqrt(md.Sigma2() * v)
-			sums := make([]float64, n)
-			for k, p := range ps {
-				sums[k] = prevoir.WeekTotal(p, w)
-			}
-			q := paths.Quantiles(sums, levels)
+			sd := math.Sqrt(md.Sigma2() * testframe.SESWeekVariance(a, w))
+			q := paths.Quantiles(testframe.WeekSums(ps, w), levels)
 			for j, p := range levels {
 				want := prevoir.WeekTotal(point, w) + normal.Quantile(p)*sd
 				if math.Abs(q[j]-want) > 0.15*sd {
@@ -75,17 +57,7 @@ func TestForecasterWeekly(t *testing.T) {
 	for _, fc := range []theta.Forecaster{{}, {Options: theta.Options{Optimize: true}}} {
 		var got [][][]float64
 		for range 2 {
-			ft, err := fc.Fit(context.Background(), testframe.New(slices.Clone(y), nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := out.Validate(); err != nil {
-				t.Fatal(err)
-			}
+			out, _ := testframe.Predict(t, fc, testframe.New(slices.Clone(y), nil), 14, prevoir.DefaultQuantiles())
 			if out.Weekly == nil {
 				t.Fatal("no weekly totals")
 			}

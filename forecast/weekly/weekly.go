@@ -47,6 +47,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
+	"github.com/prevoir/prevoir/forecast/internal/linalg"
 	"github.com/prevoir/prevoir/forecast/internal/normal"
 	"github.com/prevoir/prevoir/forecast/internal/paths"
 )
@@ -284,20 +285,21 @@ func dot(a, b []float64) float64 {
 // (about 1e-2 on the log scale), enough to keep the normal equations regular.
 const minLambda = 1e-9
 
-// ridge solves min ‖z − Xb‖² + λ Σ_{j≥1} b_j² (the intercept, column 0, unpenalised) by
-// Gaussian elimination with partial pivoting on the normal equations: a handful of features.
+// ridge solves min ‖z − Xb‖² + λ Σ_{j≥1} b_j² (the intercept, column 0, unpenalised) by the
+// Cholesky factorisation of the normal equations (XᵀX + λ n D) b = Xᵀz: a handful of features.
 func ridge(X [][]float64, z []float64, lambda float64) ([]float64, error) {
 	p := len(X[0])
 	a := make([][]float64, p)
 	for i := range a {
-		a[i] = make([]float64, p+1)
+		a[i] = make([]float64, p)
 	}
+	xtz := make([]float64, p)
 	for r, x := range X {
 		for i := range p {
 			for j := range p {
 				a[i][j] += x[i] * x[j]
 			}
-			a[i][p] += x[i] * z[r]
+			xtz[i] += x[i] * z[r]
 		}
 	}
 	// A tiny penalty keeps the system solvable when features are collinear (a series growing
@@ -306,32 +308,11 @@ func ridge(X [][]float64, z []float64, lambda float64) ([]float64, error) {
 	for i := 1; i < p; i++ {
 		a[i][i] += max(lambda, minLambda) * float64(len(z))
 	}
-	for c := range p {
-		piv := c
-		for r := c + 1; r < p; r++ {
-			if math.Abs(a[r][c]) > math.Abs(a[piv][c]) {
-				piv = r
-			}
-		}
-		if math.Abs(a[piv][c]) < 1e-12 {
-			return nil, fmt.Errorf("singular design (feature %d)", c)
-		}
-		a[c], a[piv] = a[piv], a[c]
-		for r := range p {
-			if r == c {
-				continue
-			}
-			m := a[r][c] / a[c][c]
-			for j := c; j <= p; j++ {
-				a[r][j] -= m * a[c][j]
-			}
-		}
+	l, err := linalg.Cholesky(a)
+	if err != nil {
+		return nil, fmt.Errorf("singular design: %w", err)
 	}
-	b := make([]float64, p)
-	for i := range b {
-		b[i] = a[i][p] / a[i][i]
-	}
-	return b, nil
+	return linalg.CholSolve(l, xtz), nil
 }
 
 // profile estimates the weekday shares and the days' scatter around them on the last

@@ -30,17 +30,7 @@ func shares() []float64 {
 
 func predict(t *testing.T, fc prevoir.Forecaster, f *prevoir.Frame) *prevoir.Forecast {
 	t.Helper()
-	ft, err := fc.Fit(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ft.Predict(context.Background(), 14, prevoir.DefaultQuantiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := testframe.Predict(t, fc, f, 14, prevoir.DefaultQuantiles())
 	return out
 }
 
