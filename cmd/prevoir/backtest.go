@@ -85,7 +85,7 @@ the same and is recorded as name+hol+cp (the calibration wraps the corrected mod
 ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 		Example: `  prevoir backtest --from 2022-01-01 --to 2022-12-17 --every 7 --json bt.json   # the candidates, Saturday origins (the hubs' weeks)
   prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg`,
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ms, err := models.Parse(modelList)
 			if err != nil {
