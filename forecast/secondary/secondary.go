@@ -55,10 +55,8 @@ package secondary
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -69,6 +67,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
 	"github.com/prevoir/prevoir/forecast/internal/optim"
 	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/series"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
@@ -523,20 +522,8 @@ func admissionLevels() []float64 {
 // forecasts the same and a refit on other data draws other numbers.
 func (ft *fitted) dataSeed() uint64 {
 	ft.once.Do(func() {
-		h := fnv.New64a()
-		var b [8]byte
-		put := func(v float64) {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-			h.Write(b[:])
-		}
-		put(float64(ft.pb.origin))
-		for _, v := range ft.pb.adm {
-			put(v)
-		}
-		for _, v := range ft.pb.y {
-			put(v)
-		}
-		ft.seed = h.Sum64()
+		vals := append([]float64{float64(ft.pb.origin)}, ft.pb.adm...)
+		ft.seed = series.Seed(append(vals, ft.pb.y...)...)
 	})
 	return ft.seed
 }
