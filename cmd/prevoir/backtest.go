@@ -235,14 +235,9 @@ func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms
 	}
 	metrics := map[string]float64{}
 	for _, m := range res.Models {
-		w := m.Weekly
-		for k, v := range map[string]backtest.Number{"mae": m.MAE, "rmse": m.RMSE, "mase": m.MASE, "wis": m.WIS,
-			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95, "relative_wis": m.RelativeWIS,
-			"weekly_mae": w.MAE, "weekly_wis": w.WIS, "weekly_relative_ae": w.RelativeAE, "weekly_relative_wis": w.RelativeWIS,
-			"weekly_coverage_50": w.Coverage50, "weekly_coverage_95": w.Coverage95} {
-			metrics[m.Name+"."+k] = float64(v)
+		for k, v := range m.Measures() {
+			metrics[m.Name+"."+k] = v
 		}
-		metrics[m.Name+".fit_seconds"] = m.FitSeconds
 	}
 	if err := run.LogMetrics(ctx, metrics); err != nil {
 		return nil, reports, err
