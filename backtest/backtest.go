@@ -187,8 +187,9 @@ func Run(ctx context.Context, f *prevoir.Frame, models []prevoir.Forecaster, opt
 	// The seasonal naive reference, forecast at every origin (the model's own fits when it
 	// is among the models).
 	seasonal := make([]*entry, len(origins))
+	sm := rolling.WithHorizon(opts.Seasonal, opts.Horizon)
 	for i, o := range origins {
-		seasonal[i] = r.plan(rolling.WithHorizon(opts.Seasonal, opts.Horizon), o)
+		seasonal[i] = r.plan(sm, o)
 		seasonal[i].index = i + 1
 	}
 	levels := r.levels()

@@ -57,6 +57,46 @@ func level(levels []float64, p float64) int {
 	return slices.IndexFunc(levels, func(q float64) bool { return math.Abs(q-p) < 1e-9 })
 }
 
+// quantileWIS is the WIS of the quantiles q at levels for the observation y, the median being
+// the 0.5 quantile when levels has it, else point: the daily and the weekly scores' WIS.
+func quantileWIS(y, point float64, levels, q []float64) float64 {
+	m := point
+	if med := level(levels, 0.5); med >= 0 {
+		m = q[med]
+	}
+	return WIS(y, m, levels, q)
+}
+
+// coverage counts, for each central interval it has a key for (0.5: the 50% one), the
+// observations inside it and the forecasts that had it: the daily and the weekly coverages.
+type coverage map[float64][2]int
+
+// add counts the observation y against the quantiles q at levels: in every interval whose
+// two bounds levels has, when q has a value at every level.
+func (c coverage) add(y float64, levels, q []float64) {
+	for p, v := range c {
+		lo, hi := level(levels, (1-p)/2), level(levels, (1+p)/2)
+		if lo < 0 || hi < 0 || len(q) != len(levels) {
+			continue
+		}
+		if y >= q[lo] && y <= q[hi] {
+			v[0]++
+		}
+		v[1]++
+		c[p] = v
+	}
+}
+
+// fraction is the share of the counted observations inside the interval p, NaN if none was
+// counted.
+func (c coverage) fraction(p float64) Number {
+	v := c[p]
+	if v[1] == 0 {
+		return Number(math.NaN())
+	}
+	return Number(float64(v[0]) / float64(v[1]))
+}
+
 // SeasonalScale is the MASE denominator at an origin: the in-sample mean absolute error of the
 // seasonal naive forecast on the last days days up to the origin, mean |y_t − y_{t−period}|
 // over the pairs of observed values that both fall in (origin−days, origin] (Hyndman & Koehler
@@ -103,7 +143,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	var nsm int
 	byH := make([]float64, horizon)
 	nH := make([]int, horizon)
-	cover := map[float64][2]int{0.5: {}, 0.8: {}, 0.95: {}}
+	cover := coverage{0.5: {}, 0.8: {}, 0.95: {}}
 	type originSum struct {
 		ae float64
 		n  int
@@ -139,17 +179,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 		if len(r.Quantiles) == len(levels) && slices.ContainsFunc(r.Quantiles, func(q float64) bool { return q != r.Point }) {
 			intervals = true
 		}
-		for c, v := range cover {
-			lo, hi := level(levels, (1-c)/2), level(levels, (1+c)/2)
-			if lo < 0 || hi < 0 || len(r.Quantiles) != len(levels) {
-				continue
-			}
-			if a >= r.Quantiles[lo] && a <= r.Quantiles[hi] {
-				v[0]++
-			}
-			v[1]++
-			cover[c] = v
-		}
+		cover.add(a, levels, r.Quantiles)
 		wis += dayWIS(r, levels)
 	}
 	nan := Number(math.NaN())
@@ -186,14 +216,8 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	if nm > 0 {
 		s.MASE = Number(mase / float64(nm))
 	}
-	frac := func(v [2]int) Number {
-		if v[1] == 0 {
-			return nan
-		}
-		return Number(float64(v[0]) / float64(v[1]))
-	}
 	if intervals {
-		s.Coverage50, s.Coverage80, s.Coverage95 = frac(cover[0.5]), frac(cover[0.8]), frac(cover[0.95])
+		s.Coverage50, s.Coverage80, s.Coverage95 = cover.fraction(0.5), cover.fraction(0.8), cover.fraction(0.95)
 	}
 	return s
 }

@@ -85,18 +85,24 @@ type ModelScore struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// Metrics returns the score's measures under the names runs and model versions record them
-// by; a measure that could not be computed (NaN: no interval, nothing observed) is left out.
-func (s ModelScore) Metrics() map[string]float64 {
-	m := map[string]float64{}
+// Measures returns every measure of the score that runs record, under the names they and
+// model versions record them by, NaN included (a backtest run records it as not computed).
+func (s ModelScore) Measures() map[string]float64 {
 	w := s.Weekly
-	for k, v := range map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
+	return map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
 		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds,
 		"relative_wis": float64(s.RelativeWIS), "weekly_mae": float64(w.MAE), "weekly_wis": float64(w.WIS),
 		"weekly_relative_ae": float64(w.RelativeAE), "weekly_relative_wis": float64(w.RelativeWIS),
-		"weekly_coverage_50": float64(w.Coverage50), "weekly_coverage_95": float64(w.Coverage95)} {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			m[k] = v
+		"weekly_coverage_50": float64(w.Coverage50), "weekly_coverage_95": float64(w.Coverage95)}
+}
+
+// Metrics returns the Measures that could be computed: a NaN one (no interval, nothing
+// observed) is left out.
+func (s ModelScore) Metrics() map[string]float64 {
+	m := s.Measures()
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(m, k)
 		}
 	}
 	return m

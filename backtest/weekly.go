@@ -140,20 +140,15 @@ func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
 	for _, r := range reference {
 		ref[weekKey{r.Origin, r.Week}] = r
 	}
-	med := level(levels, 0.5)
 	wis := func(r WeeklyRow) (float64, bool) {
 		if len(r.Quantiles) != len(levels) || len(levels) == 0 {
 			return 0, false
 		}
-		m := r.Point
-		if med >= 0 {
-			m = r.Quantiles[med]
-		}
-		return WIS(float64(r.Actual), m, levels, r.Quantiles), true
+		return quantileWIS(float64(r.Actual), r.Point, levels, r.Quantiles), true
 	}
 	var ae, ws, relAE, refAE, relWIS, refWIS float64
 	n, nq, npaired := 0, 0, 0
-	cover := map[float64][2]int{0.5: {}, 0.95: {}}
+	cover := coverage{0.5: {}, 0.95: {}}
 	for _, r := range rows {
 		a := float64(r.Actual)
 		if math.IsNaN(a) {
@@ -166,15 +161,7 @@ func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
 		if ok {
 			nq++
 			ws += w
-			for c, v := range cover {
-				if lo, hi := level(levels, (1-c)/2), level(levels, (1+c)/2); lo >= 0 && hi >= 0 {
-					if a >= r.Quantiles[lo] && a <= r.Quantiles[hi] {
-						v[0]++
-					}
-					v[1]++
-					cover[c] = v
-				}
-			}
+			cover.add(a, levels, r.Quantiles)
 		}
 		rr, found := ref[weekKey{r.Origin, r.Week}]
 		if !found {
@@ -195,17 +182,7 @@ func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
 	s.MAE = Number(ae / float64(n))
 	if nq == n {
 		s.WIS = Number(ws / float64(n))
-		for c, v := range cover {
-			if v[1] == 0 {
-				continue
-			}
-			f := Number(float64(v[0]) / float64(v[1]))
-			if c == 0.5 {
-				s.Coverage50 = f
-			} else {
-				s.Coverage95 = f
-			}
-		}
+		s.Coverage50, s.Coverage95 = cover.fraction(0.5), cover.fraction(0.95)
 	}
 	if npaired > 0 && refAE > 0 {
 		s.RelativeAE = Number(relAE / refAE)
@@ -251,9 +228,5 @@ func dayWIS(r Row, levels []float64) float64 {
 	if len(r.Quantiles) != len(levels) {
 		return math.Abs(a - r.Point)
 	}
-	m := r.Point
-	if med := level(levels, 0.5); med >= 0 {
-		m = r.Quantiles[med]
-	}
-	return WIS(a, m, levels, r.Quantiles)
+	return quantileWIS(a, r.Point, levels, r.Quantiles)
 }

@@ -143,7 +143,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err != nil {
 				return err
 			}
-			res, err := runBacktest(cmd, run, frame, ms, opts)
+			res, reports, err := runBacktest(cmd, run, frame, ms, opts)
 			if eerr := run.End(ctx, err); eerr != nil && err == nil {
 				err = eerr
 			}
@@ -159,18 +159,12 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, run.ID)
 			}
 			if jsonOut != "" {
-				var b bytes.Buffer
-				backtest.WriteJSON(&b, res)
-				if err := writeFileAtomic(jsonOut, b.Bytes()); err != nil {
+				if err := writeFileAtomic(jsonOut, reports.json); err != nil {
 					return err
 				}
 			}
 			if plotOut != "" {
-				var b bytes.Buffer
-				if err := backtest.WriteSVG(&b, res); err != nil {
-					return err
-				}
-				if err := writeFileAtomic(plotOut, b.Bytes()); err != nil {
+				if err := writeFileAtomic(plotOut, reports.svg); err != nil {
 					return err
 				}
 			}
@@ -225,42 +219,45 @@ func backtestOutcome(a *app, res *backtest.Result) error {
 	return nil
 }
 
+// backtestReports are a backtest's reports as the run records them: --json and --plot write
+// these bytes rather than rendering the result again.
+type backtestReports struct {
+	json, svg []byte
+}
+
 // runBacktest runs the backtest and records its numbers and reports in the run.
-func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms []prevoir.Forecaster, opts backtest.Options) (*backtest.Result, error) {
+func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms []prevoir.Forecaster, opts backtest.Options) (*backtest.Result, backtestReports, error) {
 	ctx := cmd.Context()
+	var reports backtestReports
 	res, err := backtest.Run(ctx, frame, ms, opts)
 	if err != nil {
-		return nil, err
+		return nil, reports, err
 	}
 	metrics := map[string]float64{}
 	for _, m := range res.Models {
-		w := m.Weekly
-		for k, v := range map[string]backtest.Number{"mae": m.MAE, "rmse": m.RMSE, "mase": m.MASE, "wis": m.WIS,
-			"coverage_80": m.Coverage80, "coverage_95": m.Coverage95, "relative_wis": m.RelativeWIS,
-			"weekly_mae": w.MAE, "weekly_wis": w.WIS, "weekly_relative_ae": w.RelativeAE, "weekly_relative_wis": w.RelativeWIS,
-			"weekly_coverage_50": w.Coverage50, "weekly_coverage_95": w.Coverage95} {
-			metrics[m.Name+"."+k] = float64(v)
+		for k, v := range m.Measures() {
+			metrics[m.Name+"."+k] = v
 		}
-		metrics[m.Name+".fit_seconds"] = m.FitSeconds
 	}
 	if err := run.LogMetrics(ctx, metrics); err != nil {
-		return nil, err
+		return nil, reports, err
 	}
-	var b bytes.Buffer
-	if err := backtest.WriteJSON(&b, res); err != nil {
-		return nil, err
+	var jb, sb bytes.Buffer
+	if err := backtest.WriteJSON(&jb, res); err != nil {
+		return nil, reports, err
 	}
-	if _, err := run.LogArtifact(ctx, "backtest.json", b.Bytes()); err != nil {
-		return nil, err
+	reports.json = jb.Bytes()
+	if _, err := run.LogArtifact(ctx, "backtest.json", reports.json); err != nil {
+		return nil, reports, err
 	}
-	b.Reset()
-	if err := backtest.WriteSVG(&b, res); err != nil {
-		return nil, err
+	if err := backtest.WriteSVG(&sb, res); err != nil {
+		return nil, reports, err
 	}
-	if _, err := run.LogArtifact(ctx, "backtest.svg", b.Bytes()); err != nil {
-		return nil, err
+	reports.svg = sb.Bytes()
+	if _, err := run.LogArtifact(ctx, "backtest.svg", reports.svg); err != nil {
+		return nil, reports, err
 	}
-	return res, nil
+	return res, reports, nil
 }
 
 // canonicalList names the models as they are recorded (models.Canonical), comma-separated.

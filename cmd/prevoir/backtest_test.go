@@ -78,6 +78,13 @@ func TestBacktestCommand(t *testing.T) {
 			t.Errorf("run lacks %q:\n%s", want, show)
 		}
 	}
+	// --json and --plot are the reports the run recorded.
+	if art := c.ok("artifacts", "get", id, "backtest.json"); art != string(b) {
+		t.Errorf("--json differs from the run's backtest.json (%d and %d bytes)", len(b), len(art))
+	}
+	if svg, _ := os.ReadFile(filepath.Join(dir, "bt.svg")); c.ok("artifacts", "get", id, "backtest.svg") != string(svg) {
+		t.Errorf("--plot differs from the run's backtest.svg")
+	}
 	if out := c.ok("backtest", "--models", "naive,snaive", "--from", "2022-10-02", "--to", "2022-12-11", "--champion-weekly"); !strings.Contains(out, "lowest weekly relative AE") {
 		t.Errorf("--champion-weekly:\n%s", out)
 	}

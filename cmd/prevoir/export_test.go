@@ -17,10 +17,12 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-// hubLevels are the 23 quantile levels the forecast hubs ask for, written out here rather
-// than taken from the code under test.
-var hubLevels = []string{"0.01", "0.025", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.35", "0.4", "0.45", "0.5",
-	"0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95", "0.975", "0.99"}
+// hubLevels returns the 23 quantile levels the forecast hubs ask for, written out here
+// rather than taken from the code under test.
+func hubLevels() []string {
+	return []string{"0.01", "0.025", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.35", "0.4", "0.45", "0.5",
+		"0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95", "0.975", "0.99"}
+}
 
 // checkHubverse checks a model-output file against the hubverse rules for a quantile
 // forecast of France from origin: exactly the seven columns; one row per target, horizon and
@@ -65,9 +67,10 @@ func checkHubverse(t *testing.T, b []byte, origin string, weekly bool, n int) ma
 	if len(values) != n {
 		t.Fatalf("%d targets/horizons, want %d", len(values), n)
 	}
+	want := hubLevels()
 	for key, ls := range levels {
-		if !slices.Equal(ls, hubLevels) {
-			t.Fatalf("%s: levels %v, want the 23 %v in order", key, ls, hubLevels)
+		if !slices.Equal(ls, want) {
+			t.Fatalf("%s: levels %v, want the 23 %v in order", key, ls, want)
 		}
 		if !slices.IsSorted(values[key]) {
 			t.Fatalf("%s: quantiles %v decrease with the level", key, values[key])

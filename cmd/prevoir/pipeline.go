@@ -437,13 +437,14 @@ func printForecast(a *app, fc *prevoir.StoredForecast) {
 	for j, q := range fc.Quantiles {
 		levels[j] = "Q" + strconv.FormatFloat(q, 'f', -1, 64)
 	}
-	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	// deaths prints a forecast value with one decimal (num, with two, is for errors).
+	deaths := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	t := newTable(a.stdout)
 	t.row(append([]string{"DATE", "POINT"}, levels...)...)
 	for i, d := range fc.Dates {
-		row := []string{d.String(), num(fc.Point[i])}
+		row := []string{d.String(), deaths(fc.Point[i])}
 		for _, v := range fc.Values[i] {
-			row = append(row, num(v))
+			row = append(row, deaths(v))
 		}
 		t.row(row...)
 	}
@@ -455,9 +456,9 @@ func printForecast(a *app, fc *prevoir.StoredForecast) {
 	t = newTable(a.stdout)
 	t.row(append([]string{"WEEK", "FROM", "TO", "POINT"}, levels...)...)
 	for w, p := range fc.Weekly.Point {
-		row := []string{strconv.Itoa(w + 1), fc.Dates[w*prevoir.WeekDays].String(), fc.Dates[(w+1)*prevoir.WeekDays-1].String(), num(p)}
+		row := []string{strconv.Itoa(w + 1), fc.Dates[w*prevoir.WeekDays].String(), fc.Dates[(w+1)*prevoir.WeekDays-1].String(), deaths(p)}
 		for _, v := range fc.Weekly.Values[w] {
-			row = append(row, num(v))
+			row = append(row, deaths(v))
 		}
 		t.row(row...)
 	}
