@@ -71,6 +71,11 @@ type Weeks struct {
 // Weeks returns the number of whole weeks in the forecast.
 func (fc *Forecast) Weeks() int { return len(fc.Dates) / WeekDays }
 
+// WeekSpan returns the first and last day of week w (0-based) of the forecast.
+func (fc *Forecast) WeekSpan(w int) (from, to Date) {
+	return fc.Dates[w*WeekDays], fc.Dates[(w+1)*WeekDays-1]
+}
+
 // WeekTotal returns the sum of x over week w (0-based) of a daily series aligned with the
 // forecast's days.
 func WeekTotal(x []float64, w int) float64 {

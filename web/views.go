@@ -157,7 +157,8 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	}
 	if sf.Weekly != nil {
 		for w := range sf.Weekly.Point {
-			r.Weeks = append(r.Weeks, ForecastWeek{Week: w + 1, From: sf.Dates[w*prevoir.WeekDays], To: sf.Dates[(w+1)*prevoir.WeekDays-1],
+			from, to := fc.WeekSpan(w)
+			r.Weeks = append(r.Weeks, ForecastWeek{Week: w + 1, From: from, To: to,
 				Point: Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w]),
 				Bands: bands(func(c float64) (float64, float64, bool) { return fc.WeekInterval(w, c) })})
 		}

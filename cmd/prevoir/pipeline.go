@@ -456,7 +456,8 @@ func printForecast(a *app, fc *prevoir.StoredForecast) {
 	t = newTable(a.stdout)
 	t.row(append([]string{"WEEK", "FROM", "TO", "POINT"}, levels...)...)
 	for w, p := range fc.Weekly.Point {
-		row := []string{strconv.Itoa(w + 1), fc.Dates[w*prevoir.WeekDays].String(), fc.Dates[(w+1)*prevoir.WeekDays-1].String(), deaths(p)}
+		from, to := fc.WeekSpan(w)
+		row := []string{strconv.Itoa(w + 1), from.String(), to.String(), deaths(p)}
 		for _, v := range fc.Weekly.Values[w] {
 			row = append(row, deaths(v))
 		}
