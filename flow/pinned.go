@@ -48,7 +48,7 @@ func (f *Flows) loadVersion(ctx context.Context, v *prevoir.ModelVersion, frame 
 	var state []byte
 	switch {
 	case spec.Pinned != nil:
-		if state, err = f.Tracker.ReadArtifact(ctx, v.RunID, spec.Pinned.Artifact); err != nil {
+		if state, err = blob(spec.Pinned.Artifact); err != nil {
 			return nil, fmt.Errorf("load %s v%d: %w", v.Model, v.Version, err)
 		}
 		if got := blobstore.SHA256(state); got != spec.Pinned.SHA256 {

@@ -28,9 +28,10 @@ type TrainOptions struct {
 	// Champion configures the champion rule.
 	Champion backtest.ChampionOptions
 	// MinCoverage80 is the lowest backtest coverage of the 80% interval a champion may have,
-	// taken as given (0: no minimum; the commands default to backtest.DefaultMinCoverage80): a model without calibrated intervals (the
-	// networks, whose quantiles are their point forecast) is trained, registered and
-	// compared, but never served (see backtest.ChampionOptions.Ineligible).
+	// taken as given (0: no minimum; the commands default to backtest.DefaultMinCoverage80):
+	// a model without calibrated intervals (the networks, whose quantiles are their point
+	// forecast) is trained, registered and compared, but never served (see
+	// backtest.ChampionOptions.Ineligible).
 	MinCoverage80 float64
 }
 

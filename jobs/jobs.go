@@ -408,18 +408,18 @@ func (q *Queue) riverConfig(h *Handlers) (*river.Config, error) {
 	workers := river.NewWorkers()
 	w := &workerSet{q: q, h: h}
 	if h.Ingest != nil {
-		river.AddWorker(workers, newWorker(q, q.timeout(KindIngest), w.ingest))
+		river.AddWorker(workers, newWorker(q, w.ingest))
 	}
 	if h.Forecast != nil {
-		river.AddWorker(workers, newWorker(q, q.timeout(KindForecast), w.forecast))
+		river.AddWorker(workers, newWorker(q, w.forecast))
 	}
 	if h.Score != nil {
-		river.AddWorker(workers, newWorker(q, q.timeout(KindScore), w.score))
+		river.AddWorker(workers, newWorker(q, w.score))
 	}
 	if h.TrainModel != nil && h.SelectChampion != nil {
-		river.AddWorker(workers, newWorker(q, q.timeout(KindTrain), w.train))
-		river.AddWorker(workers, newWorker(q, q.timeout(KindTrainModel), w.trainModel))
-		river.AddWorker(workers, newWorker(q, q.timeout(KindSelectChampion), w.selectChampion))
+		river.AddWorker(workers, newWorker(q, w.train))
+		river.AddWorker(workers, newWorker(q, w.trainModel))
+		river.AddWorker(workers, newWorker(q, w.selectChampion))
 	}
 	rc.Workers = workers
 	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}

@@ -16,24 +16,23 @@ type workerSet struct {
 	h *Handlers
 }
 
-// funcWorker is a River worker that runs a function under a timeout, holding the job's lease
-// meanwhile. River cancels the job's context at the timeout.
+// funcWorker is a River worker that runs a function under its kind's timeout (Queue.timeout),
+// holding the job's lease meanwhile. River cancels the job's context at the timeout.
 type funcWorker[T river.JobArgs] struct {
 	river.WorkerDefaults[T]
-	q       *Queue
-	timeout time.Duration
-	work    func(context.Context, *river.Job[T]) error
+	q    *Queue
+	work func(context.Context, *river.Job[T]) error
 }
 
-func newWorker[T river.JobArgs](q *Queue, timeout time.Duration, work func(context.Context, *river.Job[T]) error) *funcWorker[T] {
-	return &funcWorker[T]{q: q, timeout: timeout, work: work}
+func newWorker[T river.JobArgs](q *Queue, work func(context.Context, *river.Job[T]) error) *funcWorker[T] {
+	return &funcWorker[T]{q: q, work: work}
 }
 
 func (w *funcWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	return w.q.leased(ctx, job.JobRow, func(ctx context.Context) error { return w.work(ctx, job) })
 }
 
-func (w *funcWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
+func (w *funcWorker[T]) Timeout(job *river.Job[T]) time.Duration { return w.q.timeout(job.Args.Kind()) }
 
 func (w *workerSet) ingest(ctx context.Context, job *river.Job[IngestArgs]) error {
 	if err := w.h.Ingest(ctx); err != nil {

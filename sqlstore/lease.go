@@ -53,13 +53,13 @@ func (db *DB) leaseTimes(d time.Duration) (now, until string, args []any) {
 	return "?", "?", []any{db.ts(t), db.ts(t.Add(d))}
 }
 
-// leaseNow returns the SQL for "now" in the lease table, with its arguments.
+// leaseNow returns the SQL for "now" in the lease table, with its arguments, on the clock
+// leaseTimes uses.
 func (db *DB) leaseNow() (string, []any) {
-	now, _, args := db.leaseTimes(0)
 	if db.dialect == Postgres {
-		return now, nil
+		return "now()", nil
 	}
-	return now, args[:1]
+	return "?", []any{db.ts(time.Now())}
 }
 
 // Take takes, for owner, the lease of a job River has just fetched, until d from now,

@@ -71,6 +71,33 @@ func upgrade(t *testing.T, old *DB, url string) *DB {
 	return db
 }
 
+// versionBefore returns the schema version just before the migration named "NNNN_name": that
+// of the database an older prevoir left behind, for the test of the upgrade to it.
+func versionBefore(t *testing.T, name string) int {
+	t.Helper()
+	ms, err := migrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if strings.HasSuffix(m.name, "_"+name) && m.version > 1 {
+			return m.version - 1
+		}
+	}
+	t.Fatalf("no %s migration", name)
+	return 0
+}
+
+// refusesUnknownFetchStatus checks that db still refuses a fetch of an unknown status: a
+// migration that rebuilt the fetches table kept its check.
+func refusesUnknownFetchStatus(t *testing.T, db *DB) {
+	t.Helper()
+	if _, err := db.sql.ExecContext(context.Background(), db.rebind(`INSERT INTO fetches (source, url, started_at, status) VALUES (?, ?, ?, ?)`),
+		"sidep", "u", db.ts(time.Now()), "bogus"); err == nil {
+		t.Error("a fetch with status bogus was stored")
+	}
+}
+
 func hexSHA(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 32) }
 
 // TestUpgradeFromSchemaVersion1: a database holding what schema version 1 holds (snapshots and
@@ -202,20 +229,7 @@ func TestUpgradeFromSchemaVersion1(t *testing.T) {
 func TestUpgradeToQuarantine(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		ms, err := migrations(SQLite)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := 0
-		for _, m := range ms {
-			if strings.HasSuffix(m.name, "_quarantine") {
-				before = m.version - 1
-			}
-		}
-		if before == 0 {
-			t.Fatal("no quarantine migration")
-		}
-		old := oldDatabase(t, url, before)
+		old := oldDatabase(t, url, versionBefore(t, "quarantine"))
 		fetchedAt := time.Date(2022, 8, 26, 17, 1, 2, 0, time.UTC)
 		for i, status := range []string{"new", "unchanged", "failed", "not-modified"} {
 			var sid any
@@ -266,11 +280,7 @@ func TestUpgradeToQuarantine(t *testing.T) {
 		if cur, _ := st.CurrentSnapshot(ctx, "sidep"); cur.ID != q.ID {
 			t.Errorf("current after the acceptance: %d, want %d", cur.ID, q.ID)
 		}
-		// An unknown status is still refused: the rebuilt table kept its check.
-		if _, err := db.sql.ExecContext(ctx, db.rebind(`INSERT INTO fetches (source, url, started_at, status) VALUES (?, ?, ?, ?)`),
-			"sidep", "u", db.ts(time.Now()), "bogus"); err == nil {
-			t.Error("a fetch with status bogus was stored")
-		}
+		refusesUnknownFetchStatus(t, db)
 	})
 }
 

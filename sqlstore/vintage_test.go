@@ -25,20 +25,7 @@ func vintage(source string, n byte, last, lastModified string) *prevoir.Snapshot
 func TestUpgradeToVintages(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		ms, err := migrations(SQLite)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := 0
-		for _, m := range ms {
-			if strings.HasSuffix(m.name, "_vintages") {
-				before = m.version - 1
-			}
-		}
-		if before == 0 {
-			t.Fatal("no vintages migration")
-		}
-		old := oldDatabase(t, url, before)
+		old := oldDatabase(t, url, versionBefore(t, "vintages"))
 		at := time.Date(2022, 8, 27, 9, 0, 0, 0, time.UTC)
 		for i, last := range []string{"2022-08-26", "2022-08-05"} { // the new release, then the old one
 			var id int64
@@ -74,11 +61,7 @@ func TestUpgradeToVintages(t *testing.T) {
 		if cur, _ := st.CurrentSnapshot(ctx, "indicateurs"); cur.ID != older.ID {
 			t.Errorf("current after the pin: %d, want %d", cur.ID, older.ID)
 		}
-		// An unknown status is still refused: the rebuilt table kept its check.
-		if _, err := db.sql.ExecContext(ctx, db.rebind(`INSERT INTO fetches (source, url, started_at, status) VALUES (?, ?, ?, ?)`),
-			"sidep", "u", db.ts(time.Now()), "bogus"); err == nil {
-			t.Error("a fetch with status bogus was stored")
-		}
+		refusesUnknownFetchStatus(t, db)
 	})
 }
 

@@ -299,13 +299,22 @@ first.`,
 	return cmd
 }
 
-// snapshotID parses the ID argument of the commands that act on one snapshot.
-func snapshotID(arg string) (int64, error) {
+// snapshotDecision reads what the commands that record a decision on one snapshot (accept,
+// pin) share: the snapshot's ID (the argument), who decides (by, else the user running
+// prevoir) and the store, so that both check and default them alike.
+func (a *app) snapshotDecision(cmd *cobra.Command, arg, by string) (int64, string, *sqlstore.SnapshotStore, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", arg)}
+		return 0, "", nil, usageError{fmt.Errorf("snapshot ID %q: want a positive integer (see prevoir snapshots)", arg)}
 	}
-	return id, nil
+	if by == "" {
+		by = operatorName(a.getenv)
+	}
+	db, _, err := a.stores(cmd.Context())
+	if err != nil {
+		return 0, "", nil, err
+	}
+	return id, by, sqlstore.NewSnapshotStore(db), nil
 }
 
 func (a *app) snapshotsAcceptCommand() *cobra.Command {
@@ -321,18 +330,10 @@ an error.`,
 		Example: `  prevoir snapshots accept 7 --reason "late death reports, confirmed by SpF"`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := snapshotID(args[0])
+			id, by, st, err := a.snapshotDecision(cmd, args[0], by)
 			if err != nil {
 				return err
 			}
-			if by == "" {
-				by = operatorName(a.getenv)
-			}
-			db, _, err := a.stores(cmd.Context())
-			if err != nil {
-				return err
-			}
-			st := sqlstore.NewSnapshotStore(db)
 			snap, err := st.AcceptSnapshot(cmd.Context(), id, prevoir.Acceptance{At: time.Now(), By: by, Reason: reason})
 			if err != nil {
 				return err

@@ -42,6 +42,20 @@ func (b bounds) text(format func(float64) string) string {
 	return "from " + format(b.min) + " to " + format(b.max)
 }
 
+// unset says whether v is the zero that stands for a setting left unset: a zero outside the
+// bounds, which no one can give (see intValue).
+func (b bounds) unset(v float64) bool { return v == 0 && !b.contains(0) }
+
+// setWithin stores v, parsed with err, in p if it parsed and is within b; otherwise the error
+// is want, what the setting takes, for the flag's error to name.
+func setWithin[T int | float64 | time.Duration](p *T, v T, err error, b bounds, want string) error {
+	if err != nil || !b.contains(float64(v)) {
+		return errors.New(want)
+	}
+	*p = v
+	return nil
+}
+
 func formatNumber(v float64) string   { return strconv.FormatFloat(v, 'f', -1, 64) }
 func formatDuration(v float64) string { return time.Duration(v).String() }
 
@@ -59,15 +73,11 @@ func (v intValue) want() string { return "want an integer " + v.b.text(formatNum
 
 func (v intValue) Set(s string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 0, strconv.IntSize)
-	if err != nil || !v.b.contains(float64(n)) {
-		return errors.New(v.want())
-	}
-	*v.p = int(n)
-	return nil
+	return setWithin(v.p, int(n), err, v.b, v.want())
 }
 
 func (v intValue) String() string {
-	if v.p == nil || *v.p == 0 && !v.b.contains(0) {
+	if v.p == nil || v.b.unset(float64(*v.p)) {
 		return ""
 	}
 	return strconv.Itoa(*v.p)
@@ -91,11 +101,7 @@ func (v floatValue) want() string { return "want a number " + v.b.text(formatNum
 
 func (v floatValue) Set(s string) error {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || !v.b.contains(f) {
-		return errors.New(v.want())
-	}
-	*v.p = f
-	return nil
+	return setWithin(v.p, f, err, v.b, v.want())
 }
 
 func (v floatValue) String() string {
@@ -125,15 +131,11 @@ func (v durationValue) want() string {
 
 func (v durationValue) Set(s string) error {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil || !v.b.contains(float64(d)) {
-		return errors.New(v.want())
-	}
-	*v.p = d
-	return nil
+	return setWithin(v.p, d, err, v.b, v.want())
 }
 
 func (v durationValue) String() string {
-	if v.p == nil || *v.p == 0 && !v.b.contains(0) {
+	if v.p == nil || v.b.unset(float64(*v.p)) {
 		return ""
 	}
 	return v.p.String()

@@ -92,18 +92,11 @@ and listed by prevoir snapshots. A quarantined snapshot must be accepted before 
 		Example: `  prevoir snapshots pin 3 --reason "reproduce the forecast of 2022-08-05"`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := snapshotID(args[0])
+			id, by, st, err := a.snapshotDecision(cmd, args[0], by)
 			if err != nil {
 				return err
 			}
-			if by == "" {
-				by = operatorName(a.getenv)
-			}
-			db, _, err := a.stores(cmd.Context())
-			if err != nil {
-				return err
-			}
-			snap, err := sqlstore.NewSnapshotStore(db).PinSnapshot(cmd.Context(), id, prevoir.Pin{At: time.Now(), By: by, Reason: reason})
+			snap, err := st.PinSnapshot(cmd.Context(), id, prevoir.Pin{At: time.Now(), By: by, Reason: reason})
 			if err != nil {
 				return err
 			}
