@@ -70,7 +70,7 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 	if len(p.Inner) != 1 {
 		return nil, errors.New("holiday: pinned state: want one inner model")
 	}
-	g, special := mask(f, remember(France))
+	g, special := mask(f, Remember(France))
 	inner, err := load(ctx, p.Inner[0], g)
 	if err != nil {
 		return nil, err

@@ -276,7 +276,7 @@ func newProblem(f *prevoir.Frame, o Options) (*problem, error) {
 		return nil, err
 	}
 	p := &problem{o: o, origin: origin, aStart: aStart, adm: adm}
-	cal := holidays()
+	cal := holiday.Remember(holiday.France)
 	for i, v := range y {
 		d := dStart + prevoir.Date(i)
 		// The convolution needs admissions MaxDelay days back.
@@ -295,19 +295,6 @@ func newProblem(f *prevoir.Frame, o Options) (*problem, error) {
 			len(p.days), f.Target, o.MaxDelay, o.Primary, minDays, o.Window, o.MaxDelay)
 	}
 	return p, nil
-}
-
-// holidays is the French calendar remembering its answers (it computes Easter on every call).
-func holidays() func(prevoir.Date) bool {
-	seen := map[prevoir.Date]bool{}
-	return func(d prevoir.Date) bool {
-		v, ok := seen[d]
-		if !ok {
-			v = holiday.France(d)
-			seen[d] = v
-		}
-		return v
-	}
 }
 
 // primary returns the last days of the named column, ending on f's last day (the origin), gaps
@@ -549,7 +536,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	pb, p := ft.pb, ft.p
 	origin := pb.origin
 	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
-	cal := holidays()
+	cal := holiday.Remember(holiday.France)
 	// scale[i] is μ per unit of convolution on day origin+i+1.
 	scale := make([]float64, h)
 	for i := range scale {
