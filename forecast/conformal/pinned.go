@@ -61,7 +61,7 @@ func (ft *fitted) calibrationSummary() string {
 
 // LoadPinned rebuilds the conformal fit p pins on f: the inner model loaded by load on f, with the
 // pinned calibration.
-func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load func(context.Context, *prevoir.Pinned, *prevoir.Frame) (prevoir.Fitted, error)) (prevoir.Fitted, error) {
+func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("conformal: pinned state: %w", err)
