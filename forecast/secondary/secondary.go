@@ -412,7 +412,6 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	var logs [7]float64
 	lsum := 0.0
 	for d := range 7 {
-		logs[d] = 0
 		if nDay[d] > 0 && byDay[d] > 0 {
 			logs[d] = math.Log(byDay[d] / float64(nDay[d]) / (sy / sc))
 		}
@@ -537,14 +536,15 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	origin := pb.origin
 	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
 	cal := holiday.Remember(holiday.France)
-	// scale[i] is μ per unit of convolution on day origin+i+1.
+	// scale[i] is μ per unit of convolution on day origin+i+1; the fraction stays at its
+	// origin value unless its trend is extrapolated.
+	slope := 0.0
+	if ft.o.Extrapolate {
+		slope = p.Slope
+	}
 	scale := make([]float64, h)
 	for i := range scale {
 		d := origin + prevoir.Date(i+1)
-		slope := 0.0
-		if ft.o.Extrapolate {
-			slope = p.Slope
-		}
 		scale[i] = math.Exp(p.LogFraction+slope*float64(i+1)/7) * p.Weekday[d.Weekday()]
 		if k := holiday.Classify(d, cal); k != holiday.Ordinary {
 			scale[i] *= ft.factors[k]
