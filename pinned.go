@@ -27,3 +27,7 @@ type Pinned struct {
 type Pinner interface {
 	Pin(ctx context.Context) (*Pinned, error)
 }
+
+// PinnedLoader rebuilds the fitted model a pinned state describes on a frame; wrappers and
+// combinations are given the catalogue's to load the models they hold.
+type PinnedLoader func(ctx context.Context, p *Pinned, f *Frame) (Fitted, error)

@@ -44,24 +44,27 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 
 // calibrationSummary says what the intervals were calibrated on.
 func (ft *fitted) calibrationSummary() string {
-	lo, hi := len(ft.res[0]), len(ft.res[0])
-	for _, r := range ft.res {
-		lo, hi = min(lo, len(r)), max(hi, len(r))
-	}
+	lo, hi := counts(ft.res)
 	d := fmt.Sprintf("conformal %s intervals from %d-%d residuals per horizon, horizons 1-%d", ft.scale, lo, hi, len(ft.res))
 	if len(ft.wres) > 0 {
-		lo, hi = len(ft.wres[0]), len(ft.wres[0])
-		for _, r := range ft.wres {
-			lo, hi = min(lo, len(r)), max(hi, len(r))
-		}
+		lo, hi = counts(ft.wres)
 		d += fmt.Sprintf(", weekly totals from %d-%d residuals per week, weeks 1-%d", lo, hi, len(ft.wres))
 	}
 	return d
 }
 
+// counts returns the fewest and the most residuals of the non-empty res's horizons or weeks.
+func counts(res [][]float64) (lo, hi int) {
+	lo, hi = len(res[0]), len(res[0])
+	for _, r := range res {
+		lo, hi = min(lo, len(r)), max(hi, len(r))
+	}
+	return lo, hi
+}
+
 // LoadPinned rebuilds the conformal fit p pins on f: the inner model loaded by load on f, with the
 // pinned calibration.
-func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load func(context.Context, *prevoir.Pinned, *prevoir.Frame) (prevoir.Fitted, error)) (prevoir.Fitted, error) {
+func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("conformal: pinned state: %w", err)

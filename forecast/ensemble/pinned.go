@@ -45,7 +45,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 
 // LoadPinned rebuilds the ensemble p pins on f: each member loaded by load on f, combined by the
 // pinned rule.
-func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load func(context.Context, *prevoir.Pinned, *prevoir.Frame) (prevoir.Fitted, error)) (prevoir.Fitted, error) {
+func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("ensemble: pinned state: %w", err)

@@ -142,10 +142,10 @@ func (h *Forecaster) calendar() func(prevoir.Date) bool {
 	return France
 }
 
-// remember returns cal remembering each day's answer, for one fit: France computes Easter on
-// every call, and a fit asks about every day of the frame three times. The result is not safe
-// for concurrent use.
-func remember(cal func(prevoir.Date) bool) func(prevoir.Date) bool {
+// Remember returns cal remembering each day's answer, for one fit or forecast: France computes
+// Easter on every call, and a fit asks about every day of the frame three times. The result is
+// not safe for concurrent use.
+func Remember(cal func(prevoir.Date) bool) func(prevoir.Date) bool {
 	seen := map[prevoir.Date]bool{}
 	return func(d prevoir.Date) bool {
 		v, ok := seen[d]
@@ -161,7 +161,7 @@ func remember(cal func(prevoir.Date) bool) func(prevoir.Date) bool {
 // (1 when fewer than 3 past days of the kind can be scored), with the number of days behind
 // each.
 func (h *Forecaster) Factors(f *prevoir.Frame) (factors map[Kind]float64, days map[Kind]int) {
-	return h.factors(f, remember(h.calendar()))
+	return h.factors(f, Remember(h.calendar()))
 }
 
 func (h *Forecaster) factors(f *prevoir.Frame, cal func(prevoir.Date) bool) (factors map[Kind]float64, days map[Kind]int) {
@@ -206,7 +206,7 @@ func (h *Forecaster) factors(f *prevoir.Frame, cal func(prevoir.Date) bool) (fac
 // Fit fits the inner model on f with the special days' target set missing and estimates the
 // factors.
 func (h *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, error) {
-	cal := remember(h.calendar())
+	cal := Remember(h.calendar())
 	g, special := mask(f, cal)
 	inner, err := h.Inner.Fit(ctx, g)
 	if err != nil {

@@ -176,6 +176,9 @@ func TestAdjustKeepsWeeklyConsistent(t *testing.T) {
 	if ifc.Point[4] == fc.Point[4] {
 		t.Fatalf("14 July not corrected: %v", fc.Point[4])
 	}
+	if fc.Weekly == nil {
+		t.Fatal("the corrected forecast lost the inner model's weekly totals")
+	}
 	if err := fc.Validate(); err != nil {
 		t.Error(err)
 	}

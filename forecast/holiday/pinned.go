@@ -62,7 +62,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 
 // LoadPinned rebuilds the corrected model p pins on f: the inner model loaded by load on f with the
 // special days masked, as Fit fits it, and the pinned factors.
-func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load func(context.Context, *prevoir.Pinned, *prevoir.Frame) (prevoir.Fitted, error)) (prevoir.Fitted, error) {
+func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("holiday: pinned state: %w", err)
@@ -70,7 +70,7 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load f
 	if len(p.Inner) != 1 {
 		return nil, errors.New("holiday: pinned state: want one inner model")
 	}
-	g, special := mask(f, remember(France))
+	g, special := mask(f, Remember(France))
 	inner, err := load(ctx, p.Inner[0], g)
 	if err != nil {
 		return nil, err

@@ -528,8 +528,22 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 func (ft *fitted) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ridge lambda=%g, %d target lags", ft.lambda, ft.o.Lags)
+	ft.writeFeatures(&b)
+	if len(ft.absent) > 0 {
+		fmt.Fprintf(&b, ", left out: %s", strings.Join(ft.absent, ", "))
+	}
+	fmt.Fprintf(&b, "; %d days from %s", len(ft.z), ft.s.Start)
+	if ft.s.Filled > 0 {
+		fmt.Fprintf(&b, ", %d interpolated", ft.s.Filled)
+	}
+	return b.String()
+}
+
+// writeFeatures writes what follows the target lags in Describe and in the pinned summary: the
+// lags' scale, the indicators and the covariates' lags.
+func (ft *fitted) writeFeatures(b *strings.Builder) {
 	if ft.o.Growth {
-		fmt.Fprintf(&b, " of log growth, %d weekly growths", ft.o.GrowthWeeks)
+		fmt.Fprintf(b, " of log growth, %d weekly growths", ft.o.GrowthWeeks)
 	} else if ft.o.Log1p {
 		b.WriteString(" of log1p(y)")
 	}
@@ -544,16 +558,8 @@ func (ft *fitted) Describe() string {
 		for i, c := range ft.covs {
 			names[i] = c.name
 		}
-		fmt.Fprintf(&b, ", %d lags of %s", ft.o.CovariateLags, strings.Join(names, ", "))
+		fmt.Fprintf(b, ", %d lags of %s", ft.o.CovariateLags, strings.Join(names, ", "))
 	}
-	if len(ft.absent) > 0 {
-		fmt.Fprintf(&b, ", left out: %s", strings.Join(ft.absent, ", "))
-	}
-	fmt.Fprintf(&b, "; %d days from %s", len(ft.z), ft.s.Start)
-	if ft.s.Filled > 0 {
-		fmt.Fprintf(&b, ", %d interpolated", ft.s.Filled)
-	}
-	return b.String()
 }
 
 // standardised is a centred and scaled least-squares problem: its Gram matrix and moment

@@ -72,10 +72,8 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	if len(ft.covs) > 0 {
 		st.CovariateLags = ft.o.CovariateLags
 	}
-	var names []string
 	for _, c := range ft.covs {
 		st.Covariates = append(st.Covariates, pinnedCovariate{Name: c.name, Log1p: c.log1p})
-		names = append(names, c.name)
 	}
 	for _, m := range models {
 		st.ByOrigin = st.ByOrigin && m.res != nil
@@ -93,20 +91,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 	}
 	var d strings.Builder
 	fmt.Fprintf(&d, "ridge lambda=%g on %d lags", ft.lambda, ft.o.Lags)
-	if ft.o.Growth {
-		fmt.Fprintf(&d, " of log growth, %d weekly growths", ft.o.GrowthWeeks)
-	} else if ft.o.Log1p {
-		d.WriteString(" of log1p(y)")
-	}
-	if ft.o.Holidays {
-		d.WriteString(", holiday indicator")
-	}
-	if ft.o.Weekday {
-		d.WriteString(", weekday indicators")
-	}
-	if len(names) > 0 {
-		fmt.Fprintf(&d, ", %d lags of %s", ft.o.CovariateLags, strings.Join(names, ", "))
-	}
+	ft.writeFeatures(&d)
 	fmt.Fprintf(&d, "; coefficients of horizons 1-%d", len(models))
 	return &prevoir.Pinned{Kind: PinnedKind, Summary: d.String(), State: b}, nil
 }

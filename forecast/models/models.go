@@ -121,13 +121,20 @@ func leadregModel() prevoir.Forecaster { return linreg.New(linreg.LeadOptions())
 // admissions beyond the origin forecast by the lag regression; secondaryReaModel on ICU
 // admissions, forecast by ETS. Settings chosen on the 2021 origins (forecast/secondary/PROTOCOL.md).
 func secondaryModel() prevoir.Forecaster {
-	return secondary.New(secondary.Options{Label: "secondary", Primary: "incid_hosp", Trend: true, HalfLife: 28, Median: true, Drift: 0.1,
-		Admissions: holiday.Adjust(linregModel(), holiday.Options{})})
+	return secondaryOn(secondary.Options{Label: "secondary", Primary: "incid_hosp", HalfLife: 28, Admissions: linregModel()})
 }
 
 func secondaryReaModel() prevoir.Forecaster {
-	return secondary.New(secondary.Options{Label: "secondary_rea", Primary: "incid_rea", MaxDelay: 30, Trend: true, HalfLife: 14, Median: true,
-		Drift: 0.1, Admissions: holiday.Adjust(etsFastModel(), holiday.Options{})})
+	return secondaryOn(secondary.Options{Label: "secondary_rea", Primary: "incid_rea", MaxDelay: 30, HalfLife: 14, Admissions: etsFastModel()})
+}
+
+// secondaryOn is the secondary model with the settings both registered variants share (a
+// fitted trend held at the origin, median point, a drift of 0.1 a week), its admissions model
+// corrected for holidays.
+func secondaryOn(o secondary.Options) prevoir.Forecaster {
+	o.Trend, o.Median, o.Drift = true, true, 0.1
+	o.Admissions = holiday.Adjust(o.Admissions, holiday.Options{})
+	return secondary.New(o)
 }
 
 // Catalog returns the registered models, baselines first.

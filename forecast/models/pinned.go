@@ -46,8 +46,8 @@ func Save(ctx context.Context, ft prevoir.Fitted) (*Saved, error) {
 		return nil, err
 	}
 	s := &Saved{Summary: p.Summary, Blobs: map[string][]byte{}}
-	var name func(*prevoir.Pinned)
-	name = func(p *prevoir.Pinned) {
+	// Naming a blob cannot fail: walk returns nil.
+	_ = walk(p, func(p *prevoir.Pinned) error {
 		if p.Blob != nil {
 			p.BlobName = WeightsBlob
 			if n := len(s.Blobs); n > 0 {
@@ -55,11 +55,8 @@ func Save(ctx context.Context, ft prevoir.Fitted) (*Saved, error) {
 			}
 			s.Blobs[p.BlobName] = p.Blob
 		}
-		for _, in := range p.Inner {
-			name(in)
-		}
-	}
-	name(p)
+		return nil
+	})
 	if s.State, err = json.MarshalIndent(p, "", "  "); err != nil {
 		return nil, fmt.Errorf("pinned state of %s: %w", p.Kind, err)
 	}
@@ -73,26 +70,35 @@ func Load(ctx context.Context, state []byte, blob func(name string) ([]byte, err
 	if err := json.Unmarshal(state, &p); err != nil {
 		return nil, prevoir.Errorf(prevoir.EINVALID, "pinned state: %v", err)
 	}
-	var read func(*prevoir.Pinned) error
-	read = func(p *prevoir.Pinned) error {
-		if p.BlobName != "" {
-			b, err := blob(p.BlobName)
-			if err != nil {
-				return fmt.Errorf("pinned %s: read %s: %w", p.Kind, p.BlobName, err)
-			}
-			p.Blob = b
+	err := walk(&p, func(p *prevoir.Pinned) error {
+		if p.BlobName == "" {
+			return nil
 		}
-		for _, in := range p.Inner {
-			if err := read(in); err != nil {
-				return err
-			}
+		b, err := blob(p.BlobName)
+		if err != nil {
+			return fmt.Errorf("pinned %s: read %s: %w", p.Kind, p.BlobName, err)
 		}
+		p.Blob = b
 		return nil
-	}
-	if err := read(&p); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return load(ctx, &p, f)
+}
+
+// walk calls fn on p and then on its inner states, depth first (the order Save numbers the
+// blobs in), stopping at fn's first error.
+func walk(p *prevoir.Pinned, fn func(*prevoir.Pinned) error) error {
+	if err := fn(p); err != nil {
+		return err
+	}
+	for _, in := range p.Inner {
+		if err := walk(in, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // load dispatches on the state's kind; wrappers load their inner models through it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/prevoir/prevoir"
 )
@@ -44,18 +45,12 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevo
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("naive: pinned state: %w", err)
 	}
-	fc := Forecaster{Period: st.Period, K: st.K, Window: st.Window, Label: st.Name}
-	switch st.Method {
-	case "naive":
-		fc.Method = MethodNaive
-	case "snaive":
-		fc.Method = MethodSeasonalNaive
-	case "mean":
-		fc.Method = MethodMean
-	case "drift":
-		fc.Method = MethodDrift
-	default:
+	// The state names the method by Method.String.
+	methods := []Method{MethodNaive, MethodSeasonalNaive, MethodMean, MethodDrift}
+	i := slices.IndexFunc(methods, func(m Method) bool { return m.String() == st.Method })
+	if i < 0 {
 		return nil, fmt.Errorf("naive: pinned state: unknown method %q", st.Method)
 	}
+	fc := Forecaster{Method: methods[i], Period: st.Period, K: st.K, Window: st.Window, Label: st.Name}
 	return fc.Fit(ctx, f)
 }

@@ -57,7 +57,7 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 
 // LoadPinned rebuilds the model p pins on f: its estimates applied to f's latest admissions, its
 // admissions model loaded by load on f with the primary column as target.
-func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load func(context.Context, *prevoir.Pinned, *prevoir.Frame) (prevoir.Fitted, error)) (prevoir.Fitted, error) {
+func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return nil, fmt.Errorf("secondary: pinned state: %w", err)

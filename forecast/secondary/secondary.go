@@ -276,7 +276,7 @@ func newProblem(f *prevoir.Frame, o Options) (*problem, error) {
 		return nil, err
 	}
 	p := &problem{o: o, origin: origin, aStart: aStart, adm: adm}
-	cal := holidays()
+	cal := holiday.Remember(holiday.France)
 	for i, v := range y {
 		d := dStart + prevoir.Date(i)
 		// The convolution needs admissions MaxDelay days back.
@@ -295,19 +295,6 @@ func newProblem(f *prevoir.Frame, o Options) (*problem, error) {
 			len(p.days), f.Target, o.MaxDelay, o.Primary, minDays, o.Window, o.MaxDelay)
 	}
 	return p, nil
-}
-
-// holidays is the French calendar remembering its answers (it computes Easter on every call).
-func holidays() func(prevoir.Date) bool {
-	seen := map[prevoir.Date]bool{}
-	return func(d prevoir.Date) bool {
-		v, ok := seen[d]
-		if !ok {
-			v = holiday.France(d)
-			seen[d] = v
-		}
-		return v
-	}
 }
 
 // primary returns the last days of the named column, ending on f's last day (the origin), gaps
@@ -425,7 +412,6 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	var logs [7]float64
 	lsum := 0.0
 	for d := range 7 {
-		logs[d] = 0
 		if nDay[d] > 0 && byDay[d] > 0 {
 			logs[d] = math.Log(byDay[d] / float64(nDay[d]) / (sy / sc))
 		}
@@ -549,15 +535,16 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	pb, p := ft.pb, ft.p
 	origin := pb.origin
 	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
-	cal := holidays()
-	// scale[i] is μ per unit of convolution on day origin+i+1.
+	cal := holiday.Remember(holiday.France)
+	// scale[i] is μ per unit of convolution on day origin+i+1; the fraction stays at its
+	// origin value unless its trend is extrapolated.
+	slope := 0.0
+	if ft.o.Extrapolate {
+		slope = p.Slope
+	}
 	scale := make([]float64, h)
 	for i := range scale {
 		d := origin + prevoir.Date(i+1)
-		slope := 0.0
-		if ft.o.Extrapolate {
-			slope = p.Slope
-		}
 		scale[i] = math.Exp(p.LogFraction+slope*float64(i+1)/7) * p.Weekday[d.Weekday()]
 		if k := holiday.Classify(d, cal); k != holiday.Ordinary {
 			scale[i] *= ft.factors[k]

@@ -114,16 +114,9 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 // LoadPinned rebuilds the fitted model p pins on f: its parameters applied by Filter to the target
 // from the day the model's series began to f's last day, gaps handled as Fit does.
 func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevoir.Fitted, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	st, s, err := adapt.Unpin[ModelState](p, f)
+	st, s, md, err := adapt.Load(ctx, p, f, Filter)
 	if err != nil {
 		return nil, err
-	}
-	md, err := Filter(st.Model, s.Values)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", st.Name, err)
 	}
 	return &fitted{Fitted: adapt.Fitted{Name: st.Name, Origin: s.Origin, Lead: s.Lead, Model: md}, s: s, md: md, fill: st.Fill, maxGap: st.MaxGap}, nil
 }

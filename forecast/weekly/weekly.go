@@ -396,11 +396,13 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	for j, p := range quantiles {
 		z[j] = normal.Quantile(p)
 	}
-	// Week w's median total and log-scale quantile offsets.
+	// Week w's log-scale median m[w] and median total.
 	base := lg(ft.d[last])
+	m := make([]float64, k)
 	total := make([]float64, k)
 	for w, hz := range hzs {
-		total[w] = math.Max(math.Exp(base+dot(hz.Beta, x))-1, 0)
+		m[w] = base + dot(hz.Beta, x)
+		total[w] = math.Max(math.Exp(m[w])-1, 0)
 	}
 	end := ft.s.Start + prevoir.Date(len(ft.s.Values)-1)
 	n := lead + h
@@ -441,7 +443,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			pt := prevoir.WeekTotal(fc.Point, w)
 			row := make([]float64, len(z))
 			for j := range z {
-				row[j] = math.Max(math.Exp(base+dot(hzs[w].Beta, x)+z[j]*hzs[w].Sigma)-1, 0)
+				row[j] = math.Max(math.Exp(m[w]+z[j]*hzs[w].Sigma)-1, 0)
 			}
 			wk.Point = append(wk.Point, pt)
 			wk.Values = append(wk.Values, paths.Contain(row, quantiles, pt))

@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -29,16 +30,25 @@ func (p Pinned[M]) Pin(kind, summary string) (*prevoir.Pinned, error) {
 	return &prevoir.Pinned{Kind: kind, Summary: fmt.Sprintf("%s from %s", summary, p.Start), State: b}, nil
 }
 
-// Unpin decodes a state written by Pinned.Pin and returns it with the series the model is applied
-// to on f: the target from the pinned first day to f's last day, gaps handled as when fitted.
-func Unpin[M any](p *prevoir.Pinned, f *prevoir.Frame) (*Pinned[M], *Series, error) {
-	var st Pinned[M]
+// Load decodes a state written by Pinned.Pin and rebuilds its model on f: filter applies the
+// pinned model to the series it reads on f, the target from the pinned first day to f's last
+// day, gaps handled as when fitted. It returns the state, the series and the rebuilt model.
+func Load[S, M any](ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, filter func(S, []float64) (M, error)) (*Pinned[S], *Series, M, error) {
+	var zero M
+	if err := ctx.Err(); err != nil {
+		return nil, nil, zero, err
+	}
+	var st Pinned[S]
 	if err := json.Unmarshal(p.State, &st); err != nil {
-		return nil, nil, fmt.Errorf("%s: pinned state: %w", p.Kind, err)
+		return nil, nil, zero, fmt.Errorf("%s: pinned state: %w", p.Kind, err)
 	}
 	s, err := Since(f, st.Start, Options{Period: st.Fill, Fill: true, MaxGap: st.MaxGap, MinLen: 1})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", st.Name, err)
+		return nil, nil, zero, fmt.Errorf("%s: %w", st.Name, err)
 	}
-	return &st, s, nil
+	md, err := filter(st.Model, s.Values)
+	if err != nil {
+		return nil, nil, zero, fmt.Errorf("%s: %w", st.Name, err)
+	}
+	return &st, s, md, nil
 }
