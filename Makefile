@@ -2,7 +2,7 @@
 # and runs the whole suite; `.ci/run` calls exactly that.
 
 GO       ?= go
-DATA     ?= ../shared/data
+DATA     ?= testdata
 HOME_DIR ?= ./prevoir-data
 # A count, not a duration: a -fuzztime duration can fail at its deadline with "context deadline
 # exceeded" and no crasher (a race in Go's fuzz coordinator, go.dev/issue/75804, fixed in Go 1.27).
@@ -17,7 +17,7 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/prevoir ./cmd/prevoir
 
-## run: the main job on the offline data: ingest both sources, train the models, forecast,
+## run: the main job on the real data in testdata/: ingest both sources, train the models, forecast,
 ## show the forecast. MODELS leaves out the Transformer, whose training with conformal
 ## intervals takes several minutes; MODELS= (empty) trains the production default, with it.
 MODELS ?= snaive,ets+hol,linreg+hol,leadreg+hol,weekly,secondary,secondary_rea,ensemble,ensemble_mean,ensemble_lead,ensemble_lead_mean,rnn+cp,tcn+cp

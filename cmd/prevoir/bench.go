@@ -113,7 +113,7 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 	intVar(fl, &threads, "threads", runtime.NumCPU(), atLeast(1), "worker goroutines (results do not depend on it)")
 	fl.Uint64Var(&seed, "seed", 0, "random seed (initialisation, shuffling, dropout)")
 	fl.StringVar(&jsonOut, "json", "", "write the measurements to this JSON file (torch_reference.py's field names)")
-	fl.StringVar(&dataDir, "data-dir", "../shared/data", "directory holding "+neural.ReferenceIndicatorsFile+" and "+neural.ReferenceSIDEPFile)
+	fl.StringVar(&dataDir, "data-dir", "testdata", "directory holding "+neural.ReferenceIndicatorsFile+" and "+neural.ReferenceSIDEPFile)
 	intVar(fl, &batch, "batch-size", 32, atLeast(1), "mini-batch size")
 	floatVar(fl, &lr, "lr", 1e-3, moreThan(0), "Adam learning rate")
 	markPerInvocation(cmd, "model", "epochs", "threads", "seed", "json", "batch-size", "lr")

@@ -106,7 +106,7 @@ with "prevoir snapshots accept ID".
 
 The exit code is non-zero when any source failed or was quarantined; the other sources are
 ingested all the same.`,
-		Example: `  prevoir ingest --source-dir ../shared/data
+		Example: `  prevoir ingest --source-dir testdata
   prevoir ingest --sources sidep --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

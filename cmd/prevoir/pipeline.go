@@ -136,7 +136,7 @@ non-zero if it fails:
             champion forecasts at once
   forecast  forecast the next 14 days with the champion, with quantiles, and store it
   score     score every stored forecast whose days have been observed since`,
-		Example: `  prevoir run ingest --source-dir ../shared/data
+		Example: `  prevoir run ingest --source-dir testdata
   prevoir run train --models snaive,ets,theta
   prevoir run forecast
   prevoir run score`,

@@ -29,17 +29,17 @@ func ModuleRoot(tb testing.TB) string {
 	}
 }
 
-// DataDir returns the directory of the real Santé publique France files, ../shared/data next
-// to the repository (or $PREVOIR_TEST_DATA). The tests need the real files, so a missing
-// directory fails the test rather than skipping it.
+// DataDir returns the directory of the real Santé publique France files: the repository's
+// testdata directory (see testdata/README.md), or $PREVOIR_TEST_DATA when set. The tests need
+// the real files, so a missing directory fails the test rather than skipping it.
 func DataDir(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv("PREVOIR_TEST_DATA")
 	if dir == "" {
-		dir = filepath.Join(ModuleRoot(tb), "..", "shared", "data")
+		dir = filepath.Join(ModuleRoot(tb), "testdata")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sp-fra-jour.csv")); err != nil {
-		tb.Fatalf("testutil: the real data files are not in %s (set PREVOIR_TEST_DATA): %v", dir, err)
+		tb.Fatalf("testutil: the real data files are not in %s: %v", dir, err)
 	}
 	return dir
 }
