@@ -2,11 +2,9 @@ package ets_test
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,17 +13,14 @@ import (
 	"github.com/prevoir/prevoir/forecast/ets"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/theta"
+	"github.com/prevoir/prevoir/internal/testutil"
 )
 
-// The accuracy protocol of ../shared/bench/ACCURACY.md: origins every 7 days from
+// The 2022 accuracy protocol (docs/protocols/README.md): origins every 7 days from
 // 2022-01-02 to 2022-12-11 (50 Sundays, the origin is the last observed day), horizon 14,
 // each model fitted on data up to its origin only, forecasts and interval bounds clipped at 0,
-// MAE over all origins × horizons. Run with
-//
-//	PREVOIR_PROTOCOL=1 go test ./forecast/ets -run TestProtocol -v -timeout 30m
+// MAE over all origins × horizons. docs/protocols/ets.md has the table and the command.
 const (
-	protocolCSV   = "../../../shared/data/table-indicateurs-open-data-france.csv"
-	protocolStart = "2020-03-19"
 	protocolFirst = "2022-01-02"
 	protocolLast  = "2022-12-11"
 	protocolH     = 14
@@ -33,42 +28,14 @@ const (
 
 var protocolProbs = []float64{0.025, 0.1, 0.5, 0.9, 0.975}
 
+// loadSeries returns the protocol's series, the target from 2020-03-19 (its first day).
 func loadSeries(t *testing.T) (dates []string, y []float64) {
-	f, err := os.Open(protocolCSV)
-	if err != nil {
-		t.Skipf("data not available: %v", err)
+	t.Helper()
+	f := testutil.TargetFrame(t)
+	for _, d := range f.Dates {
+		dates = append(dates, d.String())
 	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	di, yi := -1, -1
-	for j, name := range rows[0] {
-		switch name {
-		case "date":
-			di = j
-		case "incid_dchosp":
-			yi = j
-		}
-	}
-	if di < 0 || yi < 0 {
-		t.Fatal("columns date / incid_dchosp not found")
-	}
-	for _, r := range rows[1:] {
-		if r[di] < protocolStart {
-			continue
-		}
-		v := math.NaN()
-		if s := strings.TrimSpace(r[yi]); s != "" {
-			if v, err = strconv.ParseFloat(s, 64); err != nil {
-				t.Fatalf("%s: %v", r[di], err)
-			}
-		}
-		dates = append(dates, r[di])
-		y = append(y, v)
-	}
-	return dates, y
+	return dates, f.TargetValues()
 }
 
 func cpuSeconds() float64 {
@@ -92,6 +59,11 @@ type run struct {
 
 type score struct {
 	mae, rmse, cov80, cov95 float64
+}
+
+// String formats the score as the table does: MAE RMSE cov80 cov95.
+func (s score) String() string {
+	return fmt.Sprintf("%.2f %.2f %.0f%% %.0f%%", s.mae, s.rmse, 100*s.cov80, 100*s.cov95)
 }
 
 // origins returns the indices of the protocol's forecast origins in dates.
@@ -223,8 +195,45 @@ func thetaF(opts theta.Options) forecaster {
 	}
 }
 
-// TestProtocol prints the accuracy table of the DEV protocol. It is skipped unless
-// PREVOIR_PROTOCOL=1; PREVOIR_PROTOCOL_FULL=1 adds the slow full-likelihood variants.
+// TestProtocolNumbers reproduces rows of docs/protocols/ets.md's table, to the digits it
+// prints, over the whole protocol: the baselines and the AutoETS the catalogue's ets uses
+// (365 days, Tol 1e-6), with the models AutoETS picked. The whole table is TestProtocol's.
+func TestProtocolNumbers(t *testing.T) {
+	dates, y := loadSeries(t)
+	orig := origins(dates)
+	if len(orig) != 50 {
+		t.Fatalf("found %d origins, want 50", len(orig))
+	}
+	for _, tt := range []struct {
+		name, window string
+		f            forecaster
+		want         string // MAE RMSE cov80 cov95, as the table prints them
+	}{
+		{"naive", "full", naiveF(naive.Naive), "69.80 89.27 92% 97%"},
+		{"snaive7", "365", naiveF(func(y []float64) (*naive.Model, error) { return naive.SeasonalNaive(y, 7) }), "24.24 35.33 86% 95%"},
+		{"mean7", "365", naiveF(func(y []float64) (*naive.Model, error) { return naive.Mean(y, 7) }), "39.54 52.97 83% 95%"},
+		{"drift", "full", naiveF(naive.Drift), "70.69 89.93 92% 97%"},
+		{"drift", "365", naiveF(naive.Drift), "70.51 89.94 91% 97%"},
+		{"theta", "365", thetaF(theta.Options{}), "22.88 30.54 91% 98%"},
+		{"otm", "365", thetaF(theta.Options{Optimize: true}), "22.51 30.15 91% 98%"},
+	} {
+		s := evaluate(y, orig, forecastAll(t, y, orig, tt.name, tt.window, tt.f))
+		if got := s.String(); got != tt.want {
+			t.Errorf("%s/%s: %s, want %s", tt.name, tt.window, got, tt.want)
+		}
+	}
+	specs := map[string]int{}
+	s := evaluate(y, orig, forecastAll(t, y, orig, "autoets_tol1e-6", "365", autoF(ets.Options{Tol: 1e-6}, specs)))
+	if got, want := s.String(), "19.33 26.58 78% 90%"; got != want || specs["ETS(M,Ad,M)"] != 50 {
+		t.Errorf("autoets_tol1e-6/365: %s, picked %v; want %s, ETS(M,Ad,M)×50", got, specs, want)
+	}
+}
+
+// TestProtocol prints the accuracy table of docs/protocols/ets.md (about 15 s of CPU). It is
+// skipped unless PREVOIR_PROTOCOL=1; PREVOIR_PROTOCOL_FULL=1 adds the slow full-likelihood
+// variants:
+//
+//	PREVOIR_PROTOCOL=1 go test ./forecast/ets -run '^TestProtocol$' -v -timeout 30m
 func TestProtocol(t *testing.T) {
 	if os.Getenv("PREVOIR_PROTOCOL") != "1" {
 		t.Skip("set PREVOIR_PROTOCOL=1 to run the accuracy protocol")
