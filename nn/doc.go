@@ -58,7 +58,7 @@
 // whatever the thread count (tested). Only large products (≥ 4M
 // multiply-adds), attention heads and the largest elementwise ops are
 // split. On the shared 2-vCPU machine a second thread rarely helped (see
-// BENCH_NOTES.md), as for PyTorch; one thread is the safe default there.
+// docs/benchmarks/nn.md), as for PyTorch; one thread is the safe default there.
 // Neither an Engine nor a Tape may be used by two goroutines at once.
 //
 // # Speed
@@ -68,7 +68,7 @@
 // (build tag purego); the Adam update and gradient accumulation have AVX2
 // loops in nn/internal/vec. A Transformer-sized training step (batch 32,
 // 550734 parameters) takes about 15-18 ms on one core of the reference
-// machine, against 72 ms for PyTorch float32; BENCH_NOTES.md has the
+// machine, against 72 ms for PyTorch float32; docs/benchmarks/nn.md has the
 // measurements and the commands.
 //
 // # Errors and panics

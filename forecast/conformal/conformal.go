@@ -19,7 +19,7 @@
 // calibrates every weekday: the quiet Sunday and the busy Monday get their own residuals.
 // Residuals are additive, y − ŷ, by default; Scale = Log1p forms them as log(1+y) − log(1+ŷ)
 // (relative errors). On the hospital series the additive form was the better calibrated
-// (backtest/PROTOCOL_RESULTS.md).
+// (docs/protocols/backtest.md).
 //
 // The empirical quantile is the Hyndman & Fan (1996) type-6 estimate, position q(n+1), the
 // smooth form of the conformal (n+1) correction: with n residuals a central interval between

@@ -26,7 +26,7 @@
 // about ten times faster, less accurate on the hospital series), or both in turn
 // (InitTwoStage). Options.Tol loosens the simplex's relative tolerance (R's 1.5e-8 by
 // default); on the hospital series Tol = 1e-6 gives the same forecasts at half the cost
-// (see PROTOCOL_NOTES.md). The number of parameters
+// (see docs/protocols/ets.md). The number of parameters
 // used by AIC, AICc and BIC always counts the free initial states, as forecast::ets does, so
 // that criteria are comparable across models and methods.
 //

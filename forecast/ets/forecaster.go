@@ -20,7 +20,7 @@ type Forecaster struct {
 	Label string
 	// Window is the number of days of history used, ending at the origin; 0 uses all of it.
 	// On the hospital series the last 365 days suit the multiplicative models AutoETS picks
-	// (see PROTOCOL_NOTES.md).
+	// (see docs/protocols/ets.md).
 	Window int
 	// Spec fixes the model; nil selects it by AICc (Auto).
 	Spec *Spec

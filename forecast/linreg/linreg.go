@@ -110,7 +110,7 @@ func DefaultOptions() Options {
 }
 
 // LeadOptions returns the growth design on hospital admissions, the leading indicator of
-// deaths, chosen on the 2021 origins (PROTOCOL.md): 7 lags of the deaths' log ratio to their
+// deaths, chosen on the 2021 origins (docs/protocols/leadreg.md): 7 lags of the deaths' log ratio to their
 // last week's level, 3 of the admissions' ratio to it, the weekly growths of both over the
 // last 3 weeks, weekday and public-holiday indicators of the target day, the last two years,
 // a fixed penalty λ = 0.1 (the hold-out's choice wandered over the whole grid from one week to

@@ -1,7 +1,7 @@
 // Package models is the registry of forecasters by name: the names accepted on the command
 // line (--models snaive,ets,theta) and stored with every run, each mapped to a forecaster with
 // the settings that were measured to work on the hospital-death series (see
-// backtest/PROTOCOL_RESULTS.md).
+// docs/protocols/backtest.md).
 //
 // Two suffixes compose with any registered name, in any order:
 //
@@ -78,7 +78,7 @@ func driftModel() prevoir.Forecaster {
 }
 
 // etsModel is AutoETS on the last year, where it picks ETS(M,Ad,M); Tol 1e-6 gives the
-// forecasts of R's tolerance at half the cost (forecast/ets/PROTOCOL_NOTES.md).
+// forecasts of R's tolerance at half the cost (docs/protocols/ets.md).
 func etsModel() prevoir.Forecaster {
 	return ets.Forecaster{Window: recentDays, Options: ets.Options{Tol: 1e-6}}
 }
@@ -90,7 +90,7 @@ func etsLogModel() prevoir.Forecaster {
 }
 
 // etsFastModel is etsModel with the initial states fixed at their heuristic values: about four
-// times cheaper and less accurate alone (PROTOCOL_NOTES.md), as good inside the ensemble.
+// times cheaper and less accurate alone (docs/protocols/ets.md), as good inside the ensemble.
 func etsFastModel() prevoir.Forecaster {
 	return ets.Forecaster{Label: "ets_fast", Window: recentDays, Options: ets.Options{Init: ets.InitHeuristic}}
 }
@@ -109,17 +109,17 @@ func otmModel() prevoir.Forecaster {
 func linregModel() prevoir.Forecaster { return linreg.New(linreg.DefaultOptions()) }
 
 // weeklyModel forecasts weekly totals from the weekly growth of deaths and admissions and
-// splits them into days (forecast/weekly/PROTOCOL.md); it corrects for holidays itself.
+// splits them into days (docs/protocols/weekly.md); it corrects for holidays itself.
 func weeklyModel() prevoir.Forecaster { return weekly.New(weekly.Options{}) }
 
 // leadregModel is the direct regression on log growth with hospital admissions as leading
 // indicator (linreg.LeadOptions; its settings were chosen on the 2021 origins, see
-// forecast/linreg/PROTOCOL.md).
+// docs/protocols/leadreg.md).
 func leadregModel() prevoir.Forecaster { return linreg.New(linreg.LeadOptions()) }
 
 // secondaryModel is the delay-convolution model of deaths on hospital admissions, the
 // admissions beyond the origin forecast by the lag regression; secondaryReaModel on ICU
-// admissions, forecast by ETS. Settings chosen on the 2021 origins (forecast/secondary/PROTOCOL.md).
+// admissions, forecast by ETS. Settings chosen on the 2021 origins (docs/protocols/secondary.md).
 func secondaryModel() prevoir.Forecaster {
 	return secondaryOn(secondary.Options{Label: "secondary", Primary: "incid_hosp", HalfLife: 28, Admissions: linregModel()})
 }
@@ -190,7 +190,7 @@ func neuralModel(a neural.Arch) func() prevoir.Forecaster {
 // heuristic initial states: the combination is as accurate, at half the cost), the optimised
 // Theta method, the lag regression and the seasonal naive, each corrected for holidays.
 // Combining them beat each of them, and beat choosing the best few by recent accuracy (see
-// backtest/PROTOCOL_RESULTS.md).
+// docs/protocols/backtest.md).
 func EnsembleMembers() []string {
 	return []string{"ets_fast+hol", "ets_log_fast+hol", "otm+hol", "linreg+hol", "snaive+hol"}
 }

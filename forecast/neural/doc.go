@@ -57,5 +57,5 @@
 // # Benchmark
 //
 // RunBench reproduces shared/bench/torch_reference.py's protocol and JSON fields; "prevoir
-// bench train" runs it. BENCH_RESULTS.md has the measurements.
+// bench train" runs it. docs/benchmarks/networks.md has the measurements.
 package neural

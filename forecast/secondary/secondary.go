@@ -49,7 +49,7 @@
 // binomial counts (a gamma–Poisson mixture). Daily quantiles are the paths' sample quantiles,
 // weekly totals' quantiles those of the paths' weekly sums (package forecast/internal/paths);
 // the point forecast is the paths' mean expectation μ, or with Options.Median their median
-// count (the better under absolute error on 2021: PROTOCOL.md).
+// count (the better under absolute error on 2021: docs/protocols/secondary.md).
 // The random numbers are seeded from the data, so a fit forecasts the same twice.
 package secondary
 
@@ -104,7 +104,7 @@ type Options struct {
 	// Drift, when positive, lets the fraction wander beyond the origin on each path: log r
 	// follows a Gaussian random walk whose steps have the standard deviation Drift per week
 	// (Drift/√7 a day). The fraction fitted on the past is the forecast's largest unknown; the
-	// paths' counts alone give intervals too narrow (PROTOCOL.md).
+	// paths' counts alone give intervals too narrow (docs/protocols/secondary.md).
 	Drift float64
 }
 

@@ -7,7 +7,7 @@
 // j−1. With D_j the deaths of week j, the model is a direct multi-horizon log-linear regression
 // of the growth over k weeks on the last weekly growths of deaths and of leading indicators
 // (by default hospital admissions, whose growth leads that of deaths by one to two weeks; ICU
-// admissions did worse on 2021, see PROTOCOL.md):
+// admissions did worse on 2021, see docs/protocols/weekly.md):
 //
 //	log(D_{t+k}+1) − log(D_t+1) = b_0 + b_1 g^D_t + Σ_c Σ_{l<L} b_{c,l} g^c_{t−l} + e_k,
 //
@@ -75,7 +75,7 @@ type Options struct {
 }
 
 // DefaultCovariates are the leading indicators: hospital admissions (adding ICU admissions
-// did worse on 2021, PROTOCOL.md).
+// did worse on 2021, docs/protocols/weekly.md).
 func DefaultCovariates() []string { return []string{"incid_hosp"} }
 
 func (o Options) withDefaults() Options {
