@@ -46,7 +46,7 @@ training loop only. val_mae is the MAE, in deaths/day, of the 14-day forecast ma
 end of the training part.
 
 Progress goes to stderr when it is a terminal; a table goes to stdout.`,
-		Example: `  prevoir bench train --model all --epochs 100 --threads 2 --json /tmp/prevoir-bench.json
+		Example: `  prevoir bench train --model all --epochs 100 --threads 2 --json prevoir-bench.json
   prevoir bench train --model tcn --epochs 5`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

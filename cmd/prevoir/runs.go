@@ -188,7 +188,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Long: `Write every run in the layout of an MLflow file store, DIR/mlruns/<experiment>/<run>/
 {meta.yaml, params, metrics, tags, artifacts}, so that the MLflow UI can show them:
 
-  prevoir runs export --format mlflow /tmp/export && mlflow ui --backend-store-uri /tmp/export/mlruns`,
+  prevoir runs export --format mlflow mlflow-export && mlflow ui --backend-store-uri mlflow-export/mlruns`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "mlflow" {

@@ -5,8 +5,8 @@ with the modules of shared/bench/torch_reference.py, in float64 and evaluation m
 writes the cases with their outputs (testdata/torch_forward.json).
 
 Usage, from the project root:
-    PREVOIR_WRITE_TORCH_CASES=/tmp/cases.json go test -run TestWriteTorchCases ./forecast/neural
-    /usr/bin/python3 forecast/neural/testdata/torch_forward.py /tmp/cases.json ../shared/bench \
+    PREVOIR_WRITE_TORCH_CASES=cases.json go test -run TestWriteTorchCases ./forecast/neural
+    python3 forecast/neural/testdata/torch_forward.py forecast/neural/cases.json ../shared/bench \
         forecast/neural/testdata/torch_forward.json
 """
 import json
