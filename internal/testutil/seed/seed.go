@@ -88,7 +88,7 @@ func (e *Env) Ingest(tb testing.TB) *prevoir.Frame {
 	return rep.Frame
 }
 
-// IngestVintage runs the ingest flow on the releases of 5 August 2022 (shared/data/vintages),
+// IngestVintage runs the ingest flow on the releases of 5 August 2022 (testdata/vintages),
 // so that a later Ingest of the current files records a revision.
 func (e *Env) IngestVintage(tb testing.TB) {
 	tb.Helper()
