@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
-	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -151,19 +151,27 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if err := run.LogMetrics(ctx, rep.Score.Metrics()); err != nil {
 			return err
 		}
-		// The final fit on all the data proves the model works on today's frame; a network's
-		// weights are kept (the forecast flow does not retrain it), with its training curve.
-		final := fc
-		if nf, ok := fc.(neural.Forecaster); ok {
-			nf.Refit = nil
-			nf.Options.Progress = func(p neural.Progress) {
-				run.LogMetric(ctx, "train_mse", p.TrainMSE, int64(p.Epoch))
+		// The final fit on all the data proves the model works on today's frame, and records
+		// the training curve of any network it trains. A metric the store refuses fails the run
+		// once the fit is done (the first error is kept, no later epoch is written): the run of
+		// a registered version must hold what it says it holds, and a store that refuses a
+		// metric would refuse the artifacts next.
+		var (
+			mu     sync.Mutex
+			logErr error
+		)
+		fitted, err := models.FitFinal(ctx, fc, frame, func(epoch int, metric string, value float64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if logErr == nil {
+				logErr = run.LogMetric(ctx, metric, value, int64(epoch))
 			}
-			final = nf
-		}
-		fitted, err := final.Fit(ctx, frame)
+		})
 		if err != nil {
 			return fmt.Errorf("fit %s: %w", name, err)
+		}
+		if logErr != nil {
+			return fmt.Errorf("record the training curve of %s: %w", name, logErr)
 		}
 		if _, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles()); err != nil {
 			return fmt.Errorf("predict with %s: %w", name, err)
