@@ -182,7 +182,11 @@ type ModelVersion struct {
 	ArtifactPath string             `json:"artifact_path"`
 	CreatedAt    time.Time          `json:"created_at"`
 	Metrics      map[string]float64 `json:"metrics,omitempty"`
-	Description  string             `json:"description,omitempty"`
+	// Batch names the training batch the version was trained in (the models trained together
+	// on one frame, among which the champion rule chooses); "" when it was registered outside
+	// a batch.
+	Batch       string `json:"batch,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // Aliases used by prevoir.

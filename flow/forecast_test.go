@@ -121,3 +121,44 @@ func TestScoreCountsTheLatestForecastOfAnOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastAgainAfterPromotion: the forecast flow forecasts once per champion version and
+// frame: after a promotion of another version it forecasts again from the same origin with
+// that version; promoted back, the first version finds its own forecast and computes nothing.
+func TestForecastAgainAfterPromotion(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		e := seed.Open(t, dbURL)
+		e.Ingest(t)
+		opts := flow.TrainOptions{Origins: 2}
+		var versions []*prevoir.ModelVersion
+		for _, name := range []string{"snaive", "ets"} {
+			tr, err := e.Flows.TrainModel(ctx, "b1", name, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			versions = append(versions, tr.Version)
+		}
+		e.Promote(t, versions[0].Version, "test")
+		first, err := e.Flows.Forecast(ctx)
+		if err != nil || first.Existing || first.Forecast.Version != versions[0].Version {
+			t.Fatalf("forecast by v%d: %+v, %v", versions[0].Version, first, err)
+		}
+
+		e.Promote(t, versions[1].Version, "test")
+		second, err := e.Flows.Forecast(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := second.Forecast; second.Existing || s.Version != versions[1].Version || s.Family != "ets" || s.ID == first.Forecast.ID || s.Origin != first.Forecast.Origin {
+			t.Fatalf("after promoting v%d: existing %v, forecast %d by v%d (%s) from %s; want a new forecast by ets from %s",
+				versions[1].Version, second.Existing, s.ID, s.Version, s.Family, s.Origin, first.Forecast.Origin)
+		}
+
+		e.Promote(t, versions[0].Version, "test")
+		third, err := e.Flows.Forecast(ctx)
+		if err != nil || !third.Existing || third.Forecast.ID != first.Forecast.ID || third.RunID != "" {
+			t.Errorf("promoted back to v%d: %+v, %v; want its first forecast %d, no run", versions[0].Version, third, err, first.Forecast.ID)
+		}
+	})
+}

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/forecast/models"
-	"github.com/prevoir/prevoir/forecast/neural"
 	"github.com/prevoir/prevoir/tracking"
 )
 
@@ -151,19 +151,27 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if err := run.LogMetrics(ctx, rep.Score.Metrics()); err != nil {
 			return err
 		}
-		// The final fit on all the data proves the model works on today's frame; a network's
-		// weights are kept (the forecast flow does not retrain it), with its training curve.
-		final := fc
-		if nf, ok := fc.(neural.Forecaster); ok {
-			nf.Refit = nil
-			nf.Options.Progress = func(p neural.Progress) {
-				run.LogMetric(ctx, "train_mse", p.TrainMSE, int64(p.Epoch))
+		// The final fit on all the data proves the model works on today's frame, and records
+		// the training curve of any network it trains. A metric the store refuses fails the run
+		// once the fit is done (the first error is kept, no later epoch is written): the run of
+		// a registered version must hold what it says it holds, and a store that refuses a
+		// metric would refuse the artifacts next.
+		var (
+			mu     sync.Mutex
+			logErr error
+		)
+		fitted, err := models.FitFinal(ctx, fc, frame, func(epoch int, metric string, value float64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if logErr == nil {
+				logErr = run.LogMetric(ctx, metric, value, int64(epoch))
 			}
-			final = nf
-		}
-		fitted, err := final.Fit(ctx, frame)
+		})
 		if err != nil {
 			return fmt.Errorf("fit %s: %w", name, err)
+		}
+		if logErr != nil {
+			return fmt.Errorf("record the training curve of %s: %w", name, logErr)
 		}
 		if _, err := fitted.Predict(ctx, prevoir.DefaultHorizon, prevoir.DefaultQuantiles()); err != nil {
 			return fmt.Errorf("predict with %s: %w", name, err)
@@ -181,7 +189,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	}
 	// Registered only once the run finished: a crash before leaves no version.
 	v := &prevoir.ModelVersion{Model: f.RegisteredModel, Family: name, RunID: rep.RunID, ArtifactPath: ModelSpecArtifact,
-		Metrics: rep.Score.Metrics(), Description: "batch " + batch}
+		Metrics: rep.Score.Metrics(), Batch: batch, Description: "batch " + batch}
 	if err := f.Registry.CreateModelVersion(ctx, v); err != nil {
 		return rep, err
 	}
@@ -219,12 +227,12 @@ type SelectReport struct {
 	Changed  bool
 }
 
-// SelectChampion applies the champion rule to the models of a training batch: their backtests
-// (the same origins) are merged and ranked; the champion alias moves to the best one's version
-// unless the current champion stays within the margin. The decision, with every number it used,
-// is the alias change's reason and the select run's artifact. When the rule names no champion
-// (no model eligible, nothing observed to rank them on), the alias does not move and the
-// selection fails with the decision's reason.
+// SelectChampion applies the champion rule (backtest.SelectBatch) to the models of a training
+// batch: it loads what the rule needs — the backtests of the batch's versions, the current
+// champion and its own backtest — and stores what it decides: the decision, with every number
+// it used, as the select run's artifact and the alias change's reason, and the champion alias.
+// When the rule names no champion (no model eligible, nothing observed to rank them on), the
+// alias does not move and the selection fails with the decision's reason.
 func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string, opts TrainOptions) (*SelectReport, error) {
 	names, cerr := canonicalNames(names) // as TrainModel registered them
 	if cerr != nil {
@@ -236,94 +244,69 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 	err := f.track(ctx, &prevoir.Run{Kind: prevoir.RunSelect, Name: "select_champion", Params: params},
 		func(run *tracking.Run) error {
 			rep.RunID = run.ID
-			merged := &backtest.Result{}
 			versions := map[string]*prevoir.ModelVersion{}
 			all, err := f.Registry.ListModelVersions(ctx, f.RegisteredModel)
 			if err != nil {
 				return err
 			}
 			for _, v := range all {
-				if v.Description == "batch "+batch && slices.Contains(names, v.Family) && versions[v.Family] == nil {
+				if v.Batch == batch && slices.Contains(names, v.Family) && versions[v.Family] == nil {
 					versions[v.Family] = v
 				}
 			}
+			var results []*backtest.Result
 			for _, name := range names {
 				v := versions[name]
 				if v == nil {
 					f.logger().WarnContext(ctx, "model of the batch not registered (its training failed): not a candidate", "model", name, "batch", batch)
 					continue
 				}
-				b, err := f.Tracker.ReadArtifact(ctx, v.RunID, BacktestArtifact)
+				res, err := f.readBacktest(ctx, v)
 				if err != nil {
 					return err
 				}
-				res, err := backtest.ReadJSON(bytes.NewReader(b))
-				if err != nil {
-					return err
-				}
-				if merged.Protocol.Target == "" {
-					// The references are the same for every model of the batch (same frame,
-					// same origins).
-					merged.Protocol, merged.Reference = res.Protocol, res.Reference
-				}
-				merged.Models = append(merged.Models, res.Models...)
-				merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
-				merged.Weekly = append(merged.Weekly, res.Weekly...)
-				merged.Fits = append(merged.Fits, res.Fits...)
+				results = append(results, res)
 			}
-			if len(merged.Models) == 0 {
-				return prevoir.Errorf(prevoir.EINVALID, "batch %s: no model was trained successfully", batch)
-			}
-			// Every model of the batch is a candidate; the rule's gate keeps those that may
-			// not serve (no calibrated intervals, ...) from being champion.
-			copts := opts.Champion
-			copts.MinCoverage80, copts.Candidates = opts.MinCoverage80, nil
-			current := ""
 			cur, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion)
-			if err == nil {
-				current = cur.Family
-			} else if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+			if prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
+				cur, err = nil, nil
+			}
+			if err != nil {
 				return err
 			}
+			var curBacktest *backtest.Result
 			if cur != nil && versions[cur.Family] == nil {
-				// The champion was not retrained in this batch (a training of a few models):
-				// it competes with its own backtest if that was made on the same origins, and
-				// otherwise it stays, since nothing comparable says a challenger is better.
-				ok, err := f.mergeChampion(ctx, merged, cur)
+				// Not retrained in this batch: the rule compares it on its own backtest, if it
+				// has one on the same origins.
+				if curBacktest, err = f.readBacktest(ctx, cur); prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
+					curBacktest, err = nil, nil
+				}
 				if err != nil {
 					return err
 				}
-				if !ok {
-					rep.Champion = cur
-					rep.Decision = backtest.Decision{Champion: cur.Family, Current: cur.Family,
-						Reason: fmt.Sprintf("current champion %s v%d kept: it was not retrained in batch %s and its backtest is on other origins, so the batch's models cannot be compared with it", cur.Family, cur.Version, batch)}
-					b, _ := json.MarshalIndent(rep.Decision, "", "  ")
-					_, err := run.LogArtifact(ctx, "decision.json", b)
+			}
+			copts := opts.Champion
+			copts.MinCoverage80 = opts.MinCoverage80
+			dec, board, derr := backtest.SelectBatch(batch, results, cur, curBacktest, copts)
+			rep.Decision = dec
+			if dec.Reason != "" {
+				b, _ := json.MarshalIndent(dec, "", "  ")
+				if _, err := run.LogArtifact(ctx, "decision.json", b); err != nil {
 					return err
 				}
-			}
-			dec, derr := backtest.Champion(merged, current, copts)
-			rep.Decision = dec
-			b, _ := json.MarshalIndent(dec, "", "  ")
-			if _, err := run.LogArtifact(ctx, "decision.json", b); err != nil {
-				return err
 			}
 			if derr != nil {
-				kept := "there is no champion"
-				if cur != nil {
-					kept = fmt.Sprintf("the champion stays %s v%d", cur.Family, cur.Version)
+				return derr
+			}
+			if board != nil {
+				// The batch's leaderboard, in the backtest command's format, for the dashboard.
+				var mb bytes.Buffer
+				if err := backtest.WriteJSON(&mb, board); err != nil {
+					return err
 				}
-				return prevoir.Errorf(prevoir.EINVALID, "batch %s: %s; %s", batch, dec.Reason, kept)
-			}
-			// The batch's leaderboard, in the backtest command's format, for the dashboard.
-			merged.Champion, merged.Decision = dec.Champion, dec
-			backtest.SortModels(merged.Models)
-			var mb bytes.Buffer
-			if err := backtest.WriteJSON(&mb, merged); err != nil {
-				return err
-			}
-			if _, err := run.LogArtifact(ctx, BacktestArtifact, mb.Bytes()); err != nil {
-				return err
+				if _, err := run.LogArtifact(ctx, BacktestArtifact, mb.Bytes()); err != nil {
+					return err
+				}
 			}
 			win := versions[dec.Champion]
 			if win == nil {
@@ -354,28 +337,17 @@ func (f *Flows) sweep(ctx context.Context) {
 	}
 }
 
-// mergeChampion adds the current champion's own backtest to a batch's merged result when it
-// was made on the same origins (the same frame); it reports whether it did.
-func (f *Flows) mergeChampion(ctx context.Context, merged *backtest.Result, cur *prevoir.ModelVersion) (bool, error) {
-	b, err := f.Tracker.ReadArtifact(ctx, cur.RunID, BacktestArtifact)
-	if prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
-		return false, nil
-	}
+// readBacktest returns the backtest stored with version v's training run.
+func (f *Flows) readBacktest(ctx context.Context, v *prevoir.ModelVersion) (*backtest.Result, error) {
+	b, err := f.Tracker.ReadArtifact(ctx, v.RunID, BacktestArtifact)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	res, err := backtest.ReadJSON(bytes.NewReader(b))
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("%s v%d: %w", v.Model, v.Version, err)
 	}
-	if !slices.Equal(res.Protocol.Origins, merged.Protocol.Origins) || res.Protocol.Horizon != merged.Protocol.Horizon {
-		return false, nil
-	}
-	merged.Models = append(merged.Models, res.Models...)
-	merged.Forecasts = append(merged.Forecasts, res.Forecasts...)
-	merged.Weekly = append(merged.Weekly, res.Weekly...)
-	merged.Fits = append(merged.Fits, res.Fits...)
-	return true, nil
+	return res, nil
 }
 
 // Train trains every model of names as one batch and applies the champion rule: what a train

@@ -437,3 +437,57 @@ func TestUpgradeScrubsSecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestUpgradeVersionBatch: versions registered before the batch column kept their training
+// batch only in their description ("batch <id>"); the upgrade fills the column from it, keeps
+// the description as it was, and leaves the batch of any other version empty. New versions
+// store their batch.
+func TestUpgradeVersionBatch(t *testing.T) {
+	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		old := oldDatabase(t, url, versionBefore(t, "version_batch"))
+		at := time.Date(2022, 8, 27, 19, 45, 0, 0, time.UTC)
+		runID := strings.Repeat("a", 32)
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO runs (id, experiment, kind, name, status, started_at, heartbeat_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`), runID, "default", "train", "ets", "finished", old.ts(at), old.ts(at)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO run_artifacts (run_id, path, sha256, size_bytes, blob_key)
+			VALUES (?, ?, ?, ?, ?)`), runID, "model.json", hexSHA(1), 2, "runs/x/model.json"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO registered_models (name, last_version, created_at) VALUES (?, ?, ?)`),
+			prevoir.DefaultTarget, 2, old.ts(at)); err != nil {
+			t.Fatal(err)
+		}
+		for i, desc := range []string{"batch run-0123456789ab", "promoted by hand"} {
+			if _, err := old.sql.ExecContext(ctx, old.rebind(`INSERT INTO model_versions (model, version, family, run_id, artifact_path, created_at, description)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`), prevoir.DefaultTarget, i+1, "ets", runID, "model.json", old.ts(at), desc); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		db := upgrade(t, old, url)
+		rg := NewRegistry(db)
+		for version, want := range map[int][2]string{1: {"run-0123456789ab", "batch run-0123456789ab"}, 2: {"", "promoted by hand"}} {
+			v, err := rg.FindModelVersion(ctx, prevoir.DefaultTarget, version)
+			if err != nil || v.Batch != want[0] || v.Description != want[1] {
+				t.Errorf("v%d after the upgrade: %+v, %v; want batch %q, description %q", version, v, err, want[0], want[1])
+			}
+		}
+		v := &prevoir.ModelVersion{Model: prevoir.DefaultTarget, Family: "snaive", RunID: runID, ArtifactPath: "model.json", Batch: "run-b2", Description: "batch run-b2"}
+		if err := rg.CreateModelVersion(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rg.SetAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion, v.Version, "test"); err != nil {
+			t.Fatal(err)
+		}
+		list, err := rg.ListModelVersions(ctx, prevoir.DefaultTarget)
+		if err != nil || len(list) != 3 || list[0].Version != 3 || list[0].Batch != "run-b2" || list[2].Batch != "run-0123456789ab" {
+			t.Fatalf("versions (%v): want v3 of batch run-b2 first, v1's batch kept", err)
+		}
+		if c, err := rg.ResolveAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion); err != nil || c.Batch != "run-b2" {
+			t.Errorf("champion: %+v, %v; want v3 with its batch", c, err)
+		}
+	})
+}

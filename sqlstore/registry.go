@@ -69,8 +69,8 @@ func (rg *Registry) CreateModelVersion(ctx context.Context, v *prevoir.ModelVers
 			return err
 		}
 		_, err = tx.ExecContext(ctx, rg.db.rebind(`INSERT INTO model_versions
-			(model, version, family, run_id, artifact_path, created_at, metrics, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			v.Model, version, v.Family, v.RunID, v.ArtifactPath, rg.db.ts(now), string(metrics), v.Description)
+			(model, version, family, run_id, artifact_path, created_at, metrics, batch, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			v.Model, version, v.Family, v.RunID, v.ArtifactPath, rg.db.ts(now), string(metrics), v.Batch, v.Description)
 		return err
 	})
 	if err != nil {
@@ -80,14 +80,14 @@ func (rg *Registry) CreateModelVersion(ctx context.Context, v *prevoir.ModelVers
 	return nil
 }
 
-const versionColumns = "model, version, family, run_id, artifact_path, created_at, metrics, description"
+const versionColumns = "model, version, family, run_id, artifact_path, created_at, metrics, batch, description"
 
 func scanVersion(r rowScanner) (*prevoir.ModelVersion, error) {
 	var (
 		v       prevoir.ModelVersion
 		metrics string
 	)
-	if err := r.Scan(&v.Model, &v.Version, &v.Family, &v.RunID, &v.ArtifactPath, timeScan{&v.CreatedAt}, &metrics, &v.Description); err != nil {
+	if err := r.Scan(&v.Model, &v.Version, &v.Family, &v.RunID, &v.ArtifactPath, timeScan{&v.CreatedAt}, &metrics, &v.Batch, &v.Description); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(metrics), &v.Metrics); err != nil {
@@ -214,7 +214,7 @@ func (rg *Registry) SetAlias(ctx context.Context, model, alias string, version i
 // ResolveAlias implements prevoir.Registry.
 func (rg *Registry) ResolveAlias(ctx context.Context, model, alias string) (*prevoir.ModelVersion, error) {
 	v, err := scanVersion(rg.db.sql.QueryRowContext(ctx, rg.db.rebind(`SELECT v.model, v.version, v.family, v.run_id, v.artifact_path,
-		v.created_at, v.metrics, v.description FROM model_aliases a JOIN model_versions v ON v.model = a.model AND v.version = a.version
+		v.created_at, v.metrics, v.batch, v.description FROM model_aliases a JOIN model_versions v ON v.model = a.model AND v.version = a.version
 		WHERE a.model = ? AND a.alias = ?`), model, alias))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "model %s has no %s", model, alias)

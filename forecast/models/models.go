@@ -369,18 +369,3 @@ func Describe(s string) (string, error) {
 	}
 	return strings.Join(parts, ", "), nil
 }
-
-// WithEpochs returns fc with its network trained for epochs epochs, also inside a conformal
-// wrapper; any other model is returned as it is.
-func WithEpochs(fc prevoir.Forecaster, epochs int) prevoir.Forecaster {
-	switch m := fc.(type) {
-	case neural.Forecaster:
-		m.Options.Epochs = epochs
-		return m
-	case *conformal.Forecaster:
-		w := *m
-		w.Inner = WithEpochs(m.Inner, epochs)
-		return &w
-	}
-	return fc
-}

@@ -58,6 +58,27 @@ type refitEntry struct {
 // NewRefit returns a policy retraining every every days.
 func NewRefit(every int) *Refit { return &Refit{Every: every, nets: map[prevoir.Date]*refitEntry{}} }
 
+// Without returns a policy on r's grid that shares r's trained networks but the one of
+// origin's grid day, which it trains again when asked for it: how the fit a training registers
+// retrains (and reports the training of) the network it serves while reusing the networks its
+// backtest trained at the older grid days. Training is deterministic (TrainOptions.Seed), so
+// the network trained again is the one r held.
+func (r *Refit) Without(origin prevoir.Date) *Refit {
+	w := NewRefit(r.Every)
+	if r.Every <= 0 {
+		return w
+	}
+	day := r.gridDay(origin)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for d, e := range r.nets {
+		if d != day {
+			w.nets[d] = e
+		}
+	}
+	return w
+}
+
 // refitAnchor is a Sunday, so that a weekly grid falls on Sundays like the backtest origins.
 const refitAnchor = prevoir.Date(3) // 1970-01-04
 
