@@ -55,7 +55,7 @@ func leaderboardBlob(st *state, format, table string) *blob {
 			row := []string{m.Name, strconv.FormatBool(m.Champion), csvNum(m.MAE), csvNum(m.RMSE), csvNum(m.MASE), csvNum(m.WIS),
 				csvNum(m.Coverage80), csvNum(m.Coverage95), csvNum(m.FitSeconds)}
 			for i := range h {
-				v := NaN()
+				v := prevoir.NaN()
 				if i < len(m.MAEByHorizon) {
 					v = m.MAEByHorizon[i]
 				}
@@ -96,13 +96,13 @@ func modelsBlob(st *state, format string) *blob {
 	}
 	var rows [][]string
 	for _, v := range mv.Versions {
-		mae, cov := NaN(), NaN()
+		mae, cov := prevoir.NaN(), prevoir.NaN()
 		if v.Live != nil {
 			mae, cov = v.Live.MAE, v.Live.Coverage80
 		}
-		bt := NaN()
+		bt := prevoir.NaN()
 		if x, ok := v.Metrics["mae"]; ok {
-			bt = Number(x)
+			bt = prevoir.Number(x)
 		}
 		rows = append(rows, []string{strconv.Itoa(v.Version), v.Family, strings.Join(v.Aliases, " "), v.RunID, csvTime(v.CreatedAt),
 			csvNum(bt), csvNum(mae), csvNum(cov)})

@@ -57,7 +57,7 @@ func TestAPIForecast(t *testing.T) {
 	}
 	// The levels' indices of the named bounds, in the hubs' 23 levels.
 	lo95, lo80, lo50, med, hi50, hi80, hi95 := 1, 3, 6, 11, 16, 19, 21
-	sameRow := func(got []web.Number, want []float64) bool {
+	sameRow := func(got []prevoir.Number, want []float64) bool {
 		if len(got) != len(want) {
 			return false
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/web"
 )
@@ -162,7 +163,7 @@ func evalJSON[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
-func oneDecimal(v web.Number) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
+func oneDecimal(v prevoir.Number) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
 
 func TestBrowserDashboard(t *testing.T) {
 	f := newFixture(t, fixtureOpts{seed: "standard", token: testToken})

@@ -29,7 +29,7 @@ var pageNames = [...]string{"dashboard", "models", "runs", "run", "data", "actio
 var templateFuncs = template.FuncMap{
 	"num": func(v any, d int) string {
 		switch x := v.(type) {
-		case Number:
+		case prevoir.Number:
 			return fmtNum(float64(x), d)
 		case float64:
 			return fmtNum(x, d)
@@ -38,7 +38,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"pct": func(v Number) string {
+	"pct": func(v prevoir.Number) string {
 		if !v.Valid() {
 			return "–"
 		}
