@@ -13,7 +13,7 @@ import (
 
 func (st *state) leaderboard() *LeaderboardResponse {
 	lb := &LeaderboardResponse{RegisteredModel: st.model, Champion: st.champion, Backtest: st.backtest, BacktestMessage: st.backtestMsg,
-		LiveWindowDays: LiveWindowDays, Live: st.live, LiveDaily: st.liveDaily, ChampionHistory: st.aliasHistory}
+		LiveWindowDays: prevoir.LiveWindow, Live: st.live, LiveDaily: st.liveDaily, ChampionHistory: st.aliasHistory}
 	if lb.Live == nil {
 		lb.Live = []LiveScore{}
 	}

@@ -404,13 +404,14 @@ type modelsPage struct {
 	HorizonChart   template.HTML
 	LiveChart      template.HTML
 	Live           []LiveScore
+	LiveWindow     int // scored dates of a version's live error (prevoir.LiveWindow)
 	History        []*prevoir.AliasChange
 	Versions       []VersionView
 }
 
 func (s *Server) modelsPage(st *state) *blob {
 	p := modelsPage{page: s.basePage(st, "Models", "models"), Champion: st.champion, Backtest: st.backtest, BacktestMsg: st.backtestMsg,
-		Live: st.live, History: st.aliasHistory, Versions: st.modelsView().Versions}
+		Live: st.live, LiveWindow: prevoir.LiveWindow, History: st.aliasHistory, Versions: st.modelsView().Versions}
 	for _, ch := range st.aliasHistory {
 		if st.champion != nil && ch.Version == st.champion.Version {
 			p.ChampionSince, p.ChampionReason = ch.At, ch.Reason

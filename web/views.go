@@ -279,7 +279,7 @@ func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error
 }
 
 // LiveScore is a model version's error on the forecast days observed since it made them: over
-// the version's last LiveWindowDays scored days.
+// the version's last prevoir.LiveWindow scored dates (prevoir.Live).
 type LiveScore struct {
 	Version    int            `json:"version"`
 	Family     string         `json:"family"`
@@ -293,51 +293,21 @@ type LiveScore struct {
 	Champion   bool           `json:"champion"`
 }
 
-// LiveWindowDays is how many of a version's most recent scored days its live error covers.
-const LiveWindowDays = 14
-
-// liveScores computes each version's live error over its own last window scored days (a
+// liveScores computes each version's live error over its own last window of scored dates (a
 // retired version stops being scored, and its last days still describe it), newest version
 // first.
 func liveScores(scores []prevoir.ForecastScore, champion int) []LiveScore {
-	last := map[int]prevoir.Date{}
+	byVersion := map[int][]prevoir.ForecastScore{}
 	family := map[int]string{}
 	for _, s := range scores {
-		last[s.Version] = max(last[s.Version], s.Date)
+		byVersion[s.Version] = append(byVersion[s.Version], s)
 		family[s.Version] = s.Family
 	}
-	type acc struct {
-		from            prevoir.Date
-		days            map[prevoir.Date]bool
-		n               int
-		sum, in80, in95 float64
-	}
-	accs := map[int]*acc{}
-	for _, s := range scores {
-		if s.Date <= last[s.Version]-LiveWindowDays {
-			continue
-		}
-		a := accs[s.Version]
-		if a == nil {
-			a = &acc{from: s.Date, days: map[prevoir.Date]bool{}}
-			accs[s.Version] = a
-		}
-		a.from = min(a.from, s.Date)
-		a.days[s.Date] = true
-		a.n++
-		a.sum += s.AbsError
-		if s.In80 {
-			a.in80++
-		}
-		if s.In95 {
-			a.in95++
-		}
-	}
-	out := make([]LiveScore, 0, len(accs))
-	for v, a := range accs {
-		n := float64(a.n)
-		out = append(out, LiveScore{Version: v, Family: family[v], From: a.from, To: last[v], Days: len(a.days), Points: a.n,
-			MAE: prevoir.Number(a.sum / n), Coverage80: prevoir.Number(a.in80 / n), Coverage95: prevoir.Number(a.in95 / n), Champion: v == champion})
+	out := make([]LiveScore, 0, len(byVersion))
+	for v, vs := range byVersion {
+		l := prevoir.Live(vs)
+		out = append(out, LiveScore{Version: v, Family: family[v], From: l.From, To: l.To, Days: l.Days, Points: l.Points,
+			MAE: prevoir.Number(l.MAE), Coverage80: prevoir.Number(l.Coverage80), Coverage95: prevoir.Number(l.Coverage95), Champion: v == champion})
 	}
 	slices.SortFunc(out, func(a, b LiveScore) int { return cmp.Compare(b.Version, a.Version) })
 	return out
