@@ -57,7 +57,7 @@ func leaderboardBlob(st *state, format, table string) *blob {
 			for i := range h {
 				v := prevoir.NaN()
 				if i < len(m.MAEByHorizon) {
-					v = m.MAEByHorizon[i]
+					v = prevoir.Number(m.MAEByHorizon[i])
 				}
 				row = append(row, csvNum(v))
 			}

@@ -1,12 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
-	"encoding/json"
 	"slices"
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
 )
 
 // This file holds the shapes of the API's JSON answers (the same values feed the pages) and
@@ -226,55 +227,44 @@ func pastForecasts(fcs []*prevoir.StoredForecast, scores []prevoir.ForecastScore
 	return out
 }
 
-// BacktestModel is one model's line of the backtest leaderboard, as the training flow wrote it
-// in backtest.json. Coverages are fractions in [0, 1].
+// BacktestModel is one model's line of the backtest leaderboard: its score as the backtest
+// stored it (backtest.ModelScore, as backtest.Result.Shown shows it) and whether the backtest's
+// champion rule chose it.
 type BacktestModel struct {
-	Name         string           `json:"name"`
-	MAE          prevoir.Number   `json:"mae"`
-	RMSE         prevoir.Number   `json:"rmse"`
-	MASE         prevoir.Number   `json:"mase"`
-	WIS          prevoir.Number   `json:"wis"`
-	Coverage80   prevoir.Number   `json:"coverage_80"`
-	Coverage95   prevoir.Number   `json:"coverage_95"`
-	FitSeconds   prevoir.Number   `json:"fit_seconds"`
-	MAEByHorizon []prevoir.Number `json:"mae_by_horizon"`
-	// Champion marks the model the backtest's champion rule chose.
+	backtest.ModelScore
 	Champion bool `json:"champion"`
 }
 
-// Backtest is the latest finished backtest run's result.
+// Tried counts the origins the model was backtested on, failed ones included.
+func (m BacktestModel) Tried() int { return m.Origins + m.Failures }
+
+// Backtest is the latest finished backtest run's leaderboard.
 type Backtest struct {
-	RunID    string          `json:"run_id"`
-	EndedAt  time.Time       `json:"ended_at"`
-	Champion string          `json:"champion"`
-	Models   []BacktestModel `json:"models"`
+	RunID    string    `json:"run_id"`
+	EndedAt  time.Time `json:"ended_at"`
+	Champion string    `json:"champion"`
+	// Models are in the order of backtest.SortModels, as the command line's leaderboard.
+	Models []BacktestModel `json:"models"`
+	// Relative and Weekly say whether any model has a relative daily WIS and weekly scores,
+	// so that the page shows their columns.
+	Relative bool `json:"-"`
+	Weekly   bool `json:"-"`
 }
 
-// parseBacktest reads a backtest.json artifact: its top level has "champion" and "models".
-// Models are sorted by MAE (missing last) so the leaderboard reads top down.
+// parseBacktest reads a backtest.json artifact (backtest.WriteJSON).
 func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error) {
-	var file struct {
-		Champion string          `json:"champion"`
-		Models   []BacktestModel `json:"models"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
+	res, err := backtest.ReadJSON(bytes.NewReader(data))
+	if err != nil {
 		return nil, prevoir.Errorf(prevoir.EINVALID, "backtest.json of run %s: %v", runID, err)
 	}
-	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: file.Champion, Models: file.Models}
-	for i := range bt.Models {
-		bt.Models[i].Champion = bt.Models[i].Name == file.Champion
+	backtest.SortModels(res.Models)
+	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: res.Champion, Models: make([]BacktestModel, 0, len(res.Models))}
+	for _, m := range res.Models {
+		m = res.Shown(m)
+		bt.Relative = bt.Relative || m.RelativeWIS.Valid()
+		bt.Weekly = bt.Weekly || m.Weekly.Weeks > 0
+		bt.Models = append(bt.Models, BacktestModel{ModelScore: m, Champion: m.Name == res.Champion})
 	}
-	slices.SortStableFunc(bt.Models, func(a, b BacktestModel) int {
-		switch {
-		case a.MAE.Valid() && !b.MAE.Valid():
-			return -1
-		case !a.MAE.Valid() && b.MAE.Valid():
-			return 1
-		case !a.MAE.Valid():
-			return 0
-		}
-		return cmp.Compare(a.MAE, b.MAE)
-	})
 	return bt, nil
 }
 
