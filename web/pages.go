@@ -636,7 +636,7 @@ func (s *Server) pageActions(w http.ResponseWriter, r *http.Request) {
 
 type jobPage struct {
 	page
-	Job *JobStatus
+	Job *prevoir.JobStatus
 }
 
 func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
