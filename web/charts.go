@@ -12,11 +12,11 @@ import (
 )
 
 // The charts are drawn here, on the server, as inline SVG (with internal/svgplot, which the
-// backtest report shares): no chart library to vendor or keep
-// up to date, no script for the Content-Security-Policy to allow, a page that shows its numbers
-// with JavaScript off, and hover values through SVG <title> elements, which every browser shows
-// as a tooltip. Colours and sizes are SVG presentation attributes, not style attributes, because
-// the policy (style-src 'self') forbids inline styles.
+// backtest report shares): no chart library to vendor or keep up to date, no script for the
+// Content-Security-Policy to allow, a page that shows its numbers with JavaScript off, and hover
+// values through SVG <title> elements, which every browser shows as a tooltip. Colours and sizes
+// are SVG presentation attributes, not style attributes, because the policy (style-src 'self')
+// forbids inline styles.
 
 // Chart geometry, in SVG user units; the SVG scales to its container's width.
 const (
