@@ -1,11 +1,9 @@
 package prevoir
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -146,44 +144,6 @@ type FrameColumn struct {
 	Source string     `json:"source"`
 	Kind   ColumnKind `json:"kind"`
 	Values Series     `json:"values"`
-}
-
-// Series is a column of values with NaN for missing; it marshals NaN as JSON null.
-type Series []float64
-
-// MarshalJSON writes NaN as null.
-func (s Series) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 8*len(s)+2)
-	b = append(b, '[')
-	for i, v := range s {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendFloat(b, v, 'g', -1, 64)
-		}
-	}
-	return append(b, ']'), nil
-}
-
-// UnmarshalJSON reads null as NaN.
-func (s *Series) UnmarshalJSON(b []byte) error {
-	var vs []*float64
-	if err := json.Unmarshal(b, &vs); err != nil {
-		return err
-	}
-	out := make(Series, len(vs))
-	for i, v := range vs {
-		if v == nil {
-			out[i] = math.NaN()
-		} else {
-			out[i] = *v
-		}
-	}
-	*s = out
-	return nil
 }
 
 // Decision records what the frame builder did with a requested column and why, so that the

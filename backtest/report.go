@@ -61,14 +61,8 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 				partial = len(rows)
 			}
 		}
-		w, rwis := m.Weekly, m.RelativeWIS
-		if w.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
-			nan := Number(math.NaN())
-			w = WeeklyScore{RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
-		}
-		if res.Reference.Daily == "" { // a result stored before relative scores: 0 is no score
-			rwis = Number(math.NaN())
-		}
+		shown := res.Shown(m)
+		w, rwis := shown.Weekly, shown.RelativeWIS
 		weekly = weekly || w.Weeks > 0
 		rows = append(rows, []string{name, num(m.MAE, 2), num(m.RMSE, 2), num(m.MASE, 3), num(m.SMAPE, 1),
 			num(m.WIS, 2), num(rwis, 3), pct(m.Coverage50), pct(m.Coverage80), pct(m.Coverage95),
@@ -113,6 +107,20 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Shown returns m as a leaderboard shows it: the relative and weekly measures that the result
+// has not computed are NaN (no score) rather than the zeros a result stored before relative or
+// weekly scoring holds. WriteLeaderboard and the dashboard show the same numbers through it.
+func (r *Result) Shown(m ModelScore) ModelScore {
+	nan := Number(math.NaN())
+	if m.Weekly.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
+		m.Weekly = WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
+	}
+	if r.Reference.Daily == "" { // a result stored before relative scores: 0 is no score
+		m.RelativeWIS = nan
+	}
+	return m
 }
 
 // maxFailureGroups is the number of distinct errors listed per model.

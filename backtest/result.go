@@ -1,9 +1,7 @@
 package backtest
 
 import (
-	"encoding/json"
 	"math"
-	"strconv"
 
 	"github.com/prevoir/prevoir"
 )
@@ -159,28 +157,6 @@ func (r *Result) Score(name string) (ModelScore, bool) {
 	return ModelScore{}, false
 }
 
-// Number is a float64 that is null in JSON when it is NaN or infinite.
-type Number float64
-
-// MarshalJSON writes NaN and ±Inf as null.
-func (n Number) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads null as NaN.
-func (n *Number) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*n = Number(math.NaN())
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*n = Number(f)
-	return nil
-}
+// Number is prevoir.Number, the number that is null in JSON when it is NaN or infinite (an
+// alias, so that the backtest's JSON and the API's are written by the same code).
+type Number = prevoir.Number

@@ -14,15 +14,13 @@ type ScoreReport struct {
 	RunID     string
 	Forecasts int // forecasts with at least one newly observable day
 	Days      int // forecast days scored
-	// MAE and coverage over the last 14 scored days of the champion's registered model.
+	// MAE and coverage over the last prevoir.LiveWindow scored dates of the registered model
+	// (prevoir.Live).
 	LiveMAE                  float64
 	LiveCover80, LiveCover95 float64
 	// Alerts are the monitoring alerts after scoring (package monitor).
 	Alerts []monitor.Alert
 }
-
-// LiveWindow is the number of most recent scored days the live error is measured on.
-const LiveWindow = 14
 
 // Score scores every stored forecast whose days have since been observed, against the current
 // frame (a revised actual re-scores the day), so that the live error of each model version is
@@ -74,7 +72,8 @@ func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
 			return err
 		}
 		rep.Days = len(scores)
-		rep.LiveMAE, rep.LiveCover80, rep.LiveCover95 = liveError(scores)
+		live := prevoir.Live(scores)
+		rep.LiveMAE, rep.LiveCover80, rep.LiveCover95 = live.MAE, live.Coverage80, live.Coverage95
 		// New scores are what the model-drift alert watches: check after each scoring.
 		if rep.Alerts, err = f.raiseAlerts(ctx, run.ID); err != nil {
 			return err
@@ -84,29 +83,4 @@ func (f *Flows) Score(ctx context.Context) (*ScoreReport, error) {
 			"alerts": float64(len(rep.Alerts))})
 	})
 	return rep, err
-}
-
-// liveError is the MAE and interval coverage over the scores of the last LiveWindow dates.
-func liveError(scores []prevoir.ForecastScore) (mae, cover80, cover95 float64) {
-	if len(scores) == 0 {
-		return math.NaN(), math.NaN(), math.NaN()
-	}
-	last := scores[0].Date
-	for _, s := range scores {
-		last = max(last, s.Date)
-	}
-	var n int
-	for _, s := range scores {
-		if s.Date > last-LiveWindow {
-			n++
-			mae += s.AbsError
-			if s.In80 {
-				cover80++
-			}
-			if s.In95 {
-				cover95++
-			}
-		}
-	}
-	return mae / float64(n), cover80 / float64(n), cover95 / float64(n)
 }

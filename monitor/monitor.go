@@ -47,12 +47,12 @@ type Alert struct {
 type Options struct {
 	// Model is the registered model watched ("incid_dchosp").
 	Model string
-	// DriftFactor: alert when the champion's live MAE over its last LiveDays scored days
-	// exceeds DriftFactor times its backtest MAE (default 1.5).
+	// DriftFactor: alert when the champion's live MAE (prevoir.Live: over its last
+	// prevoir.LiveWindow scored dates) exceeds DriftFactor times its backtest MAE (default 1.5).
 	DriftFactor float64
-	// LiveDays is the number of most recent scored days (default 14); MinScored the fewest
-	// scored days needed to judge (default 7).
-	LiveDays, MinScored int
+	// MinScored is the fewest scored forecast days in the live window needed to judge
+	// (default 7).
+	MinScored int
 	// StaleAfter: alert when a source's content has not changed for longer (default 4 days:
 	// the sources were updated on weekdays).
 	StaleAfter time.Duration
@@ -70,9 +70,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DriftFactor <= 0 {
 		o.DriftFactor = 1.5
-	}
-	if o.LiveDays <= 0 {
-		o.LiveDays = 14
 	}
 	if o.MinScored <= 0 {
 		o.MinScored = 7
@@ -150,28 +147,17 @@ func drift(ctx context.Context, st Stores, o Options) ([]Alert, error) {
 			mine = append(mine, s)
 		}
 	}
-	if len(mine) == 0 {
+	l := prevoir.Live(mine)
+	if l.Points < o.MinScored { // MinScored is at least 1
 		return nil, nil
 	}
-	last := mine[len(mine)-1].Date // scores are ordered by date
-	var sum float64
-	n := 0
-	for _, s := range mine {
-		if s.Date > last-prevoir.Date(o.LiveDays) {
-			sum += s.AbsError
-			n++
-		}
-	}
-	if n < o.MinScored {
-		return nil, nil
-	}
-	live, limit := sum/float64(n), o.DriftFactor*backtest
+	live, limit := l.MAE, o.DriftFactor*backtest
 	if live <= limit {
 		return nil, nil
 	}
 	return []Alert{{Kind: KindModelDrift, Subject: fmt.Sprintf("%s v%d (%s)", o.Model, v.Version, v.Family), Value: live, Limit: limit, Retrain: true,
 		Message: fmt.Sprintf("the champion's live MAE over its last %d scored days is %.1f deaths/day, more than %.1f × its backtest MAE %.1f",
-			o.LiveDays, live, o.DriftFactor, backtest)}}, nil
+			prevoir.LiveWindow, live, o.DriftFactor, backtest)}}, nil
 }
 
 // stale finds sources whose content has not changed for too long.

@@ -16,11 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
-	"github.com/prevoir/prevoir/jobs"
 )
 
 // Actions are the operations that change things: queue a data refresh or a retraining, move
@@ -40,7 +37,7 @@ type Actions interface {
 	// forecast becomes its own; a job queued for another champion does not stand for it.
 	Forecast(ctx context.Context, champion int) (jobID int64, err error)
 	// JobState returns a job's state, or an ENOTFOUND error.
-	JobState(ctx context.Context, id int64) (*JobStatus, error)
+	JobState(ctx context.Context, id int64) (*prevoir.JobStatus, error)
 }
 
 // JobFailureCounter is implemented by Actions that can count the jobs that failed for good,
@@ -49,9 +46,23 @@ type JobFailureCounter interface {
 	JobFailures(ctx context.Context) (map[string]int, error)
 }
 
-// QueueActions performs the actions on the River job queue and the model registry.
+// JobQueue is the job queue as the actions use it, in plain types, so that web depends on no
+// queue library: *jobs.Queue implements it.
+type JobQueue interface {
+	// InsertIngest, InsertTrain and InsertForecast queue a flow and return the job's ID (an
+	// identical job still unfinished is returned instead of a new one); trigger says why.
+	InsertIngest(ctx context.Context, trigger string) (int64, error)
+	InsertTrain(ctx context.Context, trigger string) (int64, error)
+	InsertForecast(ctx context.Context, trigger string, champion int) (int64, error)
+	// Status returns a job's state, or an ENOTFOUND error.
+	Status(ctx context.Context, id int64) (*prevoir.JobStatus, error)
+	// FailedJobs counts by kind the jobs that failed for good among the latest n.
+	FailedJobs(ctx context.Context, n int) (map[string]int, error)
+}
+
+// QueueActions performs the actions on the job queue and the model registry.
 type QueueActions struct {
-	Queue    *jobs.Queue
+	Queue    JobQueue
 	Registry prevoir.Registry
 	// MinCoverage80 is the champion rule's lowest 80% interval coverage, as training applies
 	// it (backtest.ChampionOptions).
@@ -65,20 +76,12 @@ var (
 
 // Refresh implements Actions.
 func (a *QueueActions) Refresh(ctx context.Context) (int64, error) {
-	job, _, err := a.Queue.Insert(ctx, jobs.IngestArgs{Trigger: "manual"})
-	if err != nil {
-		return 0, err
-	}
-	return job.ID, nil
+	return a.Queue.InsertIngest(ctx, "manual")
 }
 
 // Retrain implements Actions.
 func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
-	job, _, err := a.Queue.Insert(ctx, jobs.TrainArgs{Trigger: "manual"})
-	if err != nil {
-		return 0, err
-	}
-	return job.ID, nil
+	return a.Queue.InsertTrain(ctx, "manual")
 }
 
 // Promote implements Actions.
@@ -99,23 +102,12 @@ func (a *QueueActions) Promote(ctx context.Context, model string, version int, r
 
 // Forecast implements Actions.
 func (a *QueueActions) Forecast(ctx context.Context, champion int) (int64, error) {
-	job, _, err := a.Queue.Insert(ctx, jobs.ForecastArgs{Trigger: "promotion", Champion: champion})
-	if err != nil {
-		return 0, err
-	}
-	return job.ID, nil
+	return a.Queue.InsertForecast(ctx, "promotion", champion)
 }
 
 // JobState implements Actions.
-func (a *QueueActions) JobState(ctx context.Context, id int64) (*JobStatus, error) {
-	row, err := a.Queue.Job(ctx, id)
-	if errors.Is(err, rivertype.ErrNotFound) {
-		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "no job %d", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("job %d: %w", id, err)
-	}
-	return jobStatus(row), nil
+func (a *QueueActions) JobState(ctx context.Context, id int64) (*prevoir.JobStatus, error) {
+	return a.Queue.Status(ctx, id)
 }
 
 // failedJobsWindow is how many of the latest jobs JobFailures looks at.
@@ -124,30 +116,7 @@ const failedJobsWindow = 1000
 // JobFailures implements JobFailureCounter: discarded and cancelled jobs among the latest
 // failedJobsWindow.
 func (a *QueueActions) JobFailures(ctx context.Context) (map[string]int, error) {
-	rows, err := a.Queue.Jobs(ctx, failedJobsWindow)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, r := range rows {
-		if r.State == rivertype.JobStateDiscarded || r.State == rivertype.JobStateCancelled {
-			out[r.Kind]++
-		}
-	}
-	return out, nil
-}
-
-func jobStatus(row *rivertype.JobRow) *JobStatus {
-	js := &JobStatus{ID: row.ID, Kind: row.Kind, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts,
-		CreatedAt: row.CreatedAt, AttemptedAt: row.AttemptedAt, FinalizedAt: row.FinalizedAt}
-	for _, e := range row.Errors {
-		js.Errors = append(js.Errors, e.Error)
-	}
-	switch row.State {
-	case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
-		js.Done = true
-	}
-	return js
+	return a.Queue.FailedJobs(ctx, failedJobsWindow)
 }
 
 // action names.
@@ -441,7 +410,7 @@ type jobCache struct {
 }
 
 type jobEntry struct {
-	js  *JobStatus
+	js  *prevoir.JobStatus
 	err error
 	at  time.Time
 }
@@ -453,7 +422,7 @@ const (
 
 // jobState returns a job's state through the cache, and asks for a refresh of the snapshot
 // once a job is seen completed: its results are then in the stores.
-func (s *Server) jobState(ctx context.Context, id int64) (*JobStatus, error) {
+func (s *Server) jobState(ctx context.Context, id int64) (*prevoir.JobStatus, error) {
 	c := &s.jobs
 	c.mu.Lock()
 	if e, ok := c.entries[id]; ok && time.Since(e.at) < jobCacheTTL {

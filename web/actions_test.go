@@ -142,7 +142,7 @@ func TestActionsQueueJobsAndPromote(t *testing.T) {
 	if err != nil || job.Kind != "ingest" || job.State != "available" || !strings.Contains(string(job.EncodedArgs), `"manual"`) {
 		t.Fatalf("queued job: %+v, %v", job, err)
 	}
-	var js web.JobStatus
+	var js prevoir.JobStatus
 	f.getJSON(t, ar.StatusURL, 200, &js)
 	if js.ID != ar.JobID || js.Kind != "ingest" || js.State != "available" || js.Done {
 		t.Errorf("job status %+v", js)

@@ -57,7 +57,7 @@ func TestAPIForecast(t *testing.T) {
 	}
 	// The levels' indices of the named bounds, in the hubs' 23 levels.
 	lo95, lo80, lo50, med, hi50, hi80, hi95 := 1, 3, 6, 11, 16, 19, 21
-	sameRow := func(got []web.Number, want []float64) bool {
+	sameRow := func(got []prevoir.Number, want []float64) bool {
 		if len(got) != len(want) {
 			return false
 		}
@@ -703,5 +703,53 @@ func TestAPIRunWithNaNMetric(t *testing.T) {
 	}
 	if len(d.Metrics) != 1 || d.Metrics[0].Key != "mae" {
 		t.Errorf("the run's finite metrics: %+v", d.Metrics)
+	}
+}
+
+// TestLeaderboardKeepsTheBacktestOrder: the leaderboard shows the models in the order of the
+// backtest's own leaderboard (backtest.SortModels: a model that failed at some origins comes
+// last whatever its MAE) with the relative and weekly scores, in the API and on the page.
+func TestLeaderboardKeepsTheBacktestOrder(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "standard", prepare: func(t *testing.T, env *seed.Env) { logBacktest(t, env, weeklyBacktest()) }})
+	var lb web.LeaderboardResponse
+	f.getJSON(t, "/api/v1/leaderboard", 200, &lb)
+	if lb.Backtest == nil {
+		t.Fatalf("no backtest: %s", lb.BacktestMessage)
+	}
+	var names []string
+	for _, m := range lb.Backtest.Models {
+		names = append(names, m.Name)
+	}
+	if strings.Join(names, " ") != "ets theta lin" {
+		t.Fatalf("models in the order %v, want ets theta lin", names)
+	}
+	ets, lin := lb.Backtest.Models[0], lb.Backtest.Models[2]
+	if !ets.Champion || ets.Weekly.RelativeAE != 0.71 || ets.Weekly.Coverage95 != 0.9 || ets.RelativeWIS != 0.8 || ets.SMAPE != 19 {
+		t.Errorf("ets = %+v", ets)
+	}
+	if lin.Champion || lin.Failures != 2 || lin.Weekly.RelativeAE.Valid() || lin.Coverage80.Valid() {
+		t.Errorf("lin (not scored weekly, no intervals) = %+v", lin)
+	}
+
+	status, _, page := f.get(t, "/models")
+	if status != 200 {
+		t.Fatalf("/models: %d", status)
+	}
+	html := string(page)
+	at := func(s string) int {
+		i := strings.Index(html, s)
+		if i < 0 {
+			t.Fatalf("the models page lacks %s", s)
+		}
+		return i
+	}
+	if e, th, l := at(`data-model="ets"`), at(`data-model="theta"`), at(`data-model="lin"`); !(e < th && th < l) {
+		t.Errorf("leaderboard rows not in the order ets, theta, lin")
+	}
+	at(`data-col="weekly_relative_ae"`)
+	at(`data-col="relative_wis"`)
+	at(`(failed at 2 of 20 origins: not ranked)`)
+	if !strings.Contains(html, `<td>0.710</td><td>0.640</td><td>50%</td><td>90%</td>`) {
+		t.Errorf("the ets row lacks its weekly scores")
 	}
 }

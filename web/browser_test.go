@@ -19,7 +19,9 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/internal/testutil"
+	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/web"
 )
 
@@ -162,7 +164,7 @@ func evalJSON[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
-func oneDecimal(v web.Number) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
+func oneDecimal(v prevoir.Number) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
 
 func TestBrowserDashboard(t *testing.T) {
 	f := newFixture(t, fixtureOpts{seed: "standard", token: testToken})
@@ -281,5 +283,35 @@ func TestBrowserNoModelYet(t *testing.T) {
 		t.Errorf("%d forecast elements without a forecast", n)
 	}
 	b.screenshot(t, "dashboard-no-model.png")
+	b.check(t, f.ts.URL)
+}
+
+// TestBrowserLeaderboard: the models page shows the backtest's leaderboard in its order, with
+// the weekly columns beside the daily ones, as a browser renders it.
+func TestBrowserLeaderboard(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "standard", prepare: func(t *testing.T, env *seed.Env) { logBacktest(t, env, weeklyBacktest()) }})
+	b := newBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(f.ts.URL+"/models"), chromedp.WaitVisible(chromedp.CSS("#leaderboard"))); err != nil {
+		t.Fatalf("load the models page: %v", err)
+	}
+	header := evalJSON[[]string](t, b, `Array.from(document.querySelectorAll('#leaderboard thead th')).map(th => th.textContent.trim())`)
+	rows := evalJSON[[][]string](t, b, `Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(tr => Array.from(tr.children).map(c => c.textContent.trim()))`)
+	col := slices.Index(header, "Weekly error vs naive")
+	if col < 0 || !slices.Contains(header, "WIS vs naive") {
+		t.Fatalf("leaderboard header %q lacks the relative and weekly columns", header)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d leaderboard rows, want 3", len(rows))
+	}
+	var names []string
+	for _, r := range rows {
+		names = append(names, strings.Fields(r[0])[0])
+	}
+	if !slices.Equal(names, []string{"ets", "theta", "lin"}) {
+		t.Errorf("leaderboard order %v, want ets theta lin (the failed model last)", names)
+	}
+	if got := []string{rows[0][col], rows[1][col], rows[2][col]}; !slices.Equal(got, []string{"0.710", "0.830", "–"}) {
+		t.Errorf("weekly relative AE column %v, want 0.710 0.830 –", got)
+	}
 	b.check(t, f.ts.URL)
 }

@@ -400,7 +400,7 @@ func (st *state) history(from, to prevoir.Date) *HistoryResponse {
 			if (from != 0 && d < from) || (to != 0 && d > to) {
 				continue
 			}
-			h.Days = append(h.Days, HistoryDay{Date: d, Value: Number(vals[i])})
+			h.Days = append(h.Days, HistoryDay{Date: d, Value: prevoir.Number(vals[i])})
 		}
 	}
 	if len(h.Days) > 0 {
@@ -436,9 +436,9 @@ func (st *state) versionLive(v int) *LiveScore {
 
 // championBacktestMAE is the champion's MAE in the latest backtest (its family's line), or its
 // version's recorded "mae" metric when the backtest has no such line.
-func (st *state) championBacktestMAE() Number {
+func (st *state) championBacktestMAE() prevoir.Number {
 	if st.champion == nil {
-		return NaN()
+		return prevoir.NaN()
 	}
 	if st.backtest != nil {
 		for _, m := range st.backtest.Models {
@@ -448,9 +448,9 @@ func (st *state) championBacktestMAE() Number {
 		}
 	}
 	if v, ok := st.champion.Metrics["mae"]; ok {
-		return Number(v)
+		return prevoir.Number(v)
 	}
-	return NaN()
+	return prevoir.NaN()
 }
 
 // championLive is the champion's live score, or nil.

@@ -8,43 +8,6 @@ import (
 	"github.com/prevoir/prevoir"
 )
 
-func TestNiceStep(t *testing.T) {
-	for _, tc := range []struct {
-		span float64
-		n    int
-		want float64
-	}{{100, 5, 20}, {7, 5, 2}, {0.3, 5, 0.1}, {1450, 5, 500}, {0, 5, 1}, {math.NaN(), 5, 1}} {
-		if got := niceStep(tc.span, tc.n); got != tc.want {
-			t.Errorf("niceStep(%v, %d) = %v, want %v", tc.span, tc.n, got, tc.want)
-		}
-	}
-	if got := niceMax(287); got != 300 {
-		t.Errorf("niceMax(287) = %v", got)
-	}
-}
-
-func TestDateTicks(t *testing.T) {
-	d := prevoir.MustParseDate
-	ticks, layout := dateTicks(d("2022-09-03"), d("2022-12-31"))
-	var got []string
-	for _, x := range ticks {
-		got = append(got, x.String())
-	}
-	if strings.Join(got, " ") != "2022-10-01 2022-11-01 2022-12-01" || layout != "Jan 2006" {
-		t.Errorf("4 months: %v %q", got, layout)
-	}
-	ticks, _ = dateTicks(d("2020-03-19"), d("2022-12-31"))
-	for _, x := range ticks {
-		if m := x.Time().Month(); m != 1 && m != 7 || x.Time().Day() != 1 {
-			t.Errorf("2.8 years: tick %s is not a 1 January or 1 July", x)
-		}
-	}
-	ticks, layout = dateTicks(d("2022-12-18"), d("2023-01-14"))
-	if len(ticks) != 4 || layout != "2 Jan" || ticks[0].Weekday() != 1 {
-		t.Errorf("4 weeks: %v %q", ticks, layout)
-	}
-}
-
 func TestFanChartDrawsGapsAndEscapes(t *testing.T) {
 	origin := prevoir.MustParseDate("2022-12-31")
 	in := fanInput{ID: "c", Target: "incid_dchosp"}

@@ -29,9 +29,10 @@
 // "Authorization: Bearer" header for the API, a form field on the pages); a server started
 // without a token has them disabled. A client (an IP address, an IPv6 /64) that gave 5 wrong
 // tokens must wait before its next attempt, 1 s doubling up to 15 min (429 with Retry-After;
-// throttle.go). They go through the Actions interface, which QueueActions implements on the
-// River job queue and the model registry; a queued job's progress is at /api/v1/jobs/{id} and
-// /jobs/{id}.
+// throttle.go). They go through the Actions interface, which QueueActions implements on a
+// JobQueue (the job queue in plain types: *jobs.Queue, which web does not import, so that no
+// queue library is linked into it) and the model registry; a queued job's progress is at
+// /api/v1/jobs/{id} and /jobs/{id}.
 //
 // # Trust
 //
@@ -54,7 +55,7 @@
 //			return ingester.Frame(ctx, sources, frameOptions)
 //		},
 //		Sources:    sources,
-//		Actions:    &web.QueueActions{Queue: queue, Registry: registry},
+//		Actions:    &web.QueueActions{Queue: queue /* *jobs.Queue */, Registry: registry},
 //		AdminToken: os.Getenv("PREVOIR_ADMIN_TOKEN"), // empty: actions disabled
 //		Logger:     logger, Model: "incid_dchosp", RefreshEvery: 30 * time.Second,
 //	})

@@ -71,6 +71,6 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	if err := json.Unmarshal(body, &ar); err != nil {
 		t.Fatal(err)
 	}
-	var js web.JobStatus
+	var js prevoir.JobStatus
 	f.getJSON(t, ar.StatusURL, 200, &js)
 }

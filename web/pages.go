@@ -29,7 +29,7 @@ var pageNames = [...]string{"dashboard", "models", "runs", "run", "data", "actio
 var templateFuncs = template.FuncMap{
 	"num": func(v any, d int) string {
 		switch x := v.(type) {
-		case Number:
+		case prevoir.Number:
 			return fmtNum(float64(x), d)
 		case float64:
 			return fmtNum(x, d)
@@ -38,7 +38,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"pct": func(v Number) string {
+	"pct": func(v prevoir.Number) string {
 		if !v.Valid() {
 			return "–"
 		}
@@ -404,13 +404,14 @@ type modelsPage struct {
 	HorizonChart   template.HTML
 	LiveChart      template.HTML
 	Live           []LiveScore
+	LiveWindow     int // scored dates of a version's live error (prevoir.LiveWindow)
 	History        []*prevoir.AliasChange
 	Versions       []VersionView
 }
 
 func (s *Server) modelsPage(st *state) *blob {
 	p := modelsPage{page: s.basePage(st, "Models", "models"), Champion: st.champion, Backtest: st.backtest, BacktestMsg: st.backtestMsg,
-		Live: st.live, History: st.aliasHistory, Versions: st.modelsView().Versions}
+		Live: st.live, LiveWindow: prevoir.LiveWindow, History: st.aliasHistory, Versions: st.modelsView().Versions}
 	for _, ch := range st.aliasHistory {
 		if st.champion != nil && ch.Version == st.champion.Version {
 			p.ChampionSince, p.ChampionReason = ch.At, ch.Reason
@@ -635,7 +636,7 @@ func (s *Server) pageActions(w http.ResponseWriter, r *http.Request) {
 
 type jobPage struct {
 	page
-	Job *JobStatus
+	Job *prevoir.JobStatus
 }
 
 func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {

@@ -1,50 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
-	"encoding/json"
-	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/backtest"
 )
 
 // This file holds the shapes of the API's JSON answers (the same values feed the pages) and
 // the pure functions that build them from what the stores returned.
-
-// Number is a float64 that is null in JSON when it is missing (NaN) or infinite, so that "not
-// measured yet" is never confused with zero.
-type Number float64
-
-// NaN is a missing Number.
-func NaN() Number { return Number(math.NaN()) }
-
-// Valid reports whether n is a finite value.
-func (n Number) Valid() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float64(n), 0) }
-
-// MarshalJSON writes NaN and ±Inf as null.
-func (n Number) MarshalJSON() ([]byte, error) {
-	if !n.Valid() {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, float64(n), 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads null as NaN.
-func (n *Number) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*n = NaN()
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*n = Number(f)
-	return nil
-}
 
 // ErrorResponse is the body of every error answer of the API.
 type ErrorResponse struct {
@@ -61,10 +28,10 @@ type ErrorResponse struct {
 // ForecastDay is one forecast day. Quantiles are at ForecastResponse.QuantileLevels; the named
 // bounds are those of the central 50%, 80% and 95% ranges (null when the forecast lacks them).
 type ForecastDay struct {
-	Date      prevoir.Date `json:"date"`
-	Horizon   int          `json:"horizon"`
-	Point     Number       `json:"point"`
-	Quantiles []Number     `json:"quantiles"`
+	Date      prevoir.Date     `json:"date"`
+	Horizon   int              `json:"horizon"`
+	Point     prevoir.Number   `json:"point"`
+	Quantiles []prevoir.Number `json:"quantiles"`
 	Bands
 }
 
@@ -97,23 +64,23 @@ type ForecastResponse struct {
 // origin (the hubs' "1 wk ahead" with a Saturday origin). Its quantiles, at
 // ForecastResponse.QuantileLevels, are the model's for the total, not sums of daily quantiles.
 type ForecastWeek struct {
-	Week      int          `json:"week"`
-	From      prevoir.Date `json:"from"`
-	To        prevoir.Date `json:"to"`
-	Point     Number       `json:"point"`
-	Quantiles []Number     `json:"quantiles"`
+	Week      int              `json:"week"`
+	From      prevoir.Date     `json:"from"`
+	To        prevoir.Date     `json:"to"`
+	Point     prevoir.Number   `json:"point"`
+	Quantiles []prevoir.Number `json:"quantiles"`
 	Bands
 }
 
 // Bands are the bounds of a forecast's central 50%, 80% and 95% ranges (null when the
 // forecast lacks them); embedded, so that JSON has them at the top level of a day or a week.
 type Bands struct {
-	Lower50 Number `json:"lower_50"`
-	Upper50 Number `json:"upper_50"`
-	Lower80 Number `json:"lower_80"`
-	Upper80 Number `json:"upper_80"`
-	Lower95 Number `json:"lower_95"`
-	Upper95 Number `json:"upper_95"`
+	Lower50 prevoir.Number `json:"lower_50"`
+	Upper50 prevoir.Number `json:"upper_50"`
+	Lower80 prevoir.Number `json:"lower_80"`
+	Upper80 prevoir.Number `json:"upper_80"`
+	Lower95 prevoir.Number `json:"lower_95"`
+	Upper95 prevoir.Number `json:"upper_95"`
 }
 
 // bands returns the Bands of the central ranges that at gives (Forecast.Interval or
@@ -126,17 +93,17 @@ func bands(at func(coverage float64) (lo, hi float64, ok bool)) Bands {
 	return b
 }
 
-func interval(lo, hi float64, ok bool) (Number, Number) {
+func interval(lo, hi float64, ok bool) (prevoir.Number, prevoir.Number) {
 	if !ok {
-		return NaN(), NaN()
+		return prevoir.NaN(), prevoir.NaN()
 	}
-	return Number(lo), Number(hi)
+	return prevoir.Number(lo), prevoir.Number(hi)
 }
 
-func numbers(x []float64) []Number {
-	out := make([]Number, len(x))
+func numbers(x []float64) []prevoir.Number {
+	out := make([]prevoir.Number, len(x))
 	for i, v := range x {
-		out[i] = Number(v)
+		out[i] = prevoir.Number(v)
 	}
 	return out
 }
@@ -152,14 +119,14 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	}
 	fc := &sf.Forecast
 	for i, d := range sf.Dates {
-		r.Days = append(r.Days, ForecastDay{Date: d, Horizon: i + 1, Point: Number(sf.Point[i]), Quantiles: numbers(sf.Values[i]),
+		r.Days = append(r.Days, ForecastDay{Date: d, Horizon: i + 1, Point: prevoir.Number(sf.Point[i]), Quantiles: numbers(sf.Values[i]),
 			Bands: bands(func(c float64) (float64, float64, bool) { return fc.Interval(i, c) })})
 	}
 	if sf.Weekly != nil {
 		for w := range sf.Weekly.Point {
 			from, to := fc.WeekSpan(w)
 			r.Weeks = append(r.Weeks, ForecastWeek{Week: w + 1, From: from, To: to,
-				Point: Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w]),
+				Point: prevoir.Number(sf.Weekly.Point[w]), Quantiles: numbers(sf.Weekly.Values[w]),
 				Bands: bands(func(c float64) (float64, float64, bool) { return fc.WeekInterval(w, c) })})
 		}
 	}
@@ -168,8 +135,8 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 
 // HistoryDay is one observed day of the target; Value is null where the source has a gap.
 type HistoryDay struct {
-	Date  prevoir.Date `json:"date"`
-	Value Number       `json:"value"`
+	Date  prevoir.Date   `json:"date"`
+	Value prevoir.Number `json:"value"`
 }
 
 // HistoryResponse is GET /api/v1/history: the observed target over a span.
@@ -187,15 +154,15 @@ type HistoryResponse struct {
 
 // PastForecastDay is a forecast day and, once observed, what happened.
 type PastForecastDay struct {
-	Date     prevoir.Date `json:"date"`
-	Horizon  int          `json:"horizon"`
-	Point    Number       `json:"point"`
-	Lower80  Number       `json:"lower_80"`
-	Upper80  Number       `json:"upper_80"`
-	Lower95  Number       `json:"lower_95"`
-	Upper95  Number       `json:"upper_95"`
-	Actual   Number       `json:"actual"`
-	AbsError Number       `json:"abs_error"`
+	Date     prevoir.Date   `json:"date"`
+	Horizon  int            `json:"horizon"`
+	Point    prevoir.Number `json:"point"`
+	Lower80  prevoir.Number `json:"lower_80"`
+	Upper80  prevoir.Number `json:"upper_80"`
+	Lower95  prevoir.Number `json:"lower_95"`
+	Upper95  prevoir.Number `json:"upper_95"`
+	Actual   prevoir.Number `json:"actual"`
+	AbsError prevoir.Number `json:"abs_error"`
 }
 
 // PastForecast is a stored forecast with its realised error over its scored days.
@@ -208,9 +175,9 @@ type PastForecast struct {
 	MadeAt     time.Time         `json:"made_at"`
 	Horizon    int               `json:"horizon"`
 	ScoredDays int               `json:"scored_days"`
-	MAE        Number            `json:"mae"`
-	Coverage80 Number            `json:"coverage_80"`
-	Coverage95 Number            `json:"coverage_95"`
+	MAE        prevoir.Number    `json:"mae"`
+	Coverage80 prevoir.Number    `json:"coverage_80"`
+	Coverage95 prevoir.Number    `json:"coverage_95"`
 	Days       []PastForecastDay `json:"days"`
 }
 
@@ -235,11 +202,11 @@ func pastForecasts(fcs []*prevoir.StoredForecast, scores []prevoir.ForecastScore
 		pf := PastForecast{ID: f.ID, Version: f.Version, Family: f.Family, RunID: f.RunID, Origin: f.Origin, MadeAt: f.MadeAt, Horizon: len(f.Dates)}
 		var sum, in80, in95 float64
 		for i, d := range f.Dates {
-			day := PastForecastDay{Date: d, Horizon: i + 1, Point: Number(f.Point[i]), Actual: NaN(), AbsError: NaN()}
+			day := PastForecastDay{Date: d, Horizon: i + 1, Point: prevoir.Number(f.Point[i]), Actual: prevoir.NaN(), AbsError: prevoir.NaN()}
 			day.Lower80, day.Upper80 = interval(f.Interval(i, 0.8))
 			day.Lower95, day.Upper95 = interval(f.Interval(i, 0.95))
 			if s, ok := byForecast[f.ID][d]; ok {
-				day.Actual, day.AbsError = Number(s.Actual), Number(s.AbsError)
+				day.Actual, day.AbsError = prevoir.Number(s.Actual), prevoir.Number(s.AbsError)
 				pf.ScoredDays++
 				sum += s.AbsError
 				if s.In80 {
@@ -251,127 +218,86 @@ func pastForecasts(fcs []*prevoir.StoredForecast, scores []prevoir.ForecastScore
 			}
 			pf.Days = append(pf.Days, day)
 		}
-		pf.MAE, pf.Coverage80, pf.Coverage95 = NaN(), NaN(), NaN()
+		pf.MAE, pf.Coverage80, pf.Coverage95 = prevoir.NaN(), prevoir.NaN(), prevoir.NaN()
 		if n := float64(pf.ScoredDays); n > 0 {
-			pf.MAE, pf.Coverage80, pf.Coverage95 = Number(sum/n), Number(in80/n), Number(in95/n)
+			pf.MAE, pf.Coverage80, pf.Coverage95 = prevoir.Number(sum/n), prevoir.Number(in80/n), prevoir.Number(in95/n)
 		}
 		out = append(out, pf)
 	}
 	return out
 }
 
-// BacktestModel is one model's line of the backtest leaderboard, as the training flow wrote it
-// in backtest.json. Coverages are fractions in [0, 1].
+// BacktestModel is one model's line of the backtest leaderboard: its score as the backtest
+// stored it (backtest.ModelScore, as backtest.Result.Shown shows it) and whether the backtest's
+// champion rule chose it.
 type BacktestModel struct {
-	Name         string   `json:"name"`
-	MAE          Number   `json:"mae"`
-	RMSE         Number   `json:"rmse"`
-	MASE         Number   `json:"mase"`
-	WIS          Number   `json:"wis"`
-	Coverage80   Number   `json:"coverage_80"`
-	Coverage95   Number   `json:"coverage_95"`
-	FitSeconds   Number   `json:"fit_seconds"`
-	MAEByHorizon []Number `json:"mae_by_horizon"`
-	// Champion marks the model the backtest's champion rule chose.
+	backtest.ModelScore
 	Champion bool `json:"champion"`
 }
 
-// Backtest is the latest finished backtest run's result.
+// Tried counts the origins the model was backtested on, failed ones included.
+func (m BacktestModel) Tried() int { return m.Origins + m.Failures }
+
+// Backtest is the latest finished backtest run's leaderboard.
 type Backtest struct {
-	RunID    string          `json:"run_id"`
-	EndedAt  time.Time       `json:"ended_at"`
-	Champion string          `json:"champion"`
-	Models   []BacktestModel `json:"models"`
+	RunID    string    `json:"run_id"`
+	EndedAt  time.Time `json:"ended_at"`
+	Champion string    `json:"champion"`
+	// Models are in the order of backtest.SortModels, as the command line's leaderboard.
+	Models []BacktestModel `json:"models"`
+	// Relative and Weekly say whether any model has a relative daily WIS and weekly scores,
+	// so that the page shows their columns.
+	Relative bool `json:"-"`
+	Weekly   bool `json:"-"`
 }
 
-// parseBacktest reads a backtest.json artifact: its top level has "champion" and "models".
-// Models are sorted by MAE (missing last) so the leaderboard reads top down.
+// parseBacktest reads a backtest.json artifact (backtest.WriteJSON).
 func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error) {
-	var file struct {
-		Champion string          `json:"champion"`
-		Models   []BacktestModel `json:"models"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
+	res, err := backtest.ReadJSON(bytes.NewReader(data))
+	if err != nil {
 		return nil, prevoir.Errorf(prevoir.EINVALID, "backtest.json of run %s: %v", runID, err)
 	}
-	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: file.Champion, Models: file.Models}
-	for i := range bt.Models {
-		bt.Models[i].Champion = bt.Models[i].Name == file.Champion
+	backtest.SortModels(res.Models)
+	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: res.Champion, Models: make([]BacktestModel, 0, len(res.Models))}
+	for _, m := range res.Models {
+		m = res.Shown(m)
+		bt.Relative = bt.Relative || m.RelativeWIS.Valid()
+		bt.Weekly = bt.Weekly || m.Weekly.Weeks > 0
+		bt.Models = append(bt.Models, BacktestModel{ModelScore: m, Champion: m.Name == res.Champion})
 	}
-	slices.SortStableFunc(bt.Models, func(a, b BacktestModel) int {
-		switch {
-		case a.MAE.Valid() && !b.MAE.Valid():
-			return -1
-		case !a.MAE.Valid() && b.MAE.Valid():
-			return 1
-		case !a.MAE.Valid():
-			return 0
-		}
-		return cmp.Compare(a.MAE, b.MAE)
-	})
 	return bt, nil
 }
 
 // LiveScore is a model version's error on the forecast days observed since it made them: over
-// the version's last LiveWindowDays scored days.
+// the version's last prevoir.LiveWindow scored dates (prevoir.Live).
 type LiveScore struct {
-	Version    int          `json:"version"`
-	Family     string       `json:"family"`
-	From       prevoir.Date `json:"from"`
-	To         prevoir.Date `json:"to"`
-	Days       int          `json:"days"`
-	Points     int          `json:"points"`
-	MAE        Number       `json:"mae"`
-	Coverage80 Number       `json:"coverage_80"`
-	Coverage95 Number       `json:"coverage_95"`
-	Champion   bool         `json:"champion"`
+	Version    int            `json:"version"`
+	Family     string         `json:"family"`
+	From       prevoir.Date   `json:"from"`
+	To         prevoir.Date   `json:"to"`
+	Days       int            `json:"days"`
+	Points     int            `json:"points"`
+	MAE        prevoir.Number `json:"mae"`
+	Coverage80 prevoir.Number `json:"coverage_80"`
+	Coverage95 prevoir.Number `json:"coverage_95"`
+	Champion   bool           `json:"champion"`
 }
 
-// LiveWindowDays is how many of a version's most recent scored days its live error covers.
-const LiveWindowDays = 14
-
-// liveScores computes each version's live error over its own last window scored days (a
+// liveScores computes each version's live error over its own last window of scored dates (a
 // retired version stops being scored, and its last days still describe it), newest version
 // first.
 func liveScores(scores []prevoir.ForecastScore, champion int) []LiveScore {
-	last := map[int]prevoir.Date{}
+	byVersion := map[int][]prevoir.ForecastScore{}
 	family := map[int]string{}
 	for _, s := range scores {
-		last[s.Version] = max(last[s.Version], s.Date)
+		byVersion[s.Version] = append(byVersion[s.Version], s)
 		family[s.Version] = s.Family
 	}
-	type acc struct {
-		from            prevoir.Date
-		days            map[prevoir.Date]bool
-		n               int
-		sum, in80, in95 float64
-	}
-	accs := map[int]*acc{}
-	for _, s := range scores {
-		if s.Date <= last[s.Version]-LiveWindowDays {
-			continue
-		}
-		a := accs[s.Version]
-		if a == nil {
-			a = &acc{from: s.Date, days: map[prevoir.Date]bool{}}
-			accs[s.Version] = a
-		}
-		a.from = min(a.from, s.Date)
-		a.days[s.Date] = true
-		a.n++
-		a.sum += s.AbsError
-		if s.In80 {
-			a.in80++
-		}
-		if s.In95 {
-			a.in95++
-		}
-	}
-	out := make([]LiveScore, 0, len(accs))
-	for v, a := range accs {
-		n := float64(a.n)
-		out = append(out, LiveScore{Version: v, Family: family[v], From: a.from, To: last[v], Days: len(a.days), Points: a.n,
-			MAE: Number(a.sum / n), Coverage80: Number(a.in80 / n), Coverage95: Number(a.in95 / n), Champion: v == champion})
+	out := make([]LiveScore, 0, len(byVersion))
+	for v, vs := range byVersion {
+		l := prevoir.Live(vs)
+		out = append(out, LiveScore{Version: v, Family: family[v], From: l.From, To: l.To, Days: l.Days, Points: l.Points,
+			MAE: prevoir.Number(l.MAE), Coverage80: prevoir.Number(l.Coverage80), Coverage95: prevoir.Number(l.Coverage95), Champion: v == champion})
 	}
 	slices.SortFunc(out, func(a, b LiveScore) int { return cmp.Compare(b.Version, a.Version) })
 	return out
@@ -379,10 +305,10 @@ func liveScores(scores []prevoir.ForecastScore, champion int) []LiveScore {
 
 // LiveDaily is a version's mean absolute error over the forecast days observed on one date.
 type LiveDaily struct {
-	Version int          `json:"version"`
-	Date    prevoir.Date `json:"date"`
-	MAE     Number       `json:"mae"`
-	Points  int          `json:"points"`
+	Version int            `json:"version"`
+	Date    prevoir.Date   `json:"date"`
+	MAE     prevoir.Number `json:"mae"`
+	Points  int            `json:"points"`
 }
 
 func liveDaily(scores []prevoir.ForecastScore) []LiveDaily {
@@ -399,7 +325,7 @@ func liveDaily(scores []prevoir.ForecastScore) []LiveDaily {
 	}
 	out := make([]LiveDaily, 0, len(n))
 	for k, c := range n {
-		out = append(out, LiveDaily{Version: k.v, Date: k.d, MAE: Number(sum[k] / float64(c)), Points: c})
+		out = append(out, LiveDaily{Version: k.v, Date: k.d, MAE: prevoir.Number(sum[k] / float64(c)), Points: c})
 	}
 	slices.SortFunc(out, func(a, b LiveDaily) int {
 		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Date, b.Date))
@@ -510,22 +436,6 @@ type DataResponse struct {
 // revised.
 type SnapshotsResponse struct {
 	Snapshots []*prevoir.Snapshot `json:"snapshots"`
-}
-
-// JobStatus is a queued job's state, for GET /api/v1/jobs/{id} and the job page.
-type JobStatus struct {
-	ID          int64      `json:"id"`
-	Kind        string     `json:"kind"`
-	State       string     `json:"state"`
-	Attempt     int        `json:"attempt"`
-	MaxAttempts int        `json:"max_attempts"`
-	CreatedAt   time.Time  `json:"created_at"`
-	AttemptedAt *time.Time `json:"attempted_at,omitempty"`
-	FinalizedAt *time.Time `json:"finalized_at,omitempty"`
-	// Errors are the failed attempts' messages, oldest first.
-	Errors []string `json:"errors,omitempty"`
-	// Done is true once the job will not run again (completed, cancelled or discarded).
-	Done bool `json:"done"`
 }
 
 // ActionResponse is the answer to an action.

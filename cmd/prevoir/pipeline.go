@@ -201,7 +201,7 @@ non-zero if it fails:
 					return err
 				}
 				fmt.Fprintf(a.stdout, "scored %d forecast days of %d forecasts; live MAE over the last %d days %s, 80%%/95%% coverage %s/%s (run %s)\n",
-					rep.Days, rep.Forecasts, flow.LiveWindow, num(rep.LiveMAE), pct(rep.LiveCover80), pct(rep.LiveCover95), rep.RunID)
+					rep.Days, rep.Forecasts, prevoir.LiveWindow, num(rep.LiveMAE), pct(rep.LiveCover80), pct(rep.LiveCover95), rep.RunID)
 				printAlerts(a, rep.Alerts)
 			default:
 				return usageError{fmt.Errorf("unknown flow %q: want ingest, train, forecast or score", args[0])}

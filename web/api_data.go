@@ -1,0 +1,116 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/monitor"
+)
+
+// The data endpoints: the sources' freshness, the stored snapshots, the monitoring alerts.
+
+func (st *state) dataView() *DataResponse {
+	d := &DataResponse{Now: st.at.UTC(), Sources: st.sources, FrameError: st.frameErr}
+	if d.Sources == nil {
+		d.Sources = []SourceFreshness{}
+	}
+	if f := st.frame; f != nil && f.Len() > 0 {
+		d.Frame = &FrameSummary{Target: f.Target, FirstDate: f.Dates[0], LastDate: f.Dates[f.Len()-1], Rows: f.Len(),
+			Columns: f.Names(), Sources: f.Sources, Decisions: f.Decisions}
+	}
+	return d
+}
+
+func snapshotsBlob(st *state, source string, limit int, format string) *blob {
+	out := SnapshotsResponse{Snapshots: []*prevoir.Snapshot{}}
+	for _, sn := range st.snapshots {
+		if source != "" && sn.Source != source {
+			continue
+		}
+		if len(out.Snapshots) == limit {
+			break
+		}
+		out.Snapshots = append(out.Snapshots, sn)
+	}
+	if format == "json" {
+		return jsonBlob(http.StatusOK, out)
+	}
+	var rows [][]string
+	for _, sn := range out.Snapshots {
+		var added, changedDates, changedCells string
+		if rv := sn.Revision; rv != nil {
+			added, changedDates, changedCells = strconv.Itoa(rv.AddedDates), strconv.Itoa(rv.ChangedDates), strconv.Itoa(rv.ChangedCells)
+		}
+		rows = append(rows, []string{strconv.FormatInt(sn.ID, 10), sn.Source, sn.SHA256, csvTime(sn.FetchedAt), strconv.Itoa(sn.Rows),
+			sn.FirstDate.String(), sn.LastDate.String(), added, changedDates, changedCells, string(sn.State)})
+	}
+	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells", "state"}, rows)
+}
+
+func (s *Server) apiData(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	q, err := parseQuery(r, "format")
+	if err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	if _, err := parseFormat(q, false); err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, st, "data:json", func() *blob { return jsonBlob(http.StatusOK, st.dataView()) })
+}
+
+func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	q, format, err := parseFormatQuery(r, "source", "limit")
+	if err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	limit, err := parseLimit(q, defaultSnapshotsLimit, maxSnapshotsLimit)
+	if err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	source := q.Get("source")
+	if source != "" && !slices.ContainsFunc(s.cfg.Sources, func(src prevoir.Source) bool { return src.Name == source }) {
+		var names []string
+		for _, src := range s.cfg.Sources {
+			names = append(names, src.Name)
+		}
+		s.writeAPIError(w, r, badRequest("source %q: want one of %s", truncate(source, 40), strings.Join(names, ", ")))
+		return
+	}
+	key := ""
+	if source == "" && limit == defaultSnapshotsLimit {
+		key = "snapshots:" + format
+	}
+	respond(w, r, st, key, func() *blob { return snapshotsBlob(st, source, limit, format) })
+}
+
+// apiAlerts lists the monitoring alerts (an empty list when all is well).
+func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
+	st := s.current(w, r)
+	if st == nil {
+		return
+	}
+	if _, err := parseQuery(r); err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	alerts := st.alerts
+	if alerts == nil {
+		alerts = []monitor.Alert{}
+	}
+	respond(w, r, st, "alerts:json", func() *blob { return jsonBlob(http.StatusOK, map[string]any{"alerts": alerts}) })
+}
