@@ -285,7 +285,9 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 	case InitHeuristic, InitTwoStage:
 		obj.freeStates = false
 		v0, step, lo, hi := obj.start(p0)
-		r, err := optim.Minimize(ctx, obj.eval, v0, step, lo, hi, settings(opts))
+		s := settings(opts)
+		s.Step = step
+		r, err := optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 		if err != nil {
 			return nil, optErr(spec, err)
 		}
@@ -298,11 +300,12 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 			for i := range step[:npar] {
 				step[i] *= 0.25
 			}
-			s := settings(opts)
+			s = settings(opts)
+			s.Step = step
 			if opts.MaxEval <= 0 {
 				s.MaxEval = 100 * (npar + nstate)
 			}
-			r, err = optim.Minimize(ctx, obj.eval, v0, step, lo, hi, s)
+			r, err = optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 			if err != nil {
 				return nil, optErr(spec, err)
 			}
@@ -312,7 +315,9 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 	default:
 		obj.freeStates = true
 		v0, step, lo, hi := obj.start(p0)
-		r, err := optim.Minimize(ctx, obj.eval, v0, step, lo, hi, settings(opts))
+		s := settings(opts)
+		s.Step = step
+		r, err := optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 		if err != nil {
 			return nil, optErr(spec, err)
 		}

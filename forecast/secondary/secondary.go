@@ -438,11 +438,13 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	s := optim.DefaultSettings()
 	s.MaxEval = 4000
 	s.RelTol = 1e-10
-	res, err := optim.Minimize(ctx, pb.negLogLik, x0, step, lower, upper, s)
+	s.Step = step
+	prob := optim.Problem{Func: pb.negLogLik, Lower: lower, Upper: upper}
+	res, err := optim.Minimize(ctx, prob, x0, s)
 	if err != nil {
 		return Params{}, err
 	}
-	if res2, err := optim.Minimize(ctx, pb.negLogLik, res.X, step, lower, upper, s); err == nil && res2.F <= res.F {
+	if res2, err := optim.Minimize(ctx, prob, res.X, s); err == nil && res2.F <= res.F {
 		res = res2
 	} else if ctx.Err() != nil {
 		return Params{}, ctx.Err()

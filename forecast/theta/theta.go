@@ -266,9 +266,11 @@ func fitOTM(x []float64) (*Model, error) {
 	sd := math.Sqrt(ss / float64(n))
 	z1 := 2*x[0] - (a + b)
 	obj := func(v []float64) float64 { return float64(n) * math.Log(sse(v)) }
-	r, err := optim.Minimize(context.Background(), obj, []float64{0.5, 2, z1},
-		[]float64{0.1, 0.5, 0.2 * sd}, []float64{1e-4, minTheta, math.Inf(-1)},
-		[]float64{0.9999, maxTheta, math.Inf(1)}, optim.DefaultSettings())
+	s := optim.DefaultSettings()
+	s.Step = []float64{0.1, 0.5, 0.2 * sd}
+	r, err := optim.Minimize(context.Background(), optim.Problem{Func: obj,
+		Lower: []float64{1e-4, minTheta, math.Inf(-1)}, Upper: []float64{0.9999, maxTheta, math.Inf(1)}},
+		[]float64{0.5, 2, z1}, s)
 	if err != nil {
 		if errors.Is(err, optim.ErrNoFiniteStart) {
 			return nil, errors.New("theta: the sum of squares is not finite at the starting values")
