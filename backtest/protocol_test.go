@@ -12,6 +12,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/internal/testutil"
 )
 
 // TestProtocol runs the accuracy protocol of ../shared/bench/ACCURACY.md — origins every 7
@@ -43,7 +44,7 @@ func TestProtocol(t *testing.T) {
 	if s := os.Getenv("PREVOIR_PROTOCOL_TO"); s != "" {
 		to = s
 	}
-	f := realFrame(t)
+	f := testutil.TargetFrame(t)
 	opts := backtest.Options{From: prevoir.MustParseDate(from), To: prevoir.MustParseDate(to)}
 	cpu0, start := cpuSeconds(), time.Now()
 	res, err := backtest.Run(context.Background(), f, ms, opts)

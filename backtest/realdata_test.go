@@ -11,12 +11,13 @@ import (
 	"github.com/prevoir/prevoir/forecast/conformal"
 	"github.com/prevoir/prevoir/forecast/ensemble"
 	"github.com/prevoir/prevoir/forecast/models"
+	"github.com/prevoir/prevoir/internal/testutil"
 )
 
 // TestRealDataReduced runs a reduced protocol on the real file: the first 6 origins of the
 // accuracy protocol (2022-01-02 to 2022-02-06), snaive, naive and ets.
 func TestRealDataReduced(t *testing.T) {
-	f := realFrame(t)
+	f := testutil.TargetFrame(t)
 	ms, err := models.Parse("snaive,naive,ets")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestRealDataReduced(t *testing.T) {
 // intervals, and an ensemble that picks its members by past accuracy — while the forecasts
 // made after it do change.
 func TestNoPeeking(t *testing.T) {
-	full := realFrame(t)
+	full := testutil.TargetFrame(t)
 	f, err := full.Until(prevoir.MustParseDate("2022-03-20"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package neural
 import (
 	"context"
 	"testing"
+
+	"github.com/prevoir/prevoir/internal/testutil"
 )
 
 // BenchmarkEpoch times one training epoch of each default network on the benchmark data
@@ -35,9 +37,9 @@ func BenchmarkEpoch(b *testing.B) {
 }
 
 func referenceDataB(b *testing.B) *Dataset {
-	ds, err := ReferenceDataset("../../../shared/data")
+	ds, err := ReferenceDataset(testutil.DataDir(b))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	return ds
 }

@@ -14,28 +14,11 @@ import (
 // originalFrame is the original project's frame of the 2022-08-26 releases (833 days).
 func originalFrame(t *testing.T) *prevoir.Frame {
 	t.Helper()
-	var inputs []prevoir.FrameInput
-	for _, s := range []struct{ file, source string }{
-		{"vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv", prevoir.SourceIndicators},
-		{"sp-fra-jour.csv", prevoir.SourceSIDEP},
-	} {
-		src, err := prevoir.LookupSource(prevoir.DefaultSources(), s.source)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tab, err := csvsource.Parse(s.file, testutil.ReadData(t, s.file), src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, prevoir.FrameInput{Table: tab})
-	}
 	opts := prevoir.DefaultFrameOptions()
 	opts.Mode = prevoir.FrameOriginal
-	f, err := prevoir.BuildFrame(inputs, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return testutil.Frame(t, opts,
+		csvsource.File{Source: prevoir.SourceIndicators, Path: "vintages/table-indicateurs-open-data-france-2022-08-26-19h01.csv"},
+		csvsource.File{Source: prevoir.SourceSIDEP, Path: "sp-fra-jour.csv"})
 }
 
 func TestForecasterOnOriginalFrame(t *testing.T) {
