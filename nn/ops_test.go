@@ -271,3 +271,21 @@ func TestBackwardErrors(t *testing.T) {
 		t.Error("no error for a loss without gradient")
 	}
 }
+
+func TestInferenceTape(t *testing.T) {
+	x := randTensor(testRand(), 0, 4, 25) // requires a gradient
+	tp := NewInferenceTape(NewEngine(1))
+	if tp.Training() {
+		t.Error("an inference tape is in training mode")
+	}
+	if tp.Dropout(x, 0.5) != x {
+		t.Error("dropout on an inference tape is not the identity")
+	}
+	loss := tp.Sum(x)
+	if loss.RequiresGrad() {
+		t.Error("an inference tape recorded a gradient")
+	}
+	if err := tp.Backward(loss); err == nil {
+		t.Error("Backward on an inference tape: no error")
+	}
+}

@@ -38,6 +38,15 @@ func NewTape(e *Engine, rng *rand.Rand) *Tape {
 	return &Tape{eng: e, rng: rng, training: true, arena: arena{free: map[int][][]float32{}}}
 }
 
+// NewInferenceTape returns a tape for inference: evaluation mode (dropout off) and no
+// gradient recording, PyTorch's model.eval() under torch.no_grad().
+func NewInferenceTape(e *Engine) *Tape {
+	tp := NewTape(e, nil)
+	tp.SetTraining(false)
+	tp.SetGrad(false)
+	return tp
+}
+
 // Engine returns the tape's engine.
 func (tp *Tape) Engine() *Engine { return tp.eng }
 

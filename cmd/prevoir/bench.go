@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir/forecast/neural"
+	"github.com/prevoir/prevoir/internal/bench"
 )
 
 func (a *app) benchCommand() *cobra.Command {
@@ -62,11 +63,11 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 					archs = append(archs, arch)
 				}
 			}
-			ds, err := neural.ReferenceDataset(dataDir)
+			ds, err := bench.ReferenceDataset(dataDir)
 			if err != nil {
 				return err
 			}
-			opts := neural.BenchOptions{Models: archs, Epochs: epochs, BatchSize: batch, LR: lr, Seed: seed, Threads: threads}
+			opts := bench.Options{Models: archs, Epochs: epochs, BatchSize: batch, LR: lr, Seed: seed, Threads: threads}
 			if isTerminal(a.stderr) {
 				opts.Progress = func(arch neural.Arch, p neural.Progress) {
 					fmt.Fprintf(a.stderr, "\r%-12s epoch %3d/%d  train MSE %.6f  %6.1fs", arch, p.Epoch, p.Epochs, p.TrainMSE, p.Elapsed.Seconds())
@@ -75,7 +76,7 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 					}
 				}
 			}
-			rep, err := neural.RunBench(cmd.Context(), ds, opts)
+			rep, err := bench.Run(cmd.Context(), ds, opts)
 			if err != nil {
 				return err
 			}
@@ -113,7 +114,7 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 	intVar(fl, &threads, "threads", runtime.NumCPU(), atLeast(1), "worker goroutines (results do not depend on it)")
 	fl.Uint64Var(&seed, "seed", 0, "random seed (initialisation, shuffling, dropout)")
 	fl.StringVar(&jsonOut, "json", "", "write the measurements to this JSON file (torch_reference.py's field names)")
-	fl.StringVar(&dataDir, "data-dir", "testdata", "directory holding "+neural.ReferenceIndicatorsFile+" and "+neural.ReferenceSIDEPFile)
+	fl.StringVar(&dataDir, "data-dir", "testdata", "directory holding "+bench.ReferenceIndicatorsFile+" and "+bench.ReferenceSIDEPFile)
 	intVar(fl, &batch, "batch-size", 32, atLeast(1), "mini-batch size")
 	floatVar(fl, &lr, "lr", 1e-3, moreThan(0), "Adam learning rate")
 	markPerInvocation(cmd, "model", "epochs", "threads", "seed", "json", "batch-size", "lr")

@@ -49,7 +49,7 @@ import (
 	"slices"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -300,10 +300,10 @@ func (ft *fitted) quantiles(point float64, res, levels []float64) []float64 {
 	z := transform(ft.scale, point)
 	row := make([]float64, len(levels))
 	for j, p := range levels {
-		row[j] = math.Max(inverse(ft.scale, z+paths.Quantile(res, p)), 0)
+		row[j] = math.Max(inverse(ft.scale, z+stats.Quantile6(res, p)), 0)
 	}
 	slices.Sort(row)
-	return paths.Contain(row, levels, point)
+	return stats.Contain(row, levels, point)
 }
 
 // Describe says what the intervals were calibrated on, for the run record.

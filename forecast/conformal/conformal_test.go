@@ -11,7 +11,7 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/conformal"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/rolling"
@@ -304,7 +304,7 @@ func TestWeeklyNotDailySums(t *testing.T) {
 			daily += fc.Values[i][len(levels)-1]
 		}
 		for j, p := range levels {
-			want := math.Max(700+paths.Quantile(res, p), 0)
+			want := math.Max(700+stats.Quantile6(res, p), 0)
 			if p < 0.5 {
 				want = math.Min(want, 700)
 			} else if p > 0.5 {

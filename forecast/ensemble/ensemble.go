@@ -24,7 +24,7 @@ import (
 	"strings"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -334,7 +334,7 @@ func (ft *fitted) weeks(fcs []*prevoir.Forecast, out *prevoir.Forecast) *prevoir
 			}
 			row[j] = combine(ft.combine, buf)
 		}
-		w.Values[k] = paths.Contain(row, out.Quantiles, w.Point[k])
+		w.Values[k] = stats.Contain(row, out.Quantiles, w.Point[k])
 	}
 	return w
 }
@@ -372,9 +372,5 @@ func combine(c Combine, x []float64) float64 {
 		return mean(x[1 : len(x)-1])
 	}
 	slices.Sort(x)
-	n := len(x)
-	if n%2 == 1 {
-		return x[n/2]
-	}
-	return (x[n/2-1] + x[n/2]) / 2
+	return stats.Median(x)
 }

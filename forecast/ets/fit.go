@@ -7,8 +7,7 @@ import (
 	"math"
 
 	"github.com/prevoir/prevoir/forecast/internal/optim"
-	"github.com/prevoir/prevoir/forecast/internal/series"
-	"github.com/prevoir/prevoir/forecast/internal/transform"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // DefaultPeriod is the seasonal period of the daily hospital series (one week).
@@ -20,10 +19,10 @@ const maxPeriod = 60
 
 // Transform is a shifted Box-Cox transformation applied to the series before fitting; forecast
 // quantiles are back-transformed exactly (see the package documentation).
-type Transform = transform.BoxCox
+type Transform = stats.BoxCox
 
 // Log1p returns the log(1+y) transformation, for counts that can be zero.
-func Log1p() *Transform { t := transform.Log1p(); return &t }
+func Log1p() *Transform { t := stats.Log1p(); return &t }
 
 // BoxCox returns the Box-Cox transformation with parameter lambda.
 func BoxCox(lambda float64) *Transform { return &Transform{Lambda: lambda} }
@@ -184,7 +183,7 @@ func prepare(y []float64, opts Options) (prepared, error) {
 	if len(y) == 0 {
 		return prepared{}, errors.New("ets: y is empty")
 	}
-	if err := series.CheckFinite("y", y); err != nil {
+	if err := stats.CheckFinite("y", y); err != nil {
 		return prepared{}, fmt.Errorf("ets: %w (fill gaps before fitting)", err)
 	}
 	if p := opts.Period; p < 0 || p > maxPeriod {
@@ -202,7 +201,7 @@ func prepare(y []float64, opts Options) (prepared, error) {
 			return prepared{}, fmt.Errorf("ets: %w", err)
 		}
 		z = opts.Transform.ForwardAll(y)
-		if err := series.CheckFinite("transformed y", z); err != nil {
+		if err := stats.CheckFinite("transformed y", z); err != nil {
 			return prepared{}, fmt.Errorf("ets: %w", err)
 		}
 	}
@@ -285,7 +284,9 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 	case InitHeuristic, InitTwoStage:
 		obj.freeStates = false
 		v0, step, lo, hi := obj.start(p0)
-		r, err := optim.Minimize(ctx, obj.eval, v0, step, lo, hi, settings(opts))
+		s := settings(opts)
+		s.Step = step
+		r, err := optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 		if err != nil {
 			return nil, optErr(spec, err)
 		}
@@ -298,11 +299,12 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 			for i := range step[:npar] {
 				step[i] *= 0.25
 			}
-			s := settings(opts)
+			s = settings(opts)
+			s.Step = step
 			if opts.MaxEval <= 0 {
 				s.MaxEval = 100 * (npar + nstate)
 			}
-			r, err = optim.Minimize(ctx, obj.eval, v0, step, lo, hi, s)
+			r, err = optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 			if err != nil {
 				return nil, optErr(spec, err)
 			}
@@ -312,7 +314,9 @@ func fit(ctx context.Context, y []float64, spec Spec, opts Options) (*Model, err
 	default:
 		obj.freeStates = true
 		v0, step, lo, hi := obj.start(p0)
-		r, err := optim.Minimize(ctx, obj.eval, v0, step, lo, hi, settings(opts))
+		s := settings(opts)
+		s.Step = step
+		r, err := optim.Minimize(ctx, optim.Problem{Func: obj.eval, Lower: lo, Upper: hi}, v0, s)
 		if err != nil {
 			return nil, optErr(spec, err)
 		}

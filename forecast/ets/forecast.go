@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Forecast returns the point forecasts for the h periods after the end of the series and the
@@ -24,7 +24,7 @@ import (
 // With a transformation the point forecast and quantiles are back-transformed, so the point
 // forecast is the median of the forecast distribution on the original scale.
 func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]float64, err error) {
-	if err := series.CheckHorizon(h, quantiles); err != nil {
+	if err := stats.CheckHorizon(h, quantiles); err != nil {
 		return nil, nil, fmt.Errorf("ets: %w", err)
 	}
 	point = pointForecast(md.spec, md.par, md.final, h)
@@ -35,7 +35,7 @@ func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]fl
 		for i := range v {
 			sd[i] = math.Sqrt(v[i])
 		}
-		q = series.GaussianQuantiles(point, sd, quantiles)
+		q = stats.GaussianQuantiles(point, sd, quantiles)
 	case len(quantiles) == 0:
 		q = make([][]float64, h) // points only: no need to simulate
 		for i := range q {
@@ -129,7 +129,7 @@ func (md *Model) simulate(h int, quantiles []float64) [][]float64 {
 		slices.Sort(day)
 		row := make([]float64, len(quantiles))
 		for j, p := range quantiles {
-			row[j] = quantile8(day, p)
+			row[j] = stats.Quantile8(day, p)
 		}
 		q[i] = row
 	}
@@ -164,7 +164,7 @@ func (md *Model) Paths(h, n int) ([][]float64, error) {
 // the data only.
 func (md *Model) dataSeed() uint64 {
 	v := append([]float64{md.final.level, md.final.trend, md.sigma2, float64(md.n)}, md.final.season...)
-	return series.Seed(v...)
+	return stats.Seed(v...)
 }
 
 // simPaths simulates n future sample paths of h steps on the model's (transformed) scale:
@@ -241,20 +241,4 @@ func (md *Model) simPaths(h, n int, rng *rand.Rand) [][]float64 {
 		ps[k] = path
 	}
 	return ps
-}
-
-// quantile8 returns the type-8 (median-unbiased, Hyndman & Fan 1996) sample quantile of the
-// sorted sample x, the type forecast::forecast.ets uses for simulated intervals.
-func quantile8(x []float64, p float64) float64 {
-	n := float64(len(x))
-	hh := (n+1.0/3)*p + 1.0/3
-	j := math.Floor(hh)
-	switch {
-	case j < 1:
-		return x[0]
-	case j >= n:
-		return x[len(x)-1]
-	}
-	lo := x[int(j)-1]
-	return lo + (hh-j)*(x[int(j)]-lo)
 }

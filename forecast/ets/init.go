@@ -3,7 +3,7 @@ package ets
 import (
 	"math"
 
-	"github.com/prevoir/prevoir/forecast/internal/decompose"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Default parameter bounds of forecast::ets (lower = c(rep(1e-4, 3), 0.8), upper =
@@ -33,7 +33,7 @@ func initialState(y []float64, sp Spec, m int) []float64 {
 		mult := sp.Season == Multiplicative
 		var err error
 		if n >= 3*m {
-			seas, err = decompose.Seasonal(y, m, mult)
+			seas, err = stats.Seasonal(y, m, mult)
 		}
 		if n < 3*m || err != nil {
 			seas = detrendedProfile(y, m, mult)

@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/normal"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
 )
 
@@ -36,10 +35,10 @@ func TestPathsANNWeekly(t *testing.T) {
 	a, s2 := md.Params().Alpha, md.Sigma2()
 	for w := range 2 {
 		sd := math.Sqrt(s2 * testframe.SESWeekVariance(a, w))
-		q := paths.Quantiles(testframe.WeekSums(ps, w), probs)
+		q := stats.Quantiles6(testframe.WeekSums(ps, w), probs)
 		mean := prevoir.WeekTotal(point, w)
 		for j, p := range probs {
-			want := mean + normal.Quantile(p)*sd
+			want := mean + stats.NormalQuantile(p)*sd
 			if math.Abs(q[j]-want) > 0.15*sd {
 				t.Errorf("week %d (alpha %.3f): quantile %v = %.2f, want %.2f ± %.2f", w+1, a, p, q[j], want, 0.15*sd)
 			}
@@ -69,7 +68,7 @@ func TestPathsMatchAnalyticMoments(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range h {
-				got := paths.Quantiles(testframe.Day(ps, i), []float64{0.1, 0.5, 0.9})
+				got := stats.Quantiles6(testframe.Day(ps, i), []float64{0.1, 0.5, 0.9})
 				spread := q[i][2] - q[i][0]
 				for j := range got {
 					if math.Abs(got[j]-q[i][j]) > 0.1*spread {
@@ -119,7 +118,7 @@ func TestPathsBackTransformed(t *testing.T) {
 			t.Errorf("day %d: path value %v below -1", i+1, day[0])
 		}
 		// The median's Monte Carlo error is well inside the 40-60% band.
-		if m := paths.Quantile(day, 0.5); m < q[i][0] || m > q[i][1] || math.Abs(m-point[i]) > 0.5*(q[i][1]-q[i][0]) {
+		if m := stats.Quantile6(day, 0.5); m < q[i][0] || m > q[i][1] || math.Abs(m-point[i]) > 0.5*(q[i][1]-q[i][0]) {
 			t.Errorf("day %d: paths' median %.2f, point %.2f, 40-60%% band %v", i+1, m, point[i], q[i])
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Code returns the model code ParseSpec reads: "ANN", "AAdA", "MAdM".
@@ -81,7 +81,7 @@ func Filter(st ModelState, y []float64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := series.CheckFinite("y", y); err != nil {
+	if err := stats.CheckFinite("y", y); err != nil {
 		return nil, fmt.Errorf("ets: %w (fill gaps before filtering)", err)
 	}
 	m := 1

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
 
@@ -194,10 +195,7 @@ func (h *Forecaster) factors(f *prevoir.Frame, cal func(prevoir.Date) bool) (fac
 		days[k] = len(r)
 		if len(r) >= minDays {
 			slices.Sort(r)
-			factors[k] = r[len(r)/2]
-			if len(r)%2 == 0 {
-				factors[k] = (r[len(r)/2-1] + r[len(r)/2]) / 2
-			}
+			factors[k] = stats.Median(r)
 		}
 	}
 	return factors, days

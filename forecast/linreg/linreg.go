@@ -50,8 +50,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
-	"github.com/prevoir/prevoir/forecast/internal/linalg"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Options configure the regression. The zero value is a plain ridge regression on 28 lags
@@ -511,7 +510,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 		point[k-1] = ft.inverse(zhat[k-1])
 		q[k-1] = make([]float64, len(quantiles))
 		for j, p := range quantiles {
-			q[k-1][j] = ft.inverse(zhat[k-1] + paths.Quantile(m.sorted, p))
+			q[k-1][j] = ft.inverse(zhat[k-1] + stats.Quantile6(m.sorted, p))
 		}
 	}
 	fc, err := adapt.Forecast(ft.o.Label, ft.s.Origin, lead, h, point, q, quantiles)
@@ -665,11 +664,11 @@ func solve(st *standardised, lambda float64, withDF bool) (*model, error) {
 			a[j][j] = 1 // constant feature: β = 0
 		}
 	}
-	l, err := linalg.Cholesky(a)
+	l, err := stats.Cholesky(a)
 	if err != nil {
 		return nil, fmt.Errorf("ridge system: %w", err)
 	}
-	m := &model{st: st, beta: linalg.CholSolve(l, st.xty), df: 1}
+	m := &model{st: st, beta: stats.CholSolve(l, st.xty), df: 1}
 	if !withDF {
 		return m, nil
 	}
@@ -681,7 +680,7 @@ func solve(st *standardised, lambda float64, withDF bool) (*model, error) {
 		for i := range p {
 			col[i] = st.gram[i][j]
 		}
-		m.df += linalg.CholSolve(l, col)[j]
+		m.df += stats.CholSolve(l, col)[j]
 	}
 	return m, nil
 }

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // setWeekly gives fc its weekly totals from bootstrapped residual paths (Hyndman &
@@ -37,7 +37,7 @@ func (ft *fitted) setWeekly(fc *prevoir.Forecast, models []*model, zhat []float6
 		}
 		ps[r] = p
 	}
-	if err := paths.SetWeekly(fc, ps); err != nil {
+	if err := stats.SetWeekly(fc, ps); err != nil {
 		return err
 	}
 	return fc.Validate()

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // HubBaselineSamples is the number of sample paths behind the hub baseline's quantiles beyond
@@ -32,7 +32,7 @@ const HubBaselineSamples = 100000
 //     code permutes its grid of changes once per week); the paths' median is moved back to
 //     the last total, negative values clipped at 0, and their quantiles taken.
 //
-// The hubs' R code uses quantile type 7; this uses the type-6 estimate of package paths, a
+// The hubs' R code uses quantile type 7; this uses the type-6 estimate (stats.Quantile6), a
 // negligible difference with a hundred weeks of history. The permutations come from a PCG
 // generator seeded with seed, so the baseline is reproducible. It returns NaN point and nil
 // quantiles when the last week is not observed, and quantiles all equal to the last total
@@ -65,7 +65,7 @@ func HubBaseline(totals []float64, weeks int, levels []float64, seed uint64) (po
 	slices.Sort(changes)
 	q[0] = make([]float64, len(levels))
 	for j, p := range levels {
-		q[0][j] = math.Max(last+paths.Quantile(changes, p), 0)
+		q[0][j] = math.Max(last+stats.Quantile6(changes, p), 0)
 	}
 	if weeks == 1 {
 		return last, q, nil
@@ -74,7 +74,7 @@ func HubBaseline(totals []float64, weeks int, levels []float64, seed uint64) (po
 	grid := make([]float64, m)
 	raw := make([]float64, m)
 	for i := range grid {
-		grid[i] = paths.Quantile(changes, float64(i)/float64(m-1))
+		grid[i] = stats.Quantile6(changes, float64(i)/float64(m-1))
 		raw[i] = last + grid[i]
 	}
 	rng := rand.New(rand.NewPCG(seed, math.Float64bits(last)))
@@ -86,11 +86,11 @@ func HubBaseline(totals []float64, weeks int, levels []float64, seed uint64) (po
 		}
 		copy(sample, raw)
 		slices.Sort(sample)
-		shift := paths.Quantile(sample, 0.5) - last
+		shift := stats.Quantile6(sample, 0.5) - last
 		for i, v := range sample {
 			sample[i] = math.Max(v-shift, 0)
 		}
-		q[k] = paths.Quantiles(sample, levels)
+		q[k] = stats.Quantiles6(sample, levels)
 	}
 	return last, q, nil
 }

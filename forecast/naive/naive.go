@@ -37,7 +37,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Method identifies a benchmark method.
@@ -93,7 +93,7 @@ func (m *Model) Method() Method { return m.method }
 func (m *Model) Sigma() float64 { return m.sigma }
 
 func prepare(y []float64) ([]float64, error) {
-	if err := series.CheckNoInf("y", y); err != nil {
+	if err := stats.CheckNoInf("y", y); err != nil {
 		return nil, err
 	}
 	return append([]float64(nil), y...), nil
@@ -269,7 +269,7 @@ func Drift(y []float64) (*Model, error) {
 // requested quantiles of their normal forecast distributions: q[i][j] is the quantiles[j]
 // quantile for step i+1. Quantiles must lie strictly between 0 and 1.
 func (m *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]float64, err error) {
-	if err := series.CheckHorizon(h, quantiles); err != nil {
+	if err := stats.CheckHorizon(h, quantiles); err != nil {
 		return nil, nil, fmt.Errorf("naive: %w", err)
 	}
 	n := len(m.y)
@@ -308,7 +308,7 @@ func (m *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]flo
 			sdv[i] = m.sigma * math.Sqrt(ahead*(1+ahead/T))
 		}
 	}
-	return point, series.GaussianQuantiles(point, sdv, quantiles), nil
+	return point, stats.GaussianQuantiles(point, sdv, quantiles), nil
 }
 
 // Paths returns n sample paths of the h periods after the end of the series, drawn from each
@@ -337,7 +337,7 @@ func (m *Model) Paths(h, n int) ([][]float64, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("naive: %d paths", n)
 	}
-	rng := rand.New(rand.NewPCG(series.Seed(m.y...), uint64(m.method)))
+	rng := rand.New(rand.NewPCG(stats.Seed(m.y...), uint64(m.method)))
 	ny := len(m.y)
 	ps := make([][]float64, n)
 	for k := range ps {

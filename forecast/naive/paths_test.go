@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/normal"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
 	"github.com/prevoir/prevoir/forecast/naive"
 )
@@ -34,11 +34,11 @@ func randomWalk(n int, sd float64) []float64 {
 func checkNormal(t *testing.T, what string, q, levels []float64, mean, sd, tol float64) {
 	t.Helper()
 	grow := func(p float64) float64 {
-		z := normal.Quantile(p)
+		z := stats.NormalQuantile(p)
 		return math.Sqrt(p*(1-p)) / math.Exp(-z*z/2)
 	}
 	for j, p := range levels {
-		want := mean + normal.Quantile(p)*sd
+		want := mean + stats.NormalQuantile(p)*sd
 		if tol := tol * math.Max(1, grow(p)/grow(0.25)); math.Abs(q[j]-want) > tol*sd {
 			t.Errorf("%s: quantile %v = %.2f, want %.2f ± %.2f", what, p, q[j], want, tol*sd)
 		}
@@ -96,7 +96,7 @@ func TestPathsMatchDailyForecast(t *testing.T) {
 				t.Fatal(err)
 			}
 			const h, n = 14, 4000
-			point, q, err := md.Forecast(h, []float64{normal.CDF(1)})
+			point, q, err := md.Forecast(h, []float64{stats.NormalCDF(1)})
 			if err != nil {
 				t.Fatal(err)
 			}

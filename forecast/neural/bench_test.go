@@ -3,8 +3,6 @@ package neural
 import (
 	"context"
 	"testing"
-
-	"github.com/prevoir/prevoir/internal/testutil"
 )
 
 // BenchmarkEpoch times one training epoch of each default network on the benchmark data
@@ -12,7 +10,7 @@ import (
 func BenchmarkEpoch(b *testing.B) {
 	for _, a := range []Arch{RNN, TCN, Transformer} {
 		b.Run(string(a), func(b *testing.B) {
-			ds := referenceDataB(b)
+			ds := referenceData(b)
 			s, err := FitScaler(ds.Rows)
 			if err != nil {
 				b.Fatal(err)
@@ -34,12 +32,4 @@ func BenchmarkEpoch(b *testing.B) {
 			}
 		})
 	}
-}
-
-func referenceDataB(b *testing.B) *Dataset {
-	ds, err := ReferenceDataset(testutil.DataDir(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ds
 }

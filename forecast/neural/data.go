@@ -1,6 +1,7 @@
 package neural
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -138,6 +139,16 @@ func FitScaler(rows [][]float64) (*Scaler, error) {
 		}
 	}
 	return s, nil
+}
+
+// TrainScaled is Train with the min-max scaler given instead of fitted to ds: the PyTorch
+// reference benchmark (internal/bench) fits it on every row, the held-out block included, as
+// the original project did, and trains on the rows before the block.
+func TrainScaled(ctx context.Context, cfg Config, ds *Dataset, scaler *Scaler, opts TrainOptions) (*Model, *Report, error) {
+	if scaler == nil {
+		return nil, nil, fmt.Errorf("neural: no scaler")
+	}
+	return train(ctx, cfg, ds, scaler, opts)
 }
 
 func (s *Scaler) validate(features int) error {

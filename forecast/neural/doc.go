@@ -56,6 +56,6 @@
 //
 // # Benchmark
 //
-// RunBench reproduces shared/bench/torch_reference.py's protocol and JSON fields; "prevoir
-// bench train" runs it. docs/benchmarks/networks.md has the measurements.
+// internal/bench reproduces shared/bench/torch_reference.py's protocol and JSON fields with
+// TrainScaled; "prevoir bench train" runs it. docs/benchmarks/networks.md has the measurements.
 package neural

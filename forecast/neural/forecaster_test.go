@@ -138,26 +138,3 @@ func TestPredictClipsAtZero(t *testing.T) {
 		t.Error("no error for a short input")
 	}
 }
-
-func TestRunBench(t *testing.T) {
-	ds := referenceData(t)
-	rep, err := RunBench(context.Background(), ds, BenchOptions{Models: []Arch{RNN, TCN}, Epochs: 2, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Data.Rows != 833 || rep.Data.TrainRows != 819 || rep.Data.ValFirstDate != "2022-08-10" {
-		t.Errorf("data %+v", rep.Data)
-	}
-	for name, want := range map[string][2]int{"rnn": {1489, 792}, "tcn": {356, 791}} {
-		r := rep.Models[name]
-		if r == nil {
-			t.Fatalf("no %s result", name)
-		}
-		if r.Params != want[0] || r.Windows != want[1] || r.BatchesPerEpoch != 25 || len(r.EpochMSE) != 2 || len(r.Forecast) != 14 {
-			t.Errorf("%s: %d params, %d windows, %d batches, %d epochs, %d forecasts", name, r.Params, r.Windows, r.BatchesPerEpoch, len(r.EpochMSE), len(r.Forecast))
-		}
-		if r.Actual[5] != 7 || !(r.ValMAE > 0) || !(r.TrainSeconds > 0) {
-			t.Errorf("%s: actual %v, val MAE %v, train %vs", name, r.Actual, r.ValMAE, r.TrainSeconds)
-		}
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/csvsource"
 	"github.com/prevoir/prevoir/internal/testutil"
 )
 
@@ -17,13 +19,20 @@ var (
 	refErr  error
 )
 
-// referenceData is the benchmark dataset (833 rows), read once per test binary.
-func referenceData(t *testing.T) *Dataset {
-	t.Helper()
-	dir := testutil.DataDir(t)
-	refOnce.Do(func() { refData, refErr = ReferenceDataset(dir) })
+// referenceData is the dataset of the PyTorch reference benchmark (internal/bench's
+// ReferenceDataset: the original project's frame of the current releases, 833 rows), read
+// once per test binary.
+func referenceData(tb testing.TB) *Dataset {
+	tb.Helper()
+	refOnce.Do(func() {
+		opts := prevoir.DefaultFrameOptions()
+		opts.Mode = prevoir.FrameOriginal
+		refData, refErr = DatasetFromFrame(testutil.Frame(tb, opts,
+			csvsource.File{Source: prevoir.SourceIndicators, Path: "table-indicateurs-open-data-france.csv"},
+			csvsource.File{Source: prevoir.SourceSIDEP, Path: "sp-fra-jour.csv"}))
+	})
 	if refErr != nil {
-		t.Fatal(refErr)
+		tb.Fatal(refErr)
 	}
 	return refData
 }

@@ -107,10 +107,7 @@ func (m *Model) scaleInput(input [][]float64) ([]float32, error) {
 // forwardEval runs the network in evaluation mode (dropout off, no gradients) on a batch of
 // scaled windows and returns the last OutputLen outputs of each, [batch·OutputLen].
 func (m *Model) forwardEval(x []float32, batch int) []float32 {
-	tp := nn.NewTape(nn.NewEngine(1), nil)
-	tp.SetTraining(false)
-	tp.SetGrad(false)
-	return m.evalOn(tp, x, batch)
+	return m.evalOn(nn.NewInferenceTape(nn.NewEngine(1)), x, batch)
 }
 
 func (m *Model) evalOn(tp *nn.Tape, x []float32, batch int) []float32 {

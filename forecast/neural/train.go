@@ -190,9 +190,7 @@ func (m *Model) fit(ctx context.Context, train, val windows, opts TrainOptions) 
 	}
 	shuffle := rand.New(rand.NewPCG(opts.Seed, streamShuffle))
 	tp := nn.NewTape(eng, rand.New(rand.NewPCG(opts.Seed, streamDropout)))
-	evalTape := nn.NewTape(eng, nil)
-	evalTape.SetTraining(false)
-	evalTape.SetGrad(false)
+	evalTape := nn.NewInferenceTape(eng)
 
 	bs := opts.BatchSize
 	rep := &Report{Windows: train.n, ValWindows: val.n, Batches: (train.n + bs - 1) / bs}

@@ -134,9 +134,7 @@ func TestValidationAndEarlyStopping(t *testing.T) {
 		t.Errorf("%d validation windows, want 14", rep.ValWindows)
 	}
 	// The best epoch's parameters were restored: the validation loss is the best one.
-	eval := nn.NewTape(nn.NewEngine(1), nil)
-	eval.SetTraining(false)
-	eval.SetGrad(false)
+	eval := nn.NewInferenceTape(nn.NewEngine(1))
 	s := m.scaler.transform(ds.Rows)
 	if got := m.valLoss(eval, forecastWindows(m.cfg, s, 100, 80)); got != rep.ValMSE[rep.BestEpoch-1] {
 		t.Errorf("validation loss after training %v, best %v", got, rep.ValMSE[rep.BestEpoch-1])

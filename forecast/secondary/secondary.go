@@ -47,7 +47,7 @@
 // beyond the origin follows a random walk on the log scale (Options.Drift), the uncertainty of
 // a fraction that will go on moving. Each path's expected deaths are then drawn as negative
 // binomial counts (a gamma–Poisson mixture). Daily quantiles are the paths' sample quantiles,
-// weekly totals' quantiles those of the paths' weekly sums (package forecast/internal/paths);
+// weekly totals' quantiles those of the paths' weekly sums (stats.SetWeekly);
 // the point forecast is the paths' mean expectation μ, or with Options.Median their median
 // count (the better under absolute error on 2021: docs/protocols/secondary.md).
 // The random numbers are seeded from the data, so a fit forecasts the same twice.
@@ -66,8 +66,7 @@ import (
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
 	"github.com/prevoir/prevoir/forecast/internal/optim"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/naive"
 	"github.com/prevoir/prevoir/forecast/rolling"
 )
@@ -438,11 +437,13 @@ func (pb *problem) fit(ctx context.Context) (Params, error) {
 	s := optim.DefaultSettings()
 	s.MaxEval = 4000
 	s.RelTol = 1e-10
-	res, err := optim.Minimize(ctx, pb.negLogLik, x0, step, lower, upper, s)
+	s.Step = step
+	prob := optim.Problem{Func: pb.negLogLik, Lower: lower, Upper: upper}
+	res, err := optim.Minimize(ctx, prob, x0, s)
 	if err != nil {
 		return Params{}, err
 	}
-	if res2, err := optim.Minimize(ctx, pb.negLogLik, res.X, step, lower, upper, s); err == nil && res2.F <= res.F {
+	if res2, err := optim.Minimize(ctx, prob, res.X, s); err == nil && res2.F <= res.F {
 		res = res2
 	} else if ctx.Err() != nil {
 		return Params{}, ctx.Err()
@@ -509,7 +510,7 @@ func admissionLevels() []float64 {
 func (ft *fitted) dataSeed() uint64 {
 	ft.once.Do(func() {
 		vals := append([]float64{float64(ft.pb.origin)}, ft.pb.adm...)
-		ft.seed = series.Seed(append(vals, ft.pb.y...)...)
+		ft.seed = stats.Seed(append(vals, ft.pb.y...)...)
 	})
 	return ft.seed
 }
@@ -588,12 +589,12 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 		slices.Sort(day)
 		fc.Point[i] = expect[i]
 		if ft.o.Median {
-			fc.Point[i] = paths.Quantile(day, 0.5)
+			fc.Point[i] = stats.Quantile6(day, 0.5)
 		}
-		fc.Values[i] = paths.Contain(paths.Quantiles(day, quantiles), quantiles, fc.Point[i])
+		fc.Values[i] = stats.Contain(stats.Quantiles6(day, quantiles), quantiles, fc.Point[i])
 	}
 	if fc.Weeks() > 0 {
-		if err := paths.SetWeekly(fc, counts); err != nil {
+		if err := stats.SetWeekly(fc, counts); err != nil {
 			return nil, err
 		}
 	}

@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/normal"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 	"github.com/prevoir/prevoir/forecast/internal/testframe"
 	"github.com/prevoir/prevoir/forecast/theta"
 )
@@ -39,9 +38,9 @@ func TestPathsWeekly(t *testing.T) {
 		a := md.Alpha()
 		for w := range 2 {
 			sd := math.Sqrt(md.Sigma2() * testframe.SESWeekVariance(a, w))
-			q := paths.Quantiles(testframe.WeekSums(ps, w), levels)
+			q := stats.Quantiles6(testframe.WeekSums(ps, w), levels)
 			for j, p := range levels {
-				want := prevoir.WeekTotal(point, w) + normal.Quantile(p)*sd
+				want := prevoir.WeekTotal(point, w) + stats.NormalQuantile(p)*sd
 				if math.Abs(q[j]-want) > 0.15*sd {
 					t.Errorf("optimised=%v week %d: quantile %v = %.2f, want %.2f ± %.2f", opt, w+1, p, q[j], want, 0.15*sd)
 				}

@@ -8,7 +8,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/ets"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // ModelState is what a fitted Model estimated: its smoothing parameter, theta coefficient,
@@ -62,7 +62,7 @@ func (st ModelState) Summary() string {
 // the ETS(A,N,N) filter of Hyndman et al. 2008, see ets.Filter), so that the model forecasts
 // from y's end with the parameters it was fitted with. y must be finite.
 func Filter(st ModelState, y []float64) (*Model, error) {
-	if err := series.CheckFinite("y", y); err != nil {
+	if err := stats.CheckFinite("y", y); err != nil {
 		return nil, fmt.Errorf("theta: %w (fill gaps before filtering)", err)
 	}
 	n := len(y)

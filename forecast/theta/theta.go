@@ -42,9 +42,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/prevoir/prevoir/forecast/ets"
-	"github.com/prevoir/prevoir/forecast/internal/decompose"
 	"github.com/prevoir/prevoir/forecast/internal/optim"
-	"github.com/prevoir/prevoir/forecast/internal/series"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // DefaultPeriod is the seasonal period of the daily hospital series (one week).
@@ -104,7 +103,7 @@ func (md *Model) Sigma2() float64 { return md.sigma2 }
 // Fit fits the Theta method to y.
 func Fit(y []float64, opts Options) (*Model, error) {
 	n := len(y)
-	if err := series.CheckFinite("y", y); err != nil {
+	if err := stats.CheckFinite("y", y); err != nil {
 		return nil, fmt.Errorf("theta: %w (fill gaps before fitting)", err)
 	}
 	m := opts.Period
@@ -120,7 +119,7 @@ func Fit(y []float64, opts Options) (*Model, error) {
 	x := y
 	var fig, figure []float64
 	if m > 1 && n >= 2*m && !constant(y) && seasonalTest(y, m) {
-		s, err := decompose.Seasonal(y, m, true)
+		s, err := stats.Seasonal(y, m, true)
 		if err == nil && minAbs(s) >= 1e-10 {
 			x = make([]float64, n)
 			for t := range y {
@@ -266,9 +265,11 @@ func fitOTM(x []float64) (*Model, error) {
 	sd := math.Sqrt(ss / float64(n))
 	z1 := 2*x[0] - (a + b)
 	obj := func(v []float64) float64 { return float64(n) * math.Log(sse(v)) }
-	r, err := optim.Minimize(context.Background(), obj, []float64{0.5, 2, z1},
-		[]float64{0.1, 0.5, 0.2 * sd}, []float64{1e-4, minTheta, math.Inf(-1)},
-		[]float64{0.9999, maxTheta, math.Inf(1)}, optim.DefaultSettings())
+	s := optim.DefaultSettings()
+	s.Step = []float64{0.1, 0.5, 0.2 * sd}
+	r, err := optim.Minimize(context.Background(), optim.Problem{Func: obj,
+		Lower: []float64{1e-4, minTheta, math.Inf(-1)}, Upper: []float64{0.9999, maxTheta, math.Inf(1)}},
+		[]float64{0.5, 2, z1}, s)
 	if err != nil {
 		if errors.Is(err, optim.ErrNoFiniteStart) {
 			return nil, errors.New("theta: the sum of squares is not finite at the starting values")
@@ -298,7 +299,7 @@ func thetaLevel(x []float64, a, b, alpha, th, l float64) float64 {
 // Forecast returns the point forecasts for the h periods after the end of the series and the
 // requested normal quantiles (see the package documentation).
 func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]float64, err error) {
-	if err := series.CheckHorizon(h, quantiles); err != nil {
+	if err := stats.CheckHorizon(h, quantiles); err != nil {
 		return nil, nil, fmt.Errorf("theta: %w", err)
 	}
 	point = make([]float64, h)
@@ -320,7 +321,7 @@ func (md *Model) Forecast(h int, quantiles []float64) (point []float64, q [][]fl
 			sd[i] *= f
 		}
 	}
-	return point, series.GaussianQuantiles(point, sd, quantiles), nil
+	return point, stats.GaussianQuantiles(point, sd, quantiles), nil
 }
 
 // Paths returns n sample paths of the h periods after the end of the series. Both methods are
@@ -338,7 +339,7 @@ func (md *Model) Paths(h, n int) ([][]float64, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("theta: %d paths", n)
 	}
-	rng := rand.New(rand.NewPCG(series.Seed(md.level, md.zlevel, md.drift, md.sigma2, md.alpha, md.theta, float64(md.n)), 0))
+	rng := rand.New(rand.NewPCG(stats.Seed(md.level, md.zlevel, md.drift, md.sigma2, md.alpha, md.theta, float64(md.n)), 0))
 	s := math.Sqrt(md.sigma2)
 	ps := make([][]float64, n)
 	for k := range ps {

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/prevoir/prevoir/forecast/internal/linalg"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // TestRidge: the ridge recovers exact coefficients, stays solvable when a feature is
@@ -37,7 +37,7 @@ func TestRidge(t *testing.T) {
 	for i := range X {
 		X[i][0] = 0
 	}
-	if _, err := ridge(X, z, 0); !errors.Is(err, linalg.ErrNotPositiveDefinite) {
+	if _, err := ridge(X, z, 0); !errors.Is(err, stats.ErrNotPositiveDefinite) {
 		t.Errorf("no intercept: err = %v, want a singular design", err)
 	}
 }

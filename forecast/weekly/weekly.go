@@ -47,9 +47,7 @@ import (
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/forecast/holiday"
 	"github.com/prevoir/prevoir/forecast/internal/adapt"
-	"github.com/prevoir/prevoir/forecast/internal/linalg"
-	"github.com/prevoir/prevoir/forecast/internal/normal"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // Options configure the model. The zero value uses the defaults documented on each field.
@@ -308,11 +306,11 @@ func ridge(X [][]float64, z []float64, lambda float64) ([]float64, error) {
 	for i := 1; i < p; i++ {
 		a[i][i] += max(lambda, minLambda) * float64(len(z))
 	}
-	l, err := linalg.Cholesky(a)
+	l, err := stats.Cholesky(a)
 	if err != nil {
 		return nil, fmt.Errorf("singular design: %w", err)
 	}
-	return linalg.CholSolve(l, xtz), nil
+	return stats.CholSolve(l, xtz), nil
 }
 
 // profile estimates the weekday shares and the days' scatter around them on the last
@@ -350,7 +348,7 @@ func (ft *fitted) profile() error {
 	sum := 0.0
 	for wd := range shares {
 		slices.Sort(shares[wd])
-		ft.share[wd] = median(shares[wd])
+		ft.share[wd] = stats.Quantile6(shares[wd], 0.5) // the median
 		sum += ft.share[wd]
 	}
 	for wd := range ft.share {
@@ -374,9 +372,6 @@ func (ft *fitted) profile() error {
 	return nil
 }
 
-// median returns the median of the sorted, non-empty x.
-func median(x []float64) float64 { return paths.Quantile(x, 0.5) }
-
 // Predict forecasts the h days after the origin.
 func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*prevoir.Forecast, error) {
 	lead := ft.s.Lead
@@ -394,7 +389,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	}
 	z := make([]float64, len(quantiles))
 	for j, p := range quantiles {
-		z[j] = normal.Quantile(p)
+		z[j] = stats.NormalQuantile(p)
 	}
 	// Week w's log-scale median m[w] and median total.
 	base := lg(ft.d[last])
@@ -446,7 +441,7 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 				row[j] = math.Max(math.Exp(m[w]+z[j]*hzs[w].Sigma)-1, 0)
 			}
 			wk.Point = append(wk.Point, pt)
-			wk.Values = append(wk.Values, paths.Contain(row, quantiles, pt))
+			wk.Values = append(wk.Values, stats.Contain(row, quantiles, pt))
 		}
 		fc.Weekly = wk
 		if err := fc.Validate(); err != nil {

@@ -38,7 +38,7 @@ import (
 	"slices"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
 
 // DefaultMaxGap is the longest run of missing days that is interpolated. Two weeks barely
@@ -348,7 +348,7 @@ func (ft *Fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 		}
 		ps[k] = p
 	}
-	if err := paths.SetWeekly(fc, ps); err != nil {
+	if err := stats.SetWeekly(fc, ps); err != nil {
 		return nil, err
 	}
 	return fc, fc.Validate()

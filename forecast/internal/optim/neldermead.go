@@ -21,8 +21,21 @@ import (
 	"sort"
 )
 
+// Problem is what Minimize minimises, as in gonum's optimize.Problem: an objective and,
+// here, the box it is minimised in.
+type Problem struct {
+	// Func is the objective. It may return +Inf (or NaN, treated as +Inf) to reject a point.
+	Func func(x []float64) float64
+	// Lower and Upper bound the coordinates (either may be nil for an unbounded problem; use
+	// ±Inf for individual unbounded coordinates). Every trial point is projected onto the box.
+	Lower, Upper []float64
+}
+
 // Settings controls a Nelder-Mead run. The zero value is not valid; use DefaultSettings.
 type Settings struct {
+	// Step gives the initial simplex edge along each coordinate (nil: all zero); a zero step
+	// is replaced by 0.1*|x0_i|, or 0.1 where x0_i is 0.
+	Step []float64
 	// MaxEval bounds the number of objective evaluations.
 	MaxEval int
 	// RelTol stops the search when the spread of objective values over the simplex is below
@@ -56,13 +69,14 @@ type Result struct {
 // ErrNoFiniteStart is returned when the objective is not finite at the starting point.
 var ErrNoFiniteStart = errors.New("optim: objective is not finite at the starting point")
 
-// Minimize minimises f starting from x0 inside the box [lower, upper] (either may be nil for
-// an unbounded problem; use ±Inf for individual unbounded coordinates). step gives the
-// initial simplex edge along each coordinate; a zero step is replaced by 0.1*|x0_i| or 0.1.
-//
-// f may return +Inf (or NaN, treated as +Inf) to reject a point. The context is checked every
-// 32 iterations so that a long optimisation can be cancelled.
-func Minimize(ctx context.Context, f func([]float64) float64, x0, step, lower, upper []float64, s Settings) (Result, error) {
+// Minimize minimises p.Func starting from x0 inside p's box, with the initial simplex and
+// coefficients of s. The context is checked every 32 iterations so that a long optimisation
+// can be cancelled.
+func Minimize(ctx context.Context, p Problem, x0 []float64, s Settings) (Result, error) {
+	f, step, lower, upper := p.Func, s.Step, p.Lower, p.Upper
+	if f == nil {
+		return Result{}, errors.New("optim: no objective function")
+	}
 	n := len(x0)
 	if n == 0 {
 		return Result{}, errors.New("optim: empty starting point")

@@ -1,6 +1,7 @@
-// Package transform implements the shifted Box-Cox family of variance-stabilising
-// transformations used before fitting additive forecasting models, with the inverse used to
-// back-transform forecast quantiles.
+package stats
+
+// The shifted Box-Cox family of variance-stabilising transformations used before fitting
+// additive forecasting models, with the inverse used to back-transform forecast quantiles.
 //
 // Reference: Box, G.E.P. and Cox, D.R. (1964) "An analysis of transformations", JRSS B 26,
 // 211-252; Hyndman & Athanasopoulos, "Forecasting: Principles and Practice" (3rd ed.),
@@ -8,7 +9,6 @@
 // back-transform exactly: the p-quantile of y is Inverse of the p-quantile of the transformed
 // series. The back-transformed point forecast is therefore the forecast median, not the mean
 // (no bias adjustment), as in forecast::forecast.ets with biasadj=FALSE.
-package transform
 
 import (
 	"fmt"

@@ -1,11 +1,11 @@
-package transform
+package stats
 
 import (
 	"math"
 	"testing"
 )
 
-func TestRoundTrip(t *testing.T) {
+func TestBoxCoxRoundTrip(t *testing.T) {
 	for _, b := range []BoxCox{Log1p(), {Lambda: 0.5}, {Lambda: -0.3, Shift: 2}, {Lambda: 1}} {
 		for _, y := range []float64{0, 0.5, 3, 150, 1e4} {
 			if got := b.Inverse(b.Forward(y)); math.Abs(got-y) > 1e-9*math.Max(1, y) {

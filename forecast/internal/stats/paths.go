@@ -1,46 +1,16 @@
-// Package paths turns simulated or bootstrapped sample paths of a forecast into quantiles: the
-// way to get the distribution of a sum of days (a week's total), whose quantiles are not the
-// sums of the days' quantiles (Hyndman & Athanasopoulos, "Forecasting: Principles and
-// Practice", 3rd ed., section 5.5, "Prediction intervals from bootstrapped residuals", and
-// section 13.8 on forecasting aggregates from simulated sample paths).
-package paths
+package stats
+
+// Simulated or bootstrapped sample paths of a forecast turned into quantiles: the way to get
+// the distribution of a sum of days (a week's total), whose quantiles are not the sums of the
+// days' quantiles (Hyndman & Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed.,
+// section 5.5, "Prediction intervals from bootstrapped residuals", and section 13.8 on
+// forecasting aggregates from simulated sample paths).
 
 import (
 	"fmt"
-	"math"
-	"slices"
 
 	"github.com/prevoir/prevoir"
 )
-
-// Quantile returns the type-6 empirical p-quantile of the sorted sample x (Hyndman & Fan
-// 1996, "Sample quantiles in statistical packages", The American Statistician 50(4)): the
-// value at position p(n+1), interpolated between order statistics and clamped to the extremes.
-func Quantile(x []float64, p float64) float64 {
-	n := len(x)
-	if n == 0 {
-		return math.NaN()
-	}
-	h := p * float64(n+1)
-	switch {
-	case h <= 1:
-		return x[0]
-	case h >= float64(n):
-		return x[n-1]
-	}
-	k := int(math.Floor(h))
-	return x[k-1] + (h-float64(k))*(x[k]-x[k-1])
-}
-
-// Quantiles returns the quantiles of a sample at the given levels (it sorts x in place).
-func Quantiles(x []float64, levels []float64) []float64 {
-	slices.Sort(x)
-	out := make([]float64, len(levels))
-	for j, p := range levels {
-		out[j] = Quantile(x, p)
-	}
-	return out
-}
 
 // SetWeekly gives fc its weekly totals from sample paths: paths[s][i] is path s's value on
 // forecast day i+1. The weekly point is the sum of the daily points (so that the daily and
@@ -61,7 +31,7 @@ func SetWeekly(fc *prevoir.Forecast, paths [][]float64) error {
 			sums[s] = prevoir.WeekTotal(p, k)
 		}
 		w.Point[k] = prevoir.WeekTotal(fc.Point, k)
-		w.Values[k] = Contain(Quantiles(sums, fc.Quantiles), fc.Quantiles, w.Point[k])
+		w.Values[k] = Contain(Quantiles6(sums, fc.Quantiles), fc.Quantiles, w.Point[k])
 	}
 	fc.Weekly = w
 	return nil

@@ -1,11 +1,12 @@
-// Package decompose implements the classical additive and multiplicative seasonal
-// decomposition by moving averages, as R's stats::decompose does. It supplies the seasonal
+package stats
+
+// The classical additive and multiplicative seasonal decomposition by moving averages, as
+// R's stats::decompose does. It supplies the seasonal
 // starting values of ETS (forecast::ets's initstate) and the seasonal adjustment of the
 // Theta method (forecast::thetaf, following Assimakopoulos & Nikolopoulos 2000).
 //
 // Reference: Hyndman & Athanasopoulos, "Forecasting: Principles and Practice" (3rd ed.),
 // section 3.4 "Classical decomposition"; R stats::decompose.
-package decompose
 
 import (
 	"fmt"

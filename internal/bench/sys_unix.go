@@ -1,6 +1,6 @@
 //go:build unix
 
-package neural
+package bench
 
 import (
 	"runtime"

@@ -1,25 +1,11 @@
-package paths_test
+package stats_test
 
 import (
-	"math"
 	"testing"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/forecast/internal/paths"
+	"github.com/prevoir/prevoir/forecast/internal/stats"
 )
-
-func TestQuantile(t *testing.T) {
-	x := []float64{1, 2, 3, 4}
-	// Type 6: position p(n+1) = 5p, clamped to the extremes.
-	for _, c := range []struct{ p, want float64 }{{0.1, 1}, {0.3, 1.5}, {0.5, 2.5}, {0.7, 3.5}, {0.9, 4}} {
-		if got := paths.Quantile(x, c.p); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("Quantile(%v) = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if !math.IsNaN(paths.Quantile(nil, 0.5)) {
-		t.Error("quantile of nothing")
-	}
-}
 
 // TestSetWeekly: paths whose days are independent give a weekly total narrower than the sum
 // of the daily quantiles; the weekly point is the sum of the daily points.
@@ -42,7 +28,7 @@ func TestSetWeekly(t *testing.T) {
 			}
 		}
 	}
-	if err := paths.SetWeekly(fc, ps); err != nil {
+	if err := stats.SetWeekly(fc, ps); err != nil {
 		t.Fatal(err)
 	}
 	if err := fc.Validate(); err != nil {
@@ -57,7 +43,7 @@ func TestSetWeekly(t *testing.T) {
 			t.Errorf("week %d quantiles %v: want strictly inside [0, 140] around 70", k+1, q)
 		}
 	}
-	if err := paths.SetWeekly(fc, [][]float64{{1, 2}}); err == nil {
+	if err := stats.SetWeekly(fc, [][]float64{{1, 2}}); err == nil {
 		t.Error("a path shorter than the forecast was accepted")
 	}
 }

@@ -1,6 +1,7 @@
-// Package linalg holds the small dense linear algebra the regressions share: the Cholesky
-// factorisation of a symmetric positive-definite matrix and the solve it gives.
-package linalg
+package stats
+
+// The small dense linear algebra the regressions share: the Cholesky factorisation of a
+// symmetric positive-definite matrix and the solve it gives.
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package neural
+package bench
 
 func cpuSeconds() float64 { return 0 }
 

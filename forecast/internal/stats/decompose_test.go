@@ -1,4 +1,4 @@
-package decompose
+package stats
 
 import (
 	"math"

@@ -1,14 +1,13 @@
-// Package series holds the input validation and Gaussian-quantile helpers shared by the
-// forecasting packages, so that every forecaster reports bad input with the same messages.
-package series
+package stats
+
+// The input validation shared by the forecasting packages, so that every forecaster reports
+// bad input with the same messages, and the data-derived seed of their simulations.
 
 import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
-
-	"github.com/prevoir/prevoir/forecast/internal/normal"
 )
 
 // CheckFinite returns an error naming the first non-finite value of y (NaN or ±Inf).
@@ -42,24 +41,6 @@ func CheckHorizon(h int, quantiles []float64) error {
 		}
 	}
 	return nil
-}
-
-// GaussianQuantiles returns q[i][j] = point[i] + z(quantiles[j])*sd[i], the quantiles of
-// independent normal forecast distributions.
-func GaussianQuantiles(point, sd, quantiles []float64) [][]float64 {
-	z := make([]float64, len(quantiles))
-	for j, p := range quantiles {
-		z[j] = normal.Quantile(p)
-	}
-	q := make([][]float64, len(point))
-	for i := range point {
-		row := make([]float64, len(quantiles))
-		for j := range z {
-			row[j] = point[i] + z[j]*sd[i]
-		}
-		q[i] = row
-	}
-	return q
 }
 
 // Seed returns a seed for a random generator derived from the values of y (FNV-1a of their
