@@ -2,7 +2,7 @@
 # Mutation check: plants each deliberate one-line bug of scripts/mutants.tsv, alone, in a scratch
 # copy of the repository, runs the tests that must catch it, and prints a Markdown table of what
 # they did. Exits non-zero when a bug was missed, or when a line no longer applies (stale: its
-# old text is not found exactly once) or does not compile (invalid): such a line must be fixed.
+# old text is not found exactly once) or does not build and vet (invalid): it must be fixed.
 #
 # Usage: scripts/mutants.sh [--all] [--worktree] [--keep] [ID...]
 #   ID...       only these mutants (default: every line of the file)
@@ -19,7 +19,7 @@
 # what the bug is. Empty lines and lines starting with # are ignored.
 set -euo pipefail
 
-usage() { sed -n '6,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '7,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 all=false worktree=false keep=false
 ids=()
