@@ -45,3 +45,33 @@ func TestValidateQuantileRows(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateDateAlignment: a forecast's days must be the days right after its origin, in
+// order, without a gap: a forecast shifted by a day, with a day missing or repeated, would be
+// scored against the wrong outcomes.
+func TestValidateDateAlignment(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		spoil func(*prevoir.Forecast)
+		want  string
+	}{
+		{"origin moved", func(fc *prevoir.Forecast) { fc.Origin-- }, "day 1 is 2022-01-02, want 2022-01-01"},
+		{"first day is the origin", func(fc *prevoir.Forecast) {
+			for i := range fc.Dates {
+				fc.Dates[i]--
+			}
+		}, "day 1 is 2022-01-01, want 2022-01-02"},
+		{"a day skipped", func(fc *prevoir.Forecast) {
+			for i := 3; i < len(fc.Dates); i++ {
+				fc.Dates[i]++
+			}
+		}, "day 4 is 2022-01-06, want 2022-01-05"},
+		{"a day repeated", func(fc *prevoir.Forecast) { fc.Dates[6] = fc.Dates[5] }, "day 7 is 2022-01-07, want 2022-01-08"},
+	} {
+		fc := validForecast()
+		c.spoil(fc)
+		if err := fc.Validate(); err == nil || !strings.Contains(err.Error(), "forecast m: "+c.want) {
+			t.Errorf("%s: error %v, want it to say %q", c.name, err, c.want)
+		}
+	}
+}

@@ -56,6 +56,9 @@ type Client struct {
 	MaxBytes  int64
 	UserAgent string
 	Logger    *slog.Logger
+	// Sleep waits d before a retry, or returns ctx's error if ctx ends first (a timer when
+	// nil): tests see the waits without spending them.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Request is one file to fetch.
@@ -94,6 +97,20 @@ func (c *Client) logger() *slog.Logger {
 		return c.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func orDefault[T int | int64 | time.Duration](v, def T) T {
@@ -203,10 +220,8 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 			d = se.RetryAfter
 		}
 		c.logger().WarnContext(ctx, "fetch failed, retrying", "url", prevoir.RedactURL(req.URL), "attempt", n, "of", attempts, "wait", d.Round(time.Millisecond), "err", prevoir.RedactError(err, req.URL))
-		select {
-		case <-ctx.Done():
-			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true, Err: ctx.Err()}
-		case <-time.After(d):
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, &FetchError{URL: req.URL, Attempts: n, Temporary: true, Err: err}
 		}
 		wait = min(2*wait, maxWait)
 	}
