@@ -517,3 +517,22 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// tracker returns the run tracker on the opened stores.
+func (a *app) tracker(cmd *cobra.Command) (*tracking.Tracker, *sqlstore.Registry, error) {
+	db, blobs, err := a.stores(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	return &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs, Logger: a.logger}, sqlstore.NewRegistry(db), nil
+}
+
+// exactArgs is cobra.ExactArgs as a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
