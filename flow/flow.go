@@ -33,6 +33,9 @@ type Flows struct {
 	Config string
 	// Monitor sets the alerts' thresholds (package monitor).
 	Monitor monitor.Options
+	// RetrainOnDrift lets the score job ask for an early training when the champion drifts
+	// (ScoreAndDecide).
+	RetrainOnDrift bool
 }
 
 func (f *Flows) logger() *slog.Logger {

@@ -106,7 +106,7 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	return &flow.Flows{
 		Sources: srcs, Ingester: svc, Tracker: tr, Registry: reg, Forecasts: sqlstore.NewForecastStore(a.db),
 		RegisteredModel: p.registeredModel, FrameOptions: fopts, Logger: a.logger, Config: string(cfg),
-		Monitor: p.monitor,
+		Monitor: p.monitor, RetrainOnDrift: p.retrainOnDrift,
 	}, nil
 }
 
@@ -255,19 +255,8 @@ func (q *queueFlags) register(cmd *cobra.Command) {
 // handlers maps the job kinds onto the flows.
 func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
 	return &jobs.Handlers{
-		Ingest: func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
-		Score: func(ctx context.Context) (bool, error) {
-			rep, err := f.Score(ctx)
-			if err != nil || !p.retrainOnDrift {
-				return false, err
-			}
-			for _, a := range rep.Alerts {
-				if a.Retrain {
-					return true, nil
-				}
-			}
-			return false, nil
-		},
+		Ingest:   func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
+		Score:    f.ScoreAndDecide,
 		Forecast: func(ctx context.Context) error { _, err := f.Forecast(ctx); return err },
 		TrainModel: func(ctx context.Context, batch, model string, epochs int) error {
 			opts := p.train
