@@ -328,7 +328,7 @@ the same machine keeps answering fast.`,
 			}
 			defer queue.Close()
 			if schedules {
-				if err := a.catchUp(cmd.Context(), queue, f.Tracker.Runs); err != nil {
+				if _, err := queue.CatchUp(cmd.Context(), time.Now(), f.Tracker.Runs); err != nil {
 					a.logger.Warn("could not catch up missed schedules", "err", err)
 				}
 			}
