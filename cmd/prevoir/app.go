@@ -404,12 +404,18 @@ func (a *app) checkHome() error {
 	return backup.CheckHome(home)
 }
 
+// close closes the stores the command opened. The command's work is done by then: a failure
+// is logged, not the command's.
 func (a *app) close() {
 	if a.db != nil {
-		a.db.Close()
+		if err := a.db.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("close the database", "err", err)
+		}
 	}
 	if a.blobs != nil {
-		a.blobs.Close()
+		if err := a.blobs.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("close the artifact store", "err", err)
+		}
 	}
 }
 

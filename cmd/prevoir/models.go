@@ -99,7 +99,9 @@ func (a *app) modelsCommand() *cobra.Command {
 				}
 				t.row(strconv.Itoa(v.Version), v.Family, strings.Join(aliases[v.Version], ","), v.RunID, shortTime(v.CreatedAt), strings.Join(mets, " "))
 			}
-			t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
 			if len(pinned) > 0 {
 				fmt.Fprintln(a.stdout, "\nWhat each version pins (what promoting it serves):")
 				t = newTable(a.stdout)
@@ -108,7 +110,9 @@ func (a *app) modelsCommand() *cobra.Command {
 						t.row(fmt.Sprintf("  v%d", v.Version), v.Family, p)
 					}
 				}
-				t.flush()
+				if err := t.flush(); err != nil {
+					return err
+				}
 			}
 			if len(hist) > 0 {
 				fmt.Fprintln(a.stdout, "\nChampion history (newest first):")
@@ -116,7 +120,7 @@ func (a *app) modelsCommand() *cobra.Command {
 				for _, h := range hist {
 					t.row("  "+shortTime(h.At), fmt.Sprintf("v%d -> v%d", h.FromVersion, h.Version), h.Reason)
 				}
-				t.flush()
+				return t.flush()
 			}
 			return nil
 		},

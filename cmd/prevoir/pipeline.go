@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -151,7 +152,9 @@ non-zero if it fails:
 			case "ingest":
 				rep, err := f.Ingest(ctx)
 				if rep != nil && len(rep.Results) > 0 {
-					printResults(a, rep.Results)
+					if perr := printResults(a, rep.Results); perr != nil {
+						return errors.Join(err, perr)
+					}
 				}
 				if rep != nil {
 					printAlerts(a, rep.Alerts)
@@ -191,7 +194,9 @@ non-zero if it fails:
 				if err != nil {
 					return err
 				}
-				printForecast(a, rep.Forecast)
+				if err := printForecast(a, rep.Forecast); err != nil {
+					return err
+				}
 				if rep.Existing {
 					fmt.Fprintln(a.stdout, "(already forecast from this origin by this version: nothing recomputed)")
 				}
@@ -419,7 +424,7 @@ func (a *app) jobsCommand() *cobra.Command {
 // printForecast prints a stored forecast: one row per day with the point and the quantiles,
 // then, when the model gave them, one row per whole week with its total and the total's own
 // quantiles.
-func printForecast(a *app, fc *prevoir.StoredForecast) {
+func printForecast(a *app, fc *prevoir.StoredForecast) error {
 	fmt.Fprintf(a.stdout, "Forecast of %s from %s (last observed day), made %s by %s v%d (%s), run %s\n",
 		fc.Model, fc.Origin, shortTime(fc.MadeAt), fc.Model, fc.Version, fc.Family, fc.RunID)
 	levels := make([]string, len(fc.Quantiles))
@@ -437,9 +442,11 @@ func printForecast(a *app, fc *prevoir.StoredForecast) {
 		}
 		t.row(row...)
 	}
-	t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
 	if fc.Weekly == nil {
-		return
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "\nWeekly totals (week N: days %d(N-1)+1 .. %dN after %s), with their own quantiles\n", prevoir.WeekDays, prevoir.WeekDays, fc.Origin)
 	t = newTable(a.stdout)
@@ -452,7 +459,7 @@ func printForecast(a *app, fc *prevoir.StoredForecast) {
 		}
 		t.row(row...)
 	}
-	t.flush()
+	return t.flush()
 }
 
 func (a *app) forecastCommand() *cobra.Command {
@@ -485,7 +492,9 @@ forecast is pending, it is the previous champion's, marked as not the champion's
 			if asJSON {
 				return a.printJSON(servedJSON{StoredForecast: fc, IsChampion: champ != nil && champ.Version == fc.Version, Note: note})
 			}
-			printForecast(a, fc)
+			if err := printForecast(a, fc); err != nil {
+				return err
+			}
 			if note != "" {
 				fmt.Fprintf(a.stdout, "Not the champion's forecast: %s.\n", note)
 			}

@@ -115,26 +115,32 @@ func (a *app) runsCommand() *cobra.Command {
 			if r.FrameSHA256 != "" {
 				fmt.Fprintf(w, "  frame sha256 %s\n", r.FrameSHA256)
 			}
-			section := func(title string, m map[string]string) {
+			section := func(title string, m map[string]string) error {
 				if len(m) == 0 {
-					return
+					return nil
 				}
 				fmt.Fprintf(w, "\n%s:\n", title)
 				t := newTable(w)
 				for _, k := range sortedKeys(m) {
 					t.row("  "+k, m[k])
 				}
-				t.flush()
+				return t.flush()
 			}
-			section("Parameters", r.Params)
-			section("Tags", r.Tags)
+			if err := section("Parameters", r.Params); err != nil {
+				return err
+			}
+			if err := section("Tags", r.Tags); err != nil {
+				return err
+			}
 			if len(ms) > 0 {
 				fmt.Fprintln(w, "\nMetrics (last value; steps):")
 				t := newTable(w)
 				for _, s := range summarizeMetrics(ms) {
 					t.row("  "+s.key, strconv.FormatFloat(s.last, 'g', 6, 64), fmt.Sprintf("%d steps", s.n))
 				}
-				t.flush()
+				if err := t.flush(); err != nil {
+					return err
+				}
 			}
 			if len(arts) > 0 {
 				fmt.Fprintln(w, "\nArtifacts:")
@@ -142,7 +148,7 @@ func (a *app) runsCommand() *cobra.Command {
 				for _, ar := range arts {
 					t.row("  "+ar.Path, fmt.Sprintf("%d bytes", ar.Size), ar.SHA256[:12])
 				}
-				t.flush()
+				return t.flush()
 			}
 			return nil
 		},
