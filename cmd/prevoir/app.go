@@ -149,7 +149,7 @@ A value outside its setting's range, an unknown key, or a command-line only sett
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
 	root.AddCommand(a.runCommand(), a.workerCommand(), a.jobsCommand(), a.backtestCommand(), a.forecastCommand(), a.serveCommand())
-	root.AddCommand(a.backupCommand(), a.restoreCommand())
+	root.AddCommand(a.backupCommand(), a.restoreCommand(), a.healthcheckCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }
@@ -531,6 +531,16 @@ func (a *app) tracker(cmd *cobra.Command) (*tracking.Tracker, *sqlstore.Registry
 		return nil, nil, err
 	}
 	return &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs, Logger: a.logger}, sqlstore.NewRegistry(db), nil
+}
+
+// maxArgs is cobra.MaximumNArgs as a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageError{fmt.Errorf("%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
 }
 
 // exactArgs is cobra.ExactArgs as a usage error.
