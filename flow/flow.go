@@ -1,7 +1,8 @@
 // Package flow holds prevoir's flows — ingest, train, forecast, score — as plain Go functions
 // over the other packages. Each flow is recorded as a run, can be run in the foreground
 // ("prevoir run FLOW") or as a job on the queue, and is idempotent: running it twice on the same
-// data does no duplicate work.
+// data does no duplicate work. The recorded backtest (Backtest) and the score job's drift →
+// retrain policy (ScoreAndDecide) are use cases here too: the commands only call and print them.
 package flow
 
 import (
