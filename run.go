@@ -32,6 +32,25 @@ const (
 	RunKilled   RunStatus = "killed" // stopped on purpose (a signal, a cancelled job)
 )
 
+// The artifacts the flows record in their runs (Artifact.Path), named once for the packages
+// that write and read them.
+const (
+	// ModelSpecArtifact is a training run's model spec (flow.ModelSpec): what the forecast
+	// flow needs to rebuild the model; a version's ArtifactPath.
+	ModelSpecArtifact = "model.json"
+	// PinnedArtifact holds a training run's pinned state (forecast/models.Save).
+	PinnedArtifact = "pinned.json"
+	// BacktestArtifact is a backtest's result (backtest.WriteJSON): a training run's, for its
+	// model; a champion selection's, the batch's leaderboard; a backtest run's. The dashboard
+	// shows the latest leaderboard.
+	BacktestArtifact = "backtest.json"
+	// BacktestPlotArtifact is a backtest run's plot (backtest.WriteSVG).
+	BacktestPlotArtifact = "backtest.svg"
+	// DecisionArtifact is a champion selection's decision (backtest.Decision), with every
+	// number it used.
+	DecisionArtifact = "decision.json"
+)
+
 // RunKinds returns every run kind.
 func RunKinds() []RunKind {
 	return []RunKind{RunTrain, RunSelect, RunBacktest, RunForecast, RunIngest, RunScore}

@@ -1,7 +1,8 @@
 // Package flow holds prevoir's flows — ingest, train, forecast, score — as plain Go functions
 // over the other packages. Each flow is recorded as a run, can be run in the foreground
 // ("prevoir run FLOW") or as a job on the queue, and is idempotent: running it twice on the same
-// data does no duplicate work.
+// data does no duplicate work. The recorded backtest (Backtest) and the score job's drift →
+// retrain policy (ScoreAndDecide) are use cases here too: the commands only call and print them.
 package flow
 
 import (
@@ -33,6 +34,9 @@ type Flows struct {
 	Config string
 	// Monitor sets the alerts' thresholds (package monitor).
 	Monitor monitor.Options
+	// RetrainOnDrift lets the score job ask for an early training when the champion drifts
+	// (ScoreAndDecide).
+	RetrainOnDrift bool
 }
 
 func (f *Flows) logger() *slog.Logger {

@@ -27,7 +27,7 @@ func register(t *testing.T, e *seed.Env, family string, spec flow.ModelSpec, art
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(spec)
-	artifacts[flow.ModelSpecArtifact] = b
+	artifacts[prevoir.ModelSpecArtifact] = b
 	for name, data := range artifacts {
 		if _, err := r.LogArtifact(ctx, name, data); err != nil {
 			t.Fatal(err)
@@ -36,7 +36,7 @@ func register(t *testing.T, e *seed.Env, family string, spec flow.ModelSpec, art
 	if err := r.End(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	v := &prevoir.ModelVersion{Model: seed.Model, Family: family, RunID: r.ID, ArtifactPath: flow.ModelSpecArtifact}
+	v := &prevoir.ModelVersion{Model: seed.Model, Family: family, RunID: r.ID, ArtifactPath: prevoir.ModelSpecArtifact}
 	if err := e.Registry.CreateModelVersion(ctx, v); err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +128,14 @@ func testForecastRefusesAnAlteredPinnedState(t *testing.T, dbURL string) {
 	if err != nil || spec.Pinned == nil || !strings.HasPrefix(spec.Pinned.Summary, "Theta theta=2 ") {
 		t.Fatalf("spec %+v, %v: want a pinned Theta model", spec, err)
 	}
-	state, err := e.Tracker.ReadArtifact(ctx, tr.RunID, flow.PinnedArtifact)
+	state, err := e.Tracker.ReadArtifact(ctx, tr.RunID, prevoir.PinnedArtifact)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another state under the version's spec: the same model with another alpha.
 	other := bytes.Replace(state, []byte(`"alpha":`), []byte(`"alpha":0.5,"was":`), 1)
 	spec.Family = "theta"
-	v := register(t, e, "theta", *spec, map[string][]byte{flow.PinnedArtifact: other})
+	v := register(t, e, "theta", *spec, map[string][]byte{prevoir.PinnedArtifact: other})
 	_, err = e.Flows.Forecast(ctx)
 	if err == nil || !strings.Contains(err.Error(), "pinned state") || !strings.Contains(err.Error(), spec.Pinned.SHA256[:12]) {
 		t.Errorf("forecast with an altered state of v%d: %v", v.Version, err)

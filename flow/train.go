@@ -74,14 +74,6 @@ type PinnedRef struct {
 	Blobs []string `json:"blobs,omitempty"`
 }
 
-// Artifact names.
-const (
-	ModelSpecArtifact = "model.json"
-	BacktestArtifact  = "backtest.json"
-	// PinnedArtifact holds the pinned state (forecast/models.Save).
-	PinnedArtifact = "pinned.json"
-)
-
 // TrainReport is what training one model did.
 type TrainReport struct {
 	RunID   string
@@ -102,8 +94,8 @@ func (f *Flows) Lineage(frame *prevoir.Frame) prevoir.Lineage {
 // backtestOrigins returns the weekly origins ending with the last day whose whole horizon is
 // observed: the same for every model of a batch trained on the same frame.
 func backtestOrigins(frame *prevoir.Frame, n int) (from, to prevoir.Date) {
-	to = frame.Dates[frame.Len()-1] - prevoir.DefaultHorizon
-	return to - prevoir.Date((n-1)*backtest.DefaultEvery), to
+	o := backtest.Options{}.WithOrigins(frame.Dates[frame.Len()-1], n)
+	return o.From, o.To
 }
 
 // TrainModel trains one model as part of a batch: it backtests it on the recent origins,
@@ -145,7 +137,7 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if err := backtest.WriteJSON(&b, res); err != nil {
 			return err
 		}
-		if _, err := run.LogArtifact(ctx, BacktestArtifact, b.Bytes()); err != nil {
+		if _, err := run.LogArtifact(ctx, prevoir.BacktestArtifact, b.Bytes()); err != nil {
 			return err
 		}
 		if err := run.LogMetrics(ctx, rep.Score.Metrics()); err != nil {
@@ -181,14 +173,14 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 			return fmt.Errorf("pin %s: %w", name, err)
 		}
 		sb, _ := json.MarshalIndent(spec, "", "  ")
-		_, err = run.LogArtifact(ctx, ModelSpecArtifact, sb)
+		_, err = run.LogArtifact(ctx, prevoir.ModelSpecArtifact, sb)
 		return err
 	})
 	if err != nil {
 		return rep, err
 	}
 	// Registered only once the run finished: a crash before leaves no version.
-	v := &prevoir.ModelVersion{Model: f.RegisteredModel, Family: name, RunID: rep.RunID, ArtifactPath: ModelSpecArtifact,
+	v := &prevoir.ModelVersion{Model: f.RegisteredModel, Family: name, RunID: rep.RunID, ArtifactPath: prevoir.ModelSpecArtifact,
 		Metrics: rep.Score.Metrics(), Batch: batch, Description: "batch " + batch}
 	if err := f.Registry.CreateModelVersion(ctx, v); err != nil {
 		return rep, err
@@ -204,14 +196,14 @@ func (f *Flows) pin(ctx context.Context, run *tracking.Run, fitted prevoir.Fitte
 	if err != nil {
 		return nil, err
 	}
-	ref := &PinnedRef{Artifact: PinnedArtifact, Summary: saved.Summary}
+	ref := &PinnedRef{Artifact: prevoir.PinnedArtifact, Summary: saved.Summary}
 	for _, name := range slices.Sorted(maps.Keys(saved.Blobs)) {
 		if _, err := run.LogArtifact(ctx, name, saved.Blobs[name]); err != nil {
 			return nil, err
 		}
 		ref.Blobs = append(ref.Blobs, name)
 	}
-	a, err := run.LogArtifact(ctx, PinnedArtifact, saved.State)
+	a, err := run.LogArtifact(ctx, prevoir.PinnedArtifact, saved.State)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +283,7 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			rep.Decision = dec
 			if dec.Reason != "" {
 				b, _ := json.MarshalIndent(dec, "", "  ")
-				if _, err := run.LogArtifact(ctx, "decision.json", b); err != nil {
+				if _, err := run.LogArtifact(ctx, prevoir.DecisionArtifact, b); err != nil {
 					return err
 				}
 			}
@@ -304,7 +296,7 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 				if err := backtest.WriteJSON(&mb, board); err != nil {
 					return err
 				}
-				if _, err := run.LogArtifact(ctx, BacktestArtifact, mb.Bytes()); err != nil {
+				if _, err := run.LogArtifact(ctx, prevoir.BacktestArtifact, mb.Bytes()); err != nil {
 					return err
 				}
 			}
@@ -339,7 +331,7 @@ func (f *Flows) sweep(ctx context.Context) {
 
 // readBacktest returns the backtest stored with version v's training run.
 func (f *Flows) readBacktest(ctx context.Context, v *prevoir.ModelVersion) (*backtest.Result, error) {
-	b, err := f.Tracker.ReadArtifact(ctx, v.RunID, BacktestArtifact)
+	b, err := f.Tracker.ReadArtifact(ctx, v.RunID, prevoir.BacktestArtifact)
 	if err != nil {
 		return nil, err
 	}

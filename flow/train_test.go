@@ -68,7 +68,7 @@ func TestTrainBacktestOrigins(t *testing.T) {
 			t.Errorf("param %s = %q, want %q", k, run.Params[k], want)
 		}
 	}
-	b, err := e.Tracker.ReadArtifact(ctx, rep.RunID, flow.BacktestArtifact)
+	b, err := e.Tracker.ReadArtifact(ctx, rep.RunID, prevoir.BacktestArtifact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestSelectChampionNotRetrained(t *testing.T) {
 	if c := champion(t, e); c.Version != first.Champion.Version {
 		t.Errorf("champion v%d, want v%d", c.Version, first.Champion.Version)
 	}
-	if _, err := e.Tracker.ReadArtifact(ctx, rep.RunID, flow.BacktestArtifact); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+	if _, err := e.Tracker.ReadArtifact(ctx, rep.RunID, prevoir.BacktestArtifact); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
 		t.Errorf("a leaderboard of batch b2 (%v); nothing was ranked", err)
 	}
 
@@ -206,7 +206,7 @@ func TestSelectChampionNotRetrained(t *testing.T) {
 	if !slices.Equal(got, []string{"ets", "snaive"}) || rep.Decision.Current != "snaive" {
 		t.Errorf("batch b3 on the same origins ranked %v against current %q; want ets and the champion snaive", got, rep.Decision.Current)
 	}
-	b, err := e.Tracker.ReadArtifact(ctx, rep.RunID, flow.BacktestArtifact)
+	b, err := e.Tracker.ReadArtifact(ctx, rep.RunID, prevoir.BacktestArtifact)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/prevoir/prevoir"
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 )
@@ -23,27 +25,34 @@ func LastFire(s cron.Schedule, after, now time.Time) (time.Time, bool) {
 }
 
 // CatchUp queues, for each schedule that fired since its flow last ran, one job: a worker that
-// was down when runs were due catches up once, not once per missed slot. lastRun gives when
-// each flow ("ingest", "train") last started (zero if never). It returns the kinds it queued.
-func (q *Queue) CatchUp(ctx context.Context, now time.Time, lastRun map[string]time.Time) ([]string, error) {
+// was down when runs were due catches up once, not once per missed slot. When a flow last ran
+// is when its latest run started, as runs records it: an ingest run for the ingest schedule, a
+// champion selection (the end of a training) for the training one; a flow that never ran is
+// left to its first scheduled run (an empty home is set up by hand). It returns the kinds it
+// queued.
+func (q *Queue) CatchUp(ctx context.Context, now time.Time, runs prevoir.RunStore) ([]string, error) {
 	type sched struct {
 		kind, expr string
+		run        prevoir.RunKind
 		args       river.JobArgs
 	}
 	var queued []string
 	for _, s := range []sched{
-		{KindIngest, q.cfg.IngestSchedule, IngestArgs{Trigger: "catch-up"}},
-		{KindTrain, q.cfg.TrainSchedule, TrainArgs{Trigger: "catch-up"}},
+		{KindIngest, q.cfg.IngestSchedule, prevoir.RunIngest, IngestArgs{Trigger: "catch-up"}},
+		{KindTrain, q.cfg.TrainSchedule, prevoir.RunSelect, TrainArgs{Trigger: "catch-up"}},
 	} {
 		cs, err := ParseSchedule(s.expr)
 		if err != nil {
 			return queued, err
 		}
-		last := lastRun[s.kind]
-		if last.IsZero() {
-			// Never ran: the first scheduled run will do; an empty home is set up by hand.
+		rs, err := runs.ListRuns(ctx, prevoir.RunFilter{Kind: s.run, Limit: 1})
+		if err != nil {
+			return queued, fmt.Errorf("catch up %s: its last run: %w", s.kind, err)
+		}
+		if len(rs) == 0 {
 			continue
 		}
+		last := rs[0].StartedAt
 		if fire, missed := LastFire(cs, last, now); missed {
 			q.logger.InfoContext(ctx, "catching up a missed schedule", "flow", s.kind, "due", fire, "last_run", last)
 			if _, dup, err := q.Insert(ctx, s.args); err != nil {
@@ -52,6 +61,9 @@ func (q *Queue) CatchUp(ctx context.Context, now time.Time, lastRun map[string]t
 				queued = append(queued, s.kind)
 			}
 		}
+	}
+	if len(queued) > 0 {
+		q.logger.InfoContext(ctx, "caught up missed schedules", "queued", queued)
 	}
 	return queued, nil
 }

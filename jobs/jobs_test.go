@@ -104,35 +104,70 @@ func openQueue(t *testing.T, dbURL string, h *jobs.Handlers, cfg jobs.Config) (*
 }
 
 // TestCatchUpOnce: a worker down for three scheduled ingests queues one ingest when it comes
-// back, and none more on a second start.
+// back, and none more on a second start; the training, whose champion selection ran after its
+// Monday schedule, is not queued, nor are the flows of a home where nothing ever ran.
 func TestCatchUpOnce(t *testing.T) {
 	loc := paris(t)
 	cfg := jobs.DefaultConfig()
-	q, _ := openQueue(t, testutil.SQLiteURL(t), nil, cfg)
+	q, db := openQueue(t, testutil.SQLiteURL(t), nil, cfg)
 	ctx := context.Background()
-	last := map[string]time.Time{
-		jobs.KindIngest: time.Date(2026, 3, 23, 19, 35, 0, 0, loc), // Monday
-		jobs.KindTrain:  time.Date(2026, 3, 23, 20, 5, 0, 0, loc),
-	}
+	runs := sqlstore.NewRunStore(db)
 	now := time.Date(2026, 3, 26, 21, 0, 0, 0, loc) // Thursday: ingests of 24, 25, 26 missed
-	queued, err := q.CatchUp(ctx, now, last)
+	if queued, err := q.CatchUp(ctx, now, runs); err != nil || len(queued) != 0 {
+		t.Fatalf("nothing ever ran: queued %v, %v; want nothing (the first scheduled runs will do)", queued, err)
+	}
+	lastIngest := time.Date(2026, 3, 23, 19, 35, 0, 0, loc) // Monday
+	startRun(t, runs, prevoir.RunIngest, lastIngest)
+	startRun(t, runs, prevoir.RunSelect, time.Date(2026, 3, 23, 20, 5, 0, 0, loc))
+	queued, err := q.CatchUp(ctx, now, runs)
 	if err != nil || len(queued) != 1 || queued[0] != jobs.KindIngest {
 		t.Fatalf("queued %v, %v; want one ingest", queued, err)
 	}
-	if queued, _ := q.CatchUp(ctx, now, last); len(queued) != 0 {
+	if queued, _ := q.CatchUp(ctx, now, runs); len(queued) != 0 {
 		t.Errorf("second start queued %v", queued)
 	}
 	list, err := q.Jobs(ctx, 10)
 	if err != nil || len(list) != 1 || list[0].Kind != jobs.KindIngest {
 		t.Errorf("jobs = %v, %v", list, err)
 	}
-	fire, ok := jobs.LastFire(mustSchedule(t, cfg.IngestSchedule), last[jobs.KindIngest], now)
+	fire, ok := jobs.LastFire(mustSchedule(t, cfg.IngestSchedule), lastIngest, now)
 	if !ok || fire.In(loc).Format("2006-01-02 15:04") != "2026-03-26 19:30" {
 		t.Errorf("last fire %s", fire)
 	}
 	// Nothing missed: nothing queued.
 	if _, ok := jobs.LastFire(mustSchedule(t, cfg.IngestSchedule), time.Date(2026, 3, 26, 19, 31, 0, 0, loc), now); ok {
 		t.Error("a run after the last fire still counts as missed")
+	}
+}
+
+// TestCatchUpTraining: a training whose last champion selection is older than the last Monday
+// schedule is queued, whatever training runs of single models say (a batch ends with its
+// selection); an ingest whose latest run came after its schedule is not.
+func TestCatchUpTraining(t *testing.T) {
+	loc := paris(t)
+	q, db := openQueue(t, testutil.SQLiteURL(t), nil, jobs.DefaultConfig())
+	ctx := context.Background()
+	runs := sqlstore.NewRunStore(db)
+	now := time.Date(2026, 3, 24, 21, 0, 0, 0, loc) // Tuesday
+	startRun(t, runs, prevoir.RunIngest, time.Date(2026, 3, 24, 19, 40, 0, 0, loc))
+	startRun(t, runs, prevoir.RunIngest, time.Date(2026, 3, 20, 19, 35, 0, 0, loc)) // older: the latest counts
+	startRun(t, runs, prevoir.RunSelect, time.Date(2026, 3, 16, 20, 30, 0, 0, loc)) // the Monday before
+	startRun(t, runs, prevoir.RunTrain, time.Date(2026, 3, 23, 20, 10, 0, 0, loc))  // a batch that never selected
+	queued, err := q.CatchUp(ctx, now, runs)
+	if err != nil || !slices.Equal(queued, []string{jobs.KindTrain}) {
+		t.Fatalf("queued %v, %v; want the training only", queued, err)
+	}
+	list, err := q.Jobs(ctx, 10)
+	if err != nil || len(list) != 1 || list[0].Kind != jobs.KindTrain || !strings.Contains(string(list[0].EncodedArgs), "catch-up") {
+		t.Errorf("jobs = %v, %v; want one train job triggered by the catch-up", list, err)
+	}
+}
+
+// startRun records a run of kind started at.
+func startRun(t *testing.T, runs prevoir.RunStore, kind prevoir.RunKind, at time.Time) {
+	t.Helper()
+	if err := runs.CreateRun(context.Background(), &prevoir.Run{Kind: kind, Name: string(kind), StartedAt: at}); err != nil {
+		t.Fatal(err)
 	}
 }
 

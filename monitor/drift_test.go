@@ -26,14 +26,14 @@ func driftStores(t *testing.T, url string, champion, other []float64) monitor.St
 		if err := st.Runs.CreateRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Runs.LogArtifact(ctx, prevoir.Artifact{RunID: run.ID, Path: "model.json", BlobKey: "runs/" + run.ID + "/model.json",
+		if err := st.Runs.LogArtifact(ctx, prevoir.Artifact{RunID: run.ID, Path: prevoir.ModelSpecArtifact, BlobKey: "runs/" + run.ID + "/" + prevoir.ModelSpecArtifact,
 			SHA256: strings.Repeat("0", 64), Size: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Runs.EndRun(ctx, run.ID, prevoir.RunFinished, ""); err != nil {
 			t.Fatal(err)
 		}
-		mv := &prevoir.ModelVersion{Model: model, Family: "ets", RunID: run.ID, ArtifactPath: "model.json", Metrics: map[string]float64{"mae": 10}}
+		mv := &prevoir.ModelVersion{Model: model, Family: "ets", RunID: run.ID, ArtifactPath: prevoir.ModelSpecArtifact, Metrics: map[string]float64{"mae": 10}}
 		if err := st.Registry.CreateModelVersion(ctx, mv); err != nil {
 			t.Fatal(err)
 		}

@@ -186,14 +186,14 @@ func TestUpgradeFromSchemaVersion1(t *testing.T) {
 		if err := runs.CreateRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}
-		if err := runs.LogArtifact(ctx, prevoir.Artifact{RunID: run.ID, Path: "model.json", BlobKey: "runs/" + run.ID + "/artifacts/model.json", SHA256: hexSHA(4), Size: 10}); err != nil {
+		if err := runs.LogArtifact(ctx, prevoir.Artifact{RunID: run.ID, Path: prevoir.ModelSpecArtifact, BlobKey: "runs/" + run.ID + "/artifacts/model.json", SHA256: hexSHA(4), Size: 10}); err != nil {
 			t.Fatal(err)
 		}
 		if err := runs.EndRun(ctx, run.ID, prevoir.RunFinished, ""); err != nil {
 			t.Fatal(err)
 		}
 		reg := NewRegistry(db)
-		v := &prevoir.ModelVersion{Model: prevoir.DefaultTarget, Family: "ets", RunID: run.ID, ArtifactPath: "model.json"}
+		v := &prevoir.ModelVersion{Model: prevoir.DefaultTarget, Family: "ets", RunID: run.ID, ArtifactPath: prevoir.ModelSpecArtifact}
 		if err := reg.CreateModelVersion(ctx, v); err != nil {
 			t.Fatal(err)
 		}

@@ -59,7 +59,7 @@ func newSweepWorld(t *testing.T, e *env) *sweepWorld {
 
 	// A training that failed after writing its backtest, and one killed mid-way.
 	failed := start(prevoir.RunTrain)
-	w.failedKeys = append(w.failedKeys, art(failed, "backtest.json", "a failed backtest"), art(failed, "model.json", "{}"))
+	w.failedKeys = append(w.failedKeys, art(failed, prevoir.BacktestArtifact, "a failed backtest"), art(failed, prevoir.ModelSpecArtifact, "{}"))
 	end(failed, errors.New("boom"))
 	killed := start(prevoir.RunTrain)
 	w.failedKeys = append(w.failedKeys, art(killed, "model.bin", "half the weights"))
@@ -92,7 +92,7 @@ func newSweepWorld(t *testing.T, e *env) *sweepWorld {
 
 	// A run still running.
 	running := start(prevoir.RunTrain)
-	w.keptKeys = append(w.keptKeys, art(running, "backtest.json", "in progress"))
+	w.keptKeys = append(w.keptKeys, art(running, prevoir.BacktestArtifact, "in progress"))
 	t.Cleanup(func() { running.End(context.Background(), nil) })
 
 	// The bytes of a write whose record never landed (the process was killed in between).
@@ -249,7 +249,7 @@ func TestSweepAbandonedWrites(t *testing.T) {
 	}
 	id := prevoir.NewRunID()
 	tmp := write(tracking.ArtifactKey(id, "model.bin")+".17e3a0c1.tmp", old)
-	leftover := write(tracking.ArtifactKey(id, "backtest.json"), old)
+	leftover := write(tracking.ArtifactKey(id, prevoir.BacktestArtifact), old)
 	fresh := write(tracking.ArtifactKey(prevoir.NewRunID(), "model.bin"), time.Now())
 
 	rep, err := e.tracker.Sweep(ctx, tracking.SweepOptions{})

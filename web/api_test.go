@@ -348,7 +348,7 @@ func TestAPIBacktestArtifactProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LogArtifact(ctx, "backtest.json", []byte("{not json")); err != nil {
+	if _, err := r.LogArtifact(ctx, prevoir.BacktestArtifact, []byte("{not json")); err != nil {
 		t.Fatal(err)
 	}
 	r.End(ctx, nil)

@@ -298,7 +298,7 @@ func (s *Server) loadBacktest(ctx context.Context, st, prev *state) error {
 		st.backtest, st.backtestMsg = prev.backtest, prev.backtestMsg
 		return nil
 	}
-	data, err := s.cfg.Artifacts.ReadArtifact(ctx, r.ID, "backtest.json")
+	data, err := s.cfg.Artifacts.ReadArtifact(ctx, r.ID, prevoir.BacktestArtifact)
 	if err == nil {
 		st.backtest, err = parseBacktest(r.ID, r.EndedAt, data)
 	}

@@ -25,13 +25,13 @@ func TestPromoteAppliesTheChampionRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LogArtifact(ctx, "model.json", []byte(`{"family":"tcn"}`)); err != nil {
+	if _, err := r.LogArtifact(ctx, prevoir.ModelSpecArtifact, []byte(`{"family":"tcn"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.End(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	net := &prevoir.ModelVersion{Model: seed.Model, Family: "tcn", RunID: r.ID, ArtifactPath: "model.json", Metrics: map[string]float64{"mae": 9.5, "wis": 9.5}}
+	net := &prevoir.ModelVersion{Model: seed.Model, Family: "tcn", RunID: r.ID, ArtifactPath: prevoir.ModelSpecArtifact, Metrics: map[string]float64{"mae": 9.5, "wis": 9.5}}
 	if err := f.env.Registry.CreateModelVersion(ctx, net); err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func logBacktest(t *testing.T, env *seed.Env, res *backtest.Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LogArtifact(ctx, "backtest.json", data.Bytes()); err != nil {
+	if _, err := r.LogArtifact(ctx, prevoir.BacktestArtifact, data.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.End(ctx, nil); err != nil {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prevoir/prevoir/internal/loadgen"
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/web"
-	"github.com/prevoir/prevoir/web/internal/loadgen"
 )
 
 // serveSeeded serves the standard seed on a real loopback port until the benchmark ends.

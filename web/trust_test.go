@@ -333,7 +333,7 @@ func TestNotReadyWithoutAFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 		// And the backtests' results: the leaderboard says it cannot read them.
-		if removeFiles(t, artifacts, "backtest.json") == 0 {
+		if removeFiles(t, artifacts, prevoir.BacktestArtifact) == 0 {
 			t.Fatal("no backtest.json in the seeded artifacts")
 		}
 	}})
@@ -363,7 +363,7 @@ func TestNotReadyWithoutAFrame(t *testing.T) {
 	if lb.Backtest != nil || !strings.Contains(lb.BacktestMessage, "cannot be read") {
 		t.Errorf("leaderboard: %+v", lb)
 	}
-	if cause, _ := logLine(t, f, errorIDIn(t, lb.BacktestMessage))["err"].(string); !strings.Contains(cause, "backtest.json") {
+	if cause, _ := logLine(t, f, errorIDIn(t, lb.BacktestMessage))["err"].(string); !strings.Contains(cause, prevoir.BacktestArtifact) {
 		t.Errorf("the backtest's log line lacks its error: %q", cause)
 	}
 	for _, p := range []string{"/readyz", "/api/v1/data", "/api/v1/leaderboard", "/data", "/models", "/"} {

@@ -149,7 +149,7 @@ A value outside its setting's range, an unknown key, or a command-line only sett
 	root.AddCommand(a.ingestCommand(), a.frameCommand(), a.snapshotsCommand(), a.configCommand(), a.versionCommand(), a.benchCommand())
 	root.AddCommand(a.runsCommand(), a.modelsCommand(), a.artifactsCommand())
 	root.AddCommand(a.runCommand(), a.workerCommand(), a.jobsCommand(), a.backtestCommand(), a.forecastCommand(), a.serveCommand())
-	root.AddCommand(a.backupCommand(), a.restoreCommand())
+	root.AddCommand(a.backupCommand(), a.restoreCommand(), a.healthcheckCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }
@@ -404,12 +404,18 @@ func (a *app) checkHome() error {
 	return backup.CheckHome(home)
 }
 
+// close closes the stores the command opened. The command's work is done by then: a failure
+// is logged, not the command's.
 func (a *app) close() {
 	if a.db != nil {
-		a.db.Close()
+		if err := a.db.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("close the database", "err", err)
+		}
 	}
 	if a.blobs != nil {
-		a.blobs.Close()
+		if err := a.blobs.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("close the artifact store", "err", err)
+		}
 	}
 }
 
@@ -516,4 +522,33 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
+}
+
+// tracker returns the run tracker on the opened stores.
+func (a *app) tracker(cmd *cobra.Command) (*tracking.Tracker, *sqlstore.Registry, error) {
+	db, blobs, err := a.stores(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	return &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs, Logger: a.logger}, sqlstore.NewRegistry(db), nil
+}
+
+// maxArgs is cobra.MaximumNArgs as a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageError{fmt.Errorf("%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
+
+// exactArgs is cobra.ExactArgs as a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
 }

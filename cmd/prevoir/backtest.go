@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/backtest"
+	"github.com/prevoir/prevoir/flow"
 	"github.com/prevoir/prevoir/forecast/models"
-	"github.com/prevoir/prevoir/tracking"
 )
 
 // dateFlag is a --from/--to flag holding a day.
@@ -91,37 +90,11 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err != nil {
 				return usageError{fmt.Errorf("--models: %w", err)}
 			}
-			if epochs > 0 {
-				for i, m := range ms {
-					ms[i] = models.WithEpochs(m, epochs)
-				}
-			}
 			f, err := a.flows(cmd, &p)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
-			if err != nil {
-				return err
-			}
-			last := frame.Dates[frame.Len()-1]
-			if opts.To == 0 {
-				opts.To = last - prevoir.Date(opts.Horizon)
-			}
-			if opts.From == 0 {
-				opts.From = opts.To - prevoir.Date(49*opts.Every)
-			}
-			if opts.From > opts.To {
-				return usageError{fmt.Errorf("--from %s is after --to %s", opts.From, opts.To)}
-			}
-			if err := checkOrigins(opts, frame); err != nil {
-				return err
-			}
 			opts.Champion = backtest.ChampionOptions{Window: championWindow, Margin: championMargin, MinCoverage80: minCoverage, Weekly: championWeekly}
-			if v, err := f.Registry.ResolveAlias(ctx, f.RegisteredModel, prevoir.AliasChampion); err == nil {
-				opts.Current = v.Family
-			}
 			if isTerminal(a.stderr) {
 				opts.Progress = func(pr backtest.Progress) {
 					fmt.Fprintf(a.stderr, "\rbacktest: %d/%d fits (%s at %s)   ", pr.Done, pr.Total, pr.Model, pr.Origin)
@@ -130,41 +103,30 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 					}
 				}
 			}
-			params := map[string]string{
-				"models": canonicalList(ms), "from": opts.From.String(), "to": opts.To.String(), "every": strconv.Itoa(opts.Every),
-				"horizon": strconv.Itoa(opts.Horizon), "window": strconv.Itoa(opts.Window), "conformal": strconv.FormatBool(opts.Conformal),
-				"champion_window": strconv.Itoa(championWindow), "champion_margin": strconv.FormatFloat(championMargin, 'g', -1, 64),
-				"min_coverage": strconv.FormatFloat(minCoverage, 'g', -1, 64), "champion_weekly": strconv.FormatBool(championWeekly),
-			}
-			if epochs > 0 {
-				params["epochs"] = strconv.Itoa(epochs)
-			}
-			run, err := f.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Params: params, Lineage: f.Lineage(frame)})
-			if err != nil {
-				return err
-			}
-			res, reports, err := runBacktest(cmd, run, frame, ms, opts)
-			if eerr := run.End(ctx, err); eerr != nil && err == nil {
-				err = eerr
+			rep, err := f.Backtest(cmd.Context(), ms, flow.BacktestOptions{Options: opts, Epochs: epochs})
+			var oe *flow.OriginError
+			if errors.As(err, &oe) {
+				return usageError{originFlagError(oe)}
 			}
 			if err != nil {
 				return err
 			}
+			res := rep.Result
 			if err := backtest.WriteLeaderboard(a.stdout, res); err != nil {
 				return err
 			}
 			if res.Champion == "" { // the reason says "no champion: why"
-				fmt.Fprintf(a.stdout, "\n%s\n(run %s)\n", res.Decision.Reason, run.ID)
+				fmt.Fprintf(a.stdout, "\n%s\n(run %s)\n", res.Decision.Reason, rep.RunID)
 			} else {
-				fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, run.ID)
+				fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, rep.RunID)
 			}
 			if jsonOut != "" {
-				if err := writeFileAtomic(jsonOut, reports.json); err != nil {
+				if err := writeFileAtomic(jsonOut, rep.JSON); err != nil {
 					return err
 				}
 			}
 			if plotOut != "" {
-				if err := writeFileAtomic(plotOut, reports.svg); err != nil {
+				if err := writeFileAtomic(plotOut, rep.SVG); err != nil {
 					return err
 				}
 			}
@@ -219,52 +181,11 @@ func backtestOutcome(a *app, res *backtest.Result) error {
 	return nil
 }
 
-// backtestReports are a backtest's reports as the run records them: --json and --plot write
-// these bytes rather than rendering the result again.
-type backtestReports struct {
-	json, svg []byte
-}
-
-// runBacktest runs the backtest and records its numbers and reports in the run.
-func runBacktest(cmd *cobra.Command, run *tracking.Run, frame *prevoir.Frame, ms []prevoir.Forecaster, opts backtest.Options) (*backtest.Result, backtestReports, error) {
-	ctx := cmd.Context()
-	var reports backtestReports
-	res, err := backtest.Run(ctx, frame, ms, opts)
-	if err != nil {
-		return nil, reports, err
+// originFlagError names the flags of a backtest origin the data cannot serve.
+func originFlagError(e *flow.OriginError) error {
+	if e.To != 0 {
+		return fmt.Errorf("--from %s is after --to %s", e.Origin, e.To)
 	}
-	metrics := map[string]float64{}
-	for _, m := range res.Models {
-		for k, v := range m.Measures() {
-			metrics[m.Name+"."+k] = v
-		}
-	}
-	if err := run.LogMetrics(ctx, metrics); err != nil {
-		return nil, reports, err
-	}
-	var jb, sb bytes.Buffer
-	if err := backtest.WriteJSON(&jb, res); err != nil {
-		return nil, reports, err
-	}
-	reports.json = jb.Bytes()
-	if _, err := run.LogArtifact(ctx, "backtest.json", reports.json); err != nil {
-		return nil, reports, err
-	}
-	if err := backtest.WriteSVG(&sb, res); err != nil {
-		return nil, reports, err
-	}
-	reports.svg = sb.Bytes()
-	if _, err := run.LogArtifact(ctx, "backtest.svg", reports.svg); err != nil {
-		return nil, reports, err
-	}
-	return res, reports, nil
-}
-
-// canonicalList names the models as they are recorded (models.Canonical), comma-separated.
-func canonicalList(ms []prevoir.Forecaster) string {
-	names := make([]string, len(ms))
-	for i, m := range ms {
-		names[i] = m.Name()
-	}
-	return strings.Join(names, ",")
+	return fmt.Errorf("--%s %s: the data run from %s to %s; want an origin in that span (by default --to is %s, the last day whose whole horizon is observed)",
+		e.Option, e.Origin, e.First, e.Last, e.DefaultTo)
 }

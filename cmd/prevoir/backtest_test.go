@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/internal/testutil"
 )
 
@@ -73,16 +74,16 @@ func TestBacktestCommand(t *testing.T) {
 	}
 	id := strings.Fields(strings.Split(runs, "\n")[1])[0]
 	show := c.ok("runs", "show", id)
-	for _, want := range []string{"snaive.mae", "snaive.weekly_relative_ae", "backtest.json", "backtest.svg", "snapshot indicateurs"} {
+	for _, want := range []string{"snaive.mae", "snaive.weekly_relative_ae", prevoir.BacktestArtifact, prevoir.BacktestPlotArtifact, "snapshot indicateurs"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("run lacks %q:\n%s", want, show)
 		}
 	}
 	// --json and --plot are the reports the run recorded.
-	if art := c.ok("artifacts", "get", id, "backtest.json"); art != string(b) {
+	if art := c.ok("artifacts", "get", id, prevoir.BacktestArtifact); art != string(b) {
 		t.Errorf("--json differs from the run's backtest.json (%d and %d bytes)", len(b), len(art))
 	}
-	if svg, _ := os.ReadFile(filepath.Join(dir, "bt.svg")); c.ok("artifacts", "get", id, "backtest.svg") != string(svg) {
+	if svg, _ := os.ReadFile(filepath.Join(dir, "bt.svg")); c.ok("artifacts", "get", id, prevoir.BacktestPlotArtifact) != string(svg) {
 		t.Errorf("--plot differs from the run's backtest.svg")
 	}
 	if out := c.ok("backtest", "--models", "naive,snaive", "--from", "2022-10-02", "--to", "2022-12-11", "--champion-weekly"); !strings.Contains(out, "lowest weekly relative AE") {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -270,12 +269,12 @@ func TestDeployFiles(t *testing.T) {
 	if got := checkInvocation(t, "Dockerfile CMD", d.cmd, d.env); got != "prevoir serve" {
 		t.Errorf("Dockerfile: the default command is %q, want prevoir serve", got)
 	}
-	hc := strings.Fields(d.healthcheck)
-	if i := slices.Index(hc, "CMD"); i < 0 || !installed(strings.Trim(strings.Trim(hc[i+1], "[],"), `"`)) {
-		t.Errorf("Dockerfile: HEALTHCHECK %q: want CMD with a binary the image installs", d.healthcheck)
-	}
-	if _, err := os.Stat(filepath.Join(deploy, "healthcheck", "main.go")); err != nil {
-		t.Error(err)
+	var hc []string
+	if _, exec, ok := strings.Cut(d.healthcheck, "CMD "); !ok || json.Unmarshal([]byte(exec), &hc) != nil || len(hc) < 2 ||
+		!installed(hc[0]) || filepath.Base(hc[0]) != "prevoir" {
+		t.Errorf("Dockerfile: HEALTHCHECK %q: want CMD [the prevoir binary the image installs, \"healthcheck\"]", d.healthcheck)
+	} else if got := checkInvocation(t, "Dockerfile HEALTHCHECK", hc[1:], nil); got != "prevoir healthcheck" {
+		t.Errorf("Dockerfile: HEALTHCHECK runs %q, want prevoir healthcheck", got)
 	}
 
 	// The compose file.
@@ -348,8 +347,11 @@ func TestDeployFiles(t *testing.T) {
 			t.Errorf("%s: PREVOIR_DB %q: the team deployment shares one PostgreSQL database", where, env["PREVOIR_DB"])
 		}
 		if path == "prevoir serve" {
-			if !strings.Contains(test, "/healthz") || s.Healthcheck.Disable {
-				t.Errorf("%s: health check %q: want GET /healthz", where, test)
+			hc := words(s.Healthcheck.Test)
+			if len(hc) < 3 || hc[0] != "CMD" || filepath.Base(hc[1]) != "prevoir" || !strings.Contains(test, "/healthz") || s.Healthcheck.Disable {
+				t.Errorf("%s: health check %q: want prevoir healthcheck of /healthz", where, test)
+			} else if got := checkInvocation(t, where+" health check", hc[2:], nil); got != "prevoir healthcheck" {
+				t.Errorf("%s: health check runs %q, want prevoir healthcheck", where, got)
 			}
 			healthz = true
 			for _, dep := range []string{"postgres", "minio"} {

@@ -114,7 +114,9 @@ func writeSummary(a *app, f *prevoir.Frame) error {
 		}
 		t.row("  "+s.Source, strconv.FormatInt(s.SnapshotID, 10), sha, s.FirstDate.String(), s.LastDate.String())
 	}
-	t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
 	fmt.Fprintln(w, "\nColumns:")
 	t = newTable(w)
 	t.row("  COLUMN", "SOURCE", "ACTION", "OBSERVED", "MISSING", "WHY")
@@ -125,7 +127,9 @@ func writeSummary(a *app, f *prevoir.Frame) error {
 		}
 		t.row("  "+d.Column, d.Source, d.Action, obs, strconv.Itoa(d.Missing), d.Reason)
 	}
-	t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
 	gaps := f.Gaps()
 	fmt.Fprintf(w, "\nGaps (runs of missing values): %d\n", len(gaps))
 	for i, g := range gaps {
@@ -163,6 +167,5 @@ func writeSummary(a *app, f *prevoir.Frame) error {
 		}
 		t.row(cells...)
 	}
-	t.flush()
-	return nil
+	return t.flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/user"
 	"strconv"
@@ -136,8 +137,8 @@ ingested all the same.`,
 				if err := enc.Encode(rs); err != nil {
 					return err
 				}
-			} else {
-				printResults(a, results)
+			} else if err := printResults(a, results); err != nil {
+				return errors.Join(ierr, err)
 			}
 			return ierr
 		},
@@ -148,7 +149,7 @@ ingested all the same.`,
 	return cmd
 }
 
-func printResults(a *app, results []ingest.Result) {
+func printResults(a *app, results []ingest.Result) error {
 	t := newTable(a.stdout)
 	t.row("SOURCE", "STATUS", "SNAPSHOT", "ROWS", "FIRST", "LAST", "SHA256", "CHANGES")
 	for _, r := range results {
@@ -174,7 +175,7 @@ func printResults(a *app, results []ingest.Result) {
 		}
 		t.row(r.Source, string(r.Status), snap, rows, first, last, sha, changes)
 	}
-	t.flush()
+	return t.flush()
 }
 
 // describeRevision says in a few words how a release differs from the one current before it.

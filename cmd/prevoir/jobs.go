@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/prevoir/prevoir/jobs"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/spf13/cobra"
 )
 
 // jobJSON is a job as "prevoir jobs --json" prints it, under prevoir's own snake_case names
@@ -59,4 +64,57 @@ func rawJSON(b []byte) json.RawMessage {
 	}
 	s, _ := json.Marshal(string(b))
 	return s
+}
+
+func (a *app) jobsCommand() *cobra.Command {
+	var (
+		limit  int
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List recent and scheduled jobs with their state and the process running them",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, _, err := a.stores(cmd.Context()); err != nil {
+				return err
+			}
+			queue, err := jobs.Open(cmd.Context(), a.db, nil, jobs.DefaultConfig(), a.logger)
+			if err != nil {
+				return err
+			}
+			defer queue.Close()
+			list, err := queue.Jobs(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := make([]jobJSON, 0, len(list))
+				for _, j := range list {
+					out = append(out, newJobJSON(j))
+				}
+				return a.printJSON(out)
+			}
+			t := newTable(a.stdout)
+			t.row("ID", "KIND", "STATE", "PROCESS", "ATTEMPT", "CREATED", "SCHEDULED", "ARGS", "LAST ERROR")
+			for _, j := range list {
+				lastErr := ""
+				if len(j.Errors) > 0 {
+					lastErr = firstLine(j.Errors[len(j.Errors)-1].Error, 60)
+				}
+				proc := jobProcess(j)
+				if proc == "" {
+					proc = "-"
+				}
+				t.row(strconv.FormatInt(j.ID, 10), j.Kind, string(j.State), proc, fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts),
+					shortTime(j.CreatedAt), shortTime(j.ScheduledAt), strings.TrimSpace(string(j.EncodedArgs)), lastErr)
+			}
+			return t.flush()
+		},
+	}
+	intVar(cmd.Flags(), &limit, "limit", 30, between(1, 10000), "at most this many jobs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	markPerInvocation(cmd, "limit", "json")
+	markReadOnly(cmd)
+	return cmd
 }

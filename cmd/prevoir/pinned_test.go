@@ -82,7 +82,7 @@ func TestPromotedOldVersionServesItsPinnedModel(t *testing.T) {
 	if sha := csvsource.FrameSHA256(frame); sha != fromOld.FrameSHA256 {
 		t.Fatalf("frame %.12s, the forecast's %.12s", sha, fromOld.FrameSHA256)
 	}
-	state := c.ok("artifacts", "get", first.RunID, "pinned.json")
+	state := c.ok("artifacts", "get", first.RunID, prevoir.PinnedArtifact)
 	ft, err := models.Load(ctx, []byte(state), nil, frame)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/jobs"
 	"github.com/prevoir/prevoir/web"
 )
 
@@ -70,7 +69,7 @@ hands on other processes' jobs whose leases lapsed, as prevoir worker does (see 
 				return err
 			}
 			if !noWorker {
-				if err := a.catchUp(ctx, queue, f.Tracker.Runs); err != nil {
+				if _, err := queue.CatchUp(ctx, time.Now(), f.Tracker.Runs); err != nil {
 					a.logger.Warn("could not catch up missed schedules", "err", err)
 				}
 				// The queue outlives ctx's cancellation: it is stopped below.
@@ -119,23 +118,4 @@ hands on other processes' jobs whose leases lapsed, as prevoir worker does (see 
 	durationVar(fl, &refreshEvery, "refresh-every", web.DefaultRefreshEvery, moreThan(0), "how often the served data is reloaded from the stores")
 	fl.BoolVar(&noWorker, "no-worker", false, "serve only: no embedded worker, no schedules (other processes run them)")
 	return cmd
-}
-
-// catchUp queues one job for each schedule that fired since its flow last ran.
-func (a *app) catchUp(ctx context.Context, queue *jobs.Queue, runs prevoir.RunStore) error {
-	last := map[string]time.Time{}
-	for kind, rk := range map[string]prevoir.RunKind{jobs.KindIngest: prevoir.RunIngest, jobs.KindTrain: prevoir.RunSelect} {
-		rs, err := runs.ListRuns(ctx, prevoir.RunFilter{Kind: rk, Limit: 1})
-		if err != nil {
-			return err
-		}
-		if len(rs) > 0 {
-			last[kind] = rs[0].StartedAt
-		}
-	}
-	queued, err := queue.CatchUp(ctx, time.Now(), last)
-	if len(queued) > 0 {
-		a.logger.Info("caught up missed schedules", "queued", queued)
-	}
-	return err
 }

@@ -30,7 +30,7 @@ func TestArtifactsSweepCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := r.LogArtifact(ctx, "backtest.json", []byte(`{"models":[]}`))
+	a, err := r.LogArtifact(ctx, prevoir.BacktestArtifact, []byte(`{"models":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestArtifactsSweepCommand(t *testing.T) {
 	if exists(a.BlobKey) || exists(orphan) {
 		t.Error("the sweep left the failed run's artifact or the orphan")
 	}
-	if out := c.ok("runs", "show", r.ID); strings.Contains(out, "backtest.json") {
+	if out := c.ok("runs", "show", r.ID); strings.Contains(out, prevoir.BacktestArtifact) {
 		t.Errorf("the failed run still lists its swept artifact:\n%s", out)
 	}
 	for _, id := range ids {

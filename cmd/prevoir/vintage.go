@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prevoir/prevoir"
-	"github.com/prevoir/prevoir/backtest"
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
@@ -20,22 +19,6 @@ func sourceNames() []string {
 		out = append(out, s.Name)
 	}
 	return out
-}
-
-// checkOrigins refuses backtest origins outside the frame, naming the flag and the days
-// there are.
-func checkOrigins(opts backtest.Options, frame *prevoir.Frame) error {
-	first, last := frame.Dates[0], frame.Dates[frame.Len()-1]
-	for _, o := range []struct {
-		flag string
-		d    prevoir.Date
-	}{{"from", opts.From}, {"to", opts.To}} {
-		if o.d < first || o.d > last {
-			return usageError{fmt.Errorf("--%s %s: the data run from %s to %s; want an origin in that span (by default --to is %s, the last day whose whole horizon is observed)",
-				o.flag, o.d, first, last, last-prevoir.Date(opts.Horizon))}
-		}
-	}
-	return nil
 }
 
 // describeChangedColumns names the columns a revision changed, those the frame uses (usedCols:

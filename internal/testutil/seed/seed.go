@@ -139,11 +139,11 @@ func (e *Env) Backtest(tb testing.TB, champion string, models []BacktestModel) s
 		tb.Fatal(err)
 	}
 	for _, m := range models {
-		if err := r.LogMetrics(ctx, map[string]float64{"mae." + m.Name: m.MAE}); err != nil {
+		if err := r.LogMetrics(ctx, map[string]float64{m.Name + ".mae": m.MAE}); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	if _, err := r.LogArtifact(ctx, "backtest.json", data); err != nil {
+	if _, err := r.LogArtifact(ctx, prevoir.BacktestArtifact, data); err != nil {
 		tb.Fatal(err)
 	}
 	if err := r.End(ctx, nil); err != nil {

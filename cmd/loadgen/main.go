@@ -1,7 +1,7 @@
 // Command loadgen sends an open-loop HTTP load (a fixed rate over a fixed number of
 // connections) and prints the latency distribution, measured from each request's due time:
 //
-//	go run ./web/internal/loadgen/cmd/loadgen -url http://127.0.0.1:8080/api/v1/forecast -rate 1000 -conns 64 -duration 10s
+//	go run ./cmd/loadgen -url http://127.0.0.1:8080/api/v1/forecast -rate 1000 -conns 64 -duration 10s
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/prevoir/prevoir/web/internal/loadgen"
+	"github.com/prevoir/prevoir/internal/loadgen"
 )
 
 func main() {
