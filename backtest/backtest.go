@@ -489,7 +489,7 @@ func (r *runner) rows(e *entry) []Row {
 	out := make([]Row, len(e.fc.Dates))
 	for h, d := range e.fc.Dates {
 		out[h] = Row{Model: e.name, Origin: e.origin, Date: d, Horizon: h + 1,
-			Actual: Number(valueOn(r.f.Dates, y, d)), Point: e.fc.Point[h], Quantiles: e.fc.Values[h]}
+			Actual: prevoir.Number(valueOn(r.f.Dates, y, d)), Point: e.fc.Point[h], Quantiles: e.fc.Values[h]}
 	}
 	return out
 }

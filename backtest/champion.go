@@ -97,11 +97,11 @@ func CheckPromotion(v *prevoir.ModelVersion, opts ChampionOptions, force bool) (
 // Standing is a candidate's MAE over the champion window, and its weekly relative AE when the
 // rule ranked by it.
 type Standing struct {
-	Name string `json:"name"`
-	MAE  Number `json:"mae"`
+	Name string         `json:"name"`
+	MAE  prevoir.Number `json:"mae"`
 	// RelativeAE is the weekly relative AE over the window's weeks (Decision.Weeks), set
 	// when the rule ranks by it (Decision.Measure).
-	RelativeAE *Number `json:"weekly_relative_ae,omitempty"`
+	RelativeAE *prevoir.Number `json:"weekly_relative_ae,omitempty"`
 	// Excluded says why the candidate could not compete (see ChampionOptions.Ineligible), if so.
 	Excluded string `json:"excluded,omitempty"`
 }
@@ -133,7 +133,7 @@ type Decision struct {
 	MinCoverage80 float64 `json:"min_coverage_80"`
 	// Improvement is Best's relative improvement of the measure over Current,
 	// 1 − measure(best)/measure(current).
-	Improvement Number `json:"improvement"`
+	Improvement prevoir.Number `json:"improvement"`
 	// Ranking lists the candidates by increasing measure, then the excluded ones.
 	Ranking []Standing `json:"ranking"`
 	Reason  string     `json:"reason"`
@@ -156,7 +156,7 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 	}
 	window := origins[max(0, len(origins)-opts.Window):]
 	d := Decision{Current: current, Window: len(window), From: window[0], To: window[len(window)-1],
-		Margin: opts.Margin, MinCoverage80: opts.MinCoverage80, Improvement: Number(math.NaN()), Measure: MeasureMAE}
+		Margin: opts.Margin, MinCoverage80: opts.MinCoverage80, Improvement: prevoir.Number(math.NaN()), Measure: MeasureMAE}
 	span := fmt.Sprintf("the %d origins %s to %s", d.Window, d.From, d.To)
 	inWindow := func(o prevoir.Date) bool { _, ok := slices.BinarySearch(window, o); return ok }
 
@@ -197,7 +197,7 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 			}
 		}
 		if why != "" {
-			excluded = append(excluded, Standing{Name: name, MAE: Number(math.NaN()), Excluded: why})
+			excluded = append(excluded, Standing{Name: name, MAE: prevoir.Number(math.NaN()), Excluded: why})
 			continue
 		}
 		eligible = append(eligible, name)
@@ -237,7 +237,7 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 	if len(days) == 0 {
 		d.Ranking = excluded
 		for _, name := range eligible {
-			d.Ranking = append(d.Ranking, Standing{Name: name, MAE: Number(math.NaN())})
+			d.Ranking = append(d.Ranking, Standing{Name: name, MAE: prevoir.Number(math.NaN())})
 		}
 		d.Reason = fmt.Sprintf("no champion: no forecast day of %s has an observed value, so the candidates cannot be ranked", span)
 		return d, fmt.Errorf("champion: %s", d.Reason)
@@ -249,15 +249,15 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 			r := forecast[name][k]
 			s += math.Abs(float64(r.Actual) - r.Point)
 		}
-		ranked = append(ranked, Standing{Name: name, MAE: Number(s / float64(len(days)))})
+		ranked = append(ranked, Standing{Name: name, MAE: prevoir.Number(s / float64(len(days)))})
 	}
-	value := func(s Standing) Number { return s.MAE }
+	value := func(s Standing) prevoir.Number { return s.MAE }
 	measure := "MAE"
 	span += fmt.Sprintf(" (%d forecast days)", d.Points)
 	if opts.Weekly {
 		if weeks := rankWeekly(res, ranked, inWindow); weeks > 0 {
 			d.Measure, d.Weeks = MeasureWeeklyRelativeAE, weeks
-			value = func(s Standing) Number { return *s.RelativeAE }
+			value = func(s Standing) prevoir.Number { return *s.RelativeAE }
 			measure = "weekly relative AE"
 			span = fmt.Sprintf("the %d origins %s to %s (%d weekly totals)", d.Window, d.From, d.To, weeks)
 		}
@@ -290,7 +290,7 @@ func Champion(res *Result, current string, opts ChampionOptions) (Decision, erro
 		d.Reason = fmt.Sprintf("current champion %s still has the lowest %s, %.3f, over %s", current, measure, value(best), span)
 	default:
 		imp := 1 - float64(value(best))/float64(value(*cur))
-		d.Improvement = Number(imp)
+		d.Improvement = prevoir.Number(imp)
 		if imp > opts.Margin {
 			d.Champion = best.Name
 			d.Reason = fmt.Sprintf("%s has the lowest %s, %.3f, over %s: %.1f%% better than current champion %s (%.3f), more than the %.1f%% margin",

@@ -52,7 +52,7 @@ func (m failsAfter) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted, 
 
 func TestIneligible(t *testing.T) {
 	o := backtest.ChampionOptions{MinCoverage80: 0.6}
-	nan := backtest.Number(math.NaN())
+	nan := prevoir.Number(math.NaN())
 	for _, c := range []struct {
 		s    backtest.ModelScore
 		want string

@@ -89,12 +89,12 @@ func (c coverage) add(y float64, levels, q []float64) {
 
 // fraction is the share of the counted observations inside the interval p, NaN if none was
 // counted.
-func (c coverage) fraction(p float64) Number {
+func (c coverage) fraction(p float64) prevoir.Number {
 	v := c[p]
 	if v[1] == 0 {
-		return Number(math.NaN())
+		return prevoir.Number(math.NaN())
 	}
-	return Number(float64(v[0]) / float64(v[1]))
+	return prevoir.Number(float64(v[0]) / float64(v[1]))
 }
 
 // SeasonalScale is the MASE denominator at an origin: the in-sample mean absolute error of the
@@ -182,7 +182,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 		cover.add(a, levels, r.Quantiles)
 		wis += dayWIS(r, levels)
 	}
-	nan := Number(math.NaN())
+	nan := prevoir.Number(math.NaN())
 	s := ModelScore{MAE: nan, RMSE: nan, MASE: nan, SMAPE: nan, WIS: nan, Coverage50: nan, Coverage80: nan,
 		Coverage95: nan, MAEByHorizon: make(prevoir.Series, horizon), Origins: len(origins), Points: n,
 		RelativeWIS: nan, Weekly: ScoreWeekly(nil, nil, levels)}
@@ -195,11 +195,11 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 	if n == 0 {
 		return s
 	}
-	s.MAE = Number(ae / float64(n))
-	s.RMSE = Number(math.Sqrt(se / float64(n)))
-	s.WIS = Number(wis / float64(n))
+	s.MAE = prevoir.Number(ae / float64(n))
+	s.RMSE = prevoir.Number(math.Sqrt(se / float64(n)))
+	s.WIS = prevoir.Number(wis / float64(n))
 	if nsm > 0 {
-		s.SMAPE = Number(sm / float64(nsm))
+		s.SMAPE = prevoir.Number(sm / float64(nsm))
 	}
 	var mase float64
 	nm := 0
@@ -214,7 +214,7 @@ func Score(rows []Row, levels []float64, horizon int, scale func(origin prevoir.
 		}
 	}
 	if nm > 0 {
-		s.MASE = Number(mase / float64(nm))
+		s.MASE = prevoir.Number(mase / float64(nm))
 	}
 	if intervals {
 		s.Coverage50, s.Coverage80, s.Coverage95 = cover.fraction(0.5), cover.fraction(0.8), cover.fraction(0.95)

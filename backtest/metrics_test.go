@@ -63,7 +63,7 @@ func TestScore(t *testing.T) {
 		{Origin: o1, Date: o1 + 1, Horizon: 1, Actual: 10, Point: 8, Quantiles: prevoir.Series{6, 7, 7.5, 8, 8.5, 9, 12}},
 		{Origin: o1, Date: o1 + 2, Horizon: 2, Actual: 20, Point: 25, Quantiles: prevoir.Series{18, 22, 24, 25, 26, 30, 40}},
 		{Origin: o2, Date: o2 + 1, Horizon: 1, Actual: 0, Point: 0, Quantiles: prevoir.Series{0, 0, 0, 0, 0.5, 1, 2}},
-		{Origin: o2, Date: o2 + 2, Horizon: 2, Actual: backtest.Number(math.NaN()), Point: 3, Quantiles: prevoir.Series{0, 1, 2, 3, 4, 5, 6}},
+		{Origin: o2, Date: o2 + 2, Horizon: 2, Actual: prevoir.Number(math.NaN()), Point: 3, Quantiles: prevoir.Series{0, 1, 2, 3, 4, 5, 6}},
 	}
 	scale := map[prevoir.Date]float64{o1: 2, o2: 4}
 	s := backtest.Score(rows, levels, 2, func(d prevoir.Date) float64 { return scale[d] })

@@ -62,7 +62,7 @@ func TestRealDataReduced(t *testing.T) {
 		t.Errorf("ets MAE %v (%d points, %d failures), naive %v", e.MAE, e.Points, e.Failures, nv.MAE)
 	}
 	for _, m := range res.Models {
-		for _, c := range []backtest.Number{m.Coverage50, m.Coverage80, m.Coverage95} {
+		for _, c := range []prevoir.Number{m.Coverage50, m.Coverage80, m.Coverage95} {
 			if !(c >= 0 && c <= 1) {
 				t.Errorf("%s coverage %v", m.Name, c)
 			}

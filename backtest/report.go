@@ -36,13 +36,13 @@ func ReadJSON(r io.Reader) (*Result, error) {
 func WriteLeaderboard(w io.Writer, res *Result) error {
 	header := []string{"model", "MAE", "RMSE", "MASE", "sMAPE", "WIS", "rWIS", "cov50", "cov80", "cov95", "wk rAE", "wk rWIS", "wk cov50", "wk cov95", "fit s"}
 	rows := [][]string{header}
-	num := func(v Number, prec int) string {
+	num := func(v prevoir.Number, prec int) string {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return "-"
 		}
 		return fmt.Sprintf("%.*f", prec, float64(v))
 	}
-	pct := func(v Number) string {
+	pct := func(v prevoir.Number) string {
 		if math.IsNaN(float64(v)) {
 			return "-"
 		}
@@ -113,7 +113,7 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 // has not computed are NaN (no score) rather than the zeros a result stored before relative or
 // weekly scoring holds. WriteLeaderboard and the dashboard show the same numbers through it.
 func (r *Result) Shown(m ModelScore) ModelScore {
-	nan := Number(math.NaN())
+	nan := prevoir.Number(math.NaN())
 	if m.Weekly.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
 		m.Weekly = WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
 	}

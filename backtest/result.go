@@ -52,20 +52,20 @@ type Protocol struct {
 // sMAPE is in percent (0-200). A measure that cannot be computed (no interval, no actual) is
 // NaN, null in JSON.
 type ModelScore struct {
-	Name  string `json:"name"`
-	MAE   Number `json:"mae"`
-	RMSE  Number `json:"rmse"`
-	MASE  Number `json:"mase"`
-	SMAPE Number `json:"smape"`
-	WIS   Number `json:"wis"`
+	Name  string         `json:"name"`
+	MAE   prevoir.Number `json:"mae"`
+	RMSE  prevoir.Number `json:"rmse"`
+	MASE  prevoir.Number `json:"mase"`
+	SMAPE prevoir.Number `json:"smape"`
+	WIS   prevoir.Number `json:"wis"`
 	// Coverage50, 80 and 95 are the fractions of actual values inside the central 50%, 80%
 	// and 95% prediction intervals.
-	Coverage50 Number `json:"coverage_50"`
-	Coverage80 Number `json:"coverage_80"`
-	Coverage95 Number `json:"coverage_95"`
+	Coverage50 prevoir.Number `json:"coverage_50"`
+	Coverage80 prevoir.Number `json:"coverage_80"`
+	Coverage95 prevoir.Number `json:"coverage_95"`
 	// RelativeWIS is the daily WIS relative to the seasonal naive's on the same days
 	// (Reference.Daily).
-	RelativeWIS Number `json:"relative_wis"`
+	RelativeWIS prevoir.Number `json:"relative_wis"`
 	// Weekly scores the totals of the forecasts' whole weeks.
 	Weekly WeeklyScore `json:"weekly"`
 	// MAEByHorizon[i] is the MAE of the forecasts i+1 days ahead.
@@ -110,14 +110,14 @@ func (s ModelScore) Metrics() map[string]float64 {
 // champion rule's gate on a registered version. A version is registered only when its model
 // did not fail at any backtest origin.
 func ScoreOfMetrics(name string, m map[string]float64) ModelScore {
-	get := func(k string) Number {
+	get := func(k string) prevoir.Number {
 		if v, ok := m[k]; ok {
-			return Number(v)
+			return prevoir.Number(v)
 		}
-		return Number(math.NaN())
+		return prevoir.Number(math.NaN())
 	}
-	return ModelScore{Name: name, MAE: get("mae"), RMSE: get("rmse"), MASE: get("mase"), WIS: get("wis"), SMAPE: Number(math.NaN()),
-		Coverage50: Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"],
+	return ModelScore{Name: name, MAE: get("mae"), RMSE: get("rmse"), MASE: get("mase"), WIS: get("wis"), SMAPE: prevoir.Number(math.NaN()),
+		Coverage50: prevoir.Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"],
 		RelativeWIS: get("relative_wis"),
 		Weekly: WeeklyScore{MAE: get("weekly_mae"), WIS: get("weekly_wis"), RelativeAE: get("weekly_relative_ae"),
 			RelativeWIS: get("weekly_relative_wis"), Coverage50: get("weekly_coverage_50"), Coverage95: get("weekly_coverage_95")}}
@@ -130,8 +130,8 @@ type Row struct {
 	Date    prevoir.Date `json:"date"`
 	Horizon int          `json:"horizon"`
 	// Actual is the observed value, NaN (null) when not (yet) published.
-	Actual Number  `json:"actual"`
-	Point  float64 `json:"point"`
+	Actual prevoir.Number `json:"actual"`
+	Point  float64        `json:"point"`
 	// Quantiles are the forecast's values at Protocol.Quantiles.
 	Quantiles prevoir.Series `json:"quantiles"`
 }
@@ -156,7 +156,3 @@ func (r *Result) Score(name string) (ModelScore, bool) {
 	}
 	return ModelScore{}, false
 }
-
-// Number is prevoir.Number, the number that is null in JSON when it is NaN or infinite (an
-// alias, so that the backtest's JSON and the API's are written by the same code).
-type Number = prevoir.Number

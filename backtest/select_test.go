@@ -15,7 +15,7 @@ func trained(n int, name string, mae, cover80 float64, failures int) *backtest.R
 	for i := range res.Forecasts {
 		res.Forecasts[i].Model = name
 	}
-	res.Models[0] = backtest.ModelScore{Name: name, MAE: backtest.Number(mae), Coverage80: backtest.Number(cover80), Failures: failures, Origins: n - failures}
+	res.Models[0] = backtest.ModelScore{Name: name, MAE: prevoir.Number(mae), Coverage80: prevoir.Number(cover80), Failures: failures, Origins: n - failures}
 	return res
 }
 

@@ -29,8 +29,8 @@ type WeeklyRow struct {
 	// Week is 1 for days 1-7 after the origin, 2 for days 8-14, ...
 	Week int `json:"week"`
 	// Actual is the observed total, NaN (null) when a day of the week is not observed.
-	Actual Number  `json:"actual"`
-	Point  float64 `json:"point"`
+	Actual prevoir.Number `json:"actual"`
+	Point  float64        `json:"point"`
 	// Quantiles are the weekly total's quantiles at Protocol.Quantiles (finite: forecasts
 	// are validated), null when the model gives none.
 	Quantiles []float64 `json:"quantiles"`
@@ -41,14 +41,14 @@ type WeeklyRow struct {
 // reference.
 type WeeklyScore struct {
 	// MAE is the mean absolute error of the weekly totals (per week, not per day).
-	MAE Number `json:"mae"`
-	WIS Number `json:"wis"`
+	MAE prevoir.Number `json:"mae"`
+	WIS prevoir.Number `json:"wis"`
 	// RelativeAE is the model's summed absolute error over the reference's on the same
 	// (origin, week) pairs; RelativeWIS likewise for WIS.
-	RelativeAE  Number `json:"relative_ae"`
-	RelativeWIS Number `json:"relative_wis"`
-	Coverage50  Number `json:"coverage_50"`
-	Coverage95  Number `json:"coverage_95"`
+	RelativeAE  prevoir.Number `json:"relative_ae"`
+	RelativeWIS prevoir.Number `json:"relative_wis"`
+	Coverage50  prevoir.Number `json:"coverage_50"`
+	Coverage95  prevoir.Number `json:"coverage_95"`
 	// Weeks counts the weeks scored (every day observed).
 	Weeks int `json:"weeks"`
 }
@@ -72,7 +72,7 @@ type Reference struct {
 func weeklyRows(fc *prevoir.Forecast, dates []prevoir.Date, y []float64) []WeeklyRow {
 	var out []WeeklyRow
 	for w := range fc.Weeks() {
-		r := WeeklyRow{Model: fc.Model, Origin: fc.Origin, Week: w + 1, Actual: Number(weekTotal(dates, y, fc.Origin+prevoir.Date(prevoir.WeekDays*(w+1))))}
+		r := WeeklyRow{Model: fc.Model, Origin: fc.Origin, Week: w + 1, Actual: prevoir.Number(weekTotal(dates, y, fc.Origin+prevoir.Date(prevoir.WeekDays*(w+1))))}
 		if fc.Weekly != nil {
 			r.Point = fc.Weekly.Point[w]
 			r.Quantiles = fc.Weekly.Values[w]
@@ -116,7 +116,7 @@ func referenceRows(dates []prevoir.Date, y []float64, origin prevoir.Date, weeks
 	out := make([]WeeklyRow, weeks)
 	for w := range out {
 		out[w] = WeeklyRow{Model: WeeklyReference, Origin: origin, Week: w + 1, Point: point, Quantiles: q[w],
-			Actual: Number(weekTotal(dates, y, origin+prevoir.Date(prevoir.WeekDays*(w+1))))}
+			Actual: prevoir.Number(weekTotal(dates, y, origin+prevoir.Date(prevoir.WeekDays*(w+1))))}
 	}
 	return out
 }
@@ -134,7 +134,7 @@ type weekKey struct {
 // that have a reference row over the reference's Σ|AE| on the same rows; RelativeWIS the
 // same with WIS, when both have quantiles.
 func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
-	nan := Number(math.NaN())
+	nan := prevoir.Number(math.NaN())
 	s := WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
 	ref := map[weekKey]WeeklyRow{}
 	for _, r := range reference {
@@ -179,16 +179,16 @@ func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
 	if n == 0 {
 		return s
 	}
-	s.MAE = Number(ae / float64(n))
+	s.MAE = prevoir.Number(ae / float64(n))
 	if nq == n {
-		s.WIS = Number(ws / float64(n))
+		s.WIS = prevoir.Number(ws / float64(n))
 		s.Coverage50, s.Coverage95 = cover.fraction(0.5), cover.fraction(0.95)
 	}
 	if npaired > 0 && refAE > 0 {
-		s.RelativeAE = Number(relAE / refAE)
+		s.RelativeAE = prevoir.Number(relAE / refAE)
 	}
 	if nq == n && npaired > 0 && refWIS > 0 {
-		s.RelativeWIS = Number(relWIS / refWIS)
+		s.RelativeWIS = prevoir.Number(relWIS / refWIS)
 	}
 	return s
 }
@@ -196,7 +196,7 @@ func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
 // RelativeWIS is the summed daily WIS of rows over that of the reference rows (the seasonal
 // naive's) on the same forecast days (origin and horizon) with an actual value; NaN when no
 // day is shared or the reference's WIS is 0.
-func RelativeWIS(rows, reference []Row, levels []float64) Number {
+func RelativeWIS(rows, reference []Row, levels []float64) prevoir.Number {
 	type day struct {
 		origin prevoir.Date
 		h      int
@@ -215,9 +215,9 @@ func RelativeWIS(rows, reference []Row, levels []float64) Number {
 		sr += dayWIS(rr, levels)
 	}
 	if !(sr > 0) {
-		return Number(math.NaN())
+		return prevoir.Number(math.NaN())
 	}
-	return Number(s / sr)
+	return prevoir.Number(s / sr)
 }
 
 // dayWIS is the WIS of a daily row with an actual value: of its quantiles when it has them at
