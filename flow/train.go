@@ -42,7 +42,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	return o
 }
 
-// ModelSpec is the "model.json" artifact of a training run: what the forecast flow needs to
+// ModelSpec is the prevoir.ModelSpecArtifact of a training run: what the forecast flow needs to
 // rebuild the model. Its pinned state (forecast/models.Save) records what makes the version
 // that model — the selected form and fitted parameters, a network's weights, a calibration —
 // so that promoting the version serves that model: forecasting applies it to the latest data
@@ -311,7 +311,7 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 				return nil
 			}
 			rep.Changed = true
-			_, err = f.Registry.SetAlias(ctx, f.RegisteredModel, prevoir.AliasChampion, win.Version, dec.Reason+" (decision: run "+run.ID+" decision.json)")
+			_, err = f.Registry.SetAlias(ctx, f.RegisteredModel, prevoir.AliasChampion, win.Version, dec.Reason+" (decision: run "+run.ID+" "+prevoir.DecisionArtifact+")")
 			return err
 		})
 	if err == nil {

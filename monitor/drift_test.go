@@ -77,8 +77,9 @@ func repeat(n int, v float64, rest ...float64) []float64 {
 }
 
 // TestDriftAlert: the drift alert compares the champion's own live error, over its last
-// LiveDays scored days, with 1.5 times its backtest MAE (10 here), once it has MinScored days:
-// another version's errors, errors older than the window, and too few days raise nothing.
+// prevoir.LiveWindow scored days, with 1.5 times its backtest MAE (10 here), once it has
+// MinScored days: another version's errors, errors older than the window, and too few days
+// raise nothing.
 func TestDriftAlert(t *testing.T) {
 	tests := []struct {
 		name            string
