@@ -91,11 +91,11 @@ func (f *Flows) Lineage(frame *prevoir.Frame) prevoir.Lineage {
 	return l
 }
 
-// backtestOrigins returns the weekly origins ending with the last day whose whole horizon is
-// observed: the same for every model of a batch trained on the same frame.
-func backtestOrigins(frame *prevoir.Frame, n int) (from, to prevoir.Date) {
-	o := backtest.Options{}.WithOrigins(frame.Dates[frame.Len()-1], n)
-	return o.From, o.To
+// backtestOptions returns the backtest of a training: n weekly origins ending with the last
+// day whose whole horizon is observed, the same for every model of a batch trained on the same
+// frame.
+func backtestOptions(frame *prevoir.Frame, n int) backtest.Options {
+	return backtest.Options{}.WithOrigins(frame.Dates[frame.Len()-1], n)
 }
 
 // TrainModel trains one model as part of a batch: it backtests it on the recent origins,
@@ -115,17 +115,17 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	if err != nil {
 		return nil, err
 	}
-	from, to := backtestOrigins(frame, opts.Origins)
+	bo := backtestOptions(frame, opts.Origins)
 	rep := &TrainReport{}
-	params := map[string]string{"model": name, "batch": batch, "backtest_from": from.String(), "backtest_to": to.String(),
-		"backtest_every": strconv.Itoa(backtest.DefaultEvery), "horizon": strconv.Itoa(prevoir.DefaultHorizon)}
+	params := map[string]string{"model": name, "batch": batch, "backtest_from": bo.From.String(), "backtest_to": bo.To.String(),
+		"backtest_every": strconv.Itoa(bo.Every), "horizon": strconv.Itoa(bo.Horizon)}
 	if opts.Epochs > 0 {
 		params["epochs"] = strconv.Itoa(opts.Epochs)
 	}
 	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: name, Params: params, Tags: map[string]string{"batch": batch},
 		Lineage: f.Lineage(frame)}, func(run *tracking.Run) error {
 		rep.RunID = run.ID
-		res, err := backtest.Run(ctx, frame, []prevoir.Forecaster{fc}, backtest.Options{From: from, To: to})
+		res, err := backtest.Run(ctx, frame, []prevoir.Forecaster{fc}, bo)
 		if err != nil {
 			return err
 		}
