@@ -172,7 +172,10 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 		if spec.Pinned, err = f.pin(ctx, run, fitted); err != nil {
 			return fmt.Errorf("pin %s: %w", name, err)
 		}
-		sb, _ := json.MarshalIndent(spec, "", "  ")
+		sb, err := json.MarshalIndent(spec, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode the model spec of %s: %w", name, err)
+		}
 		_, err = run.LogArtifact(ctx, prevoir.ModelSpecArtifact, sb)
 		return err
 	})
@@ -282,7 +285,10 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 			dec, board, derr := backtest.SelectBatch(batch, results, cur, curBacktest, copts)
 			rep.Decision = dec
 			if dec.Reason != "" {
-				b, _ := json.MarshalIndent(dec, "", "  ")
+				b, err := json.MarshalIndent(dec, "", "  ")
+				if err != nil {
+					return fmt.Errorf("batch %s: encode the decision: %w", batch, err)
+				}
 				if _, err := run.LogArtifact(ctx, prevoir.DecisionArtifact, b); err != nil {
 					return err
 				}
