@@ -270,9 +270,9 @@ func (f *Flows) SelectChampion(ctx context.Context, batch string, names []string
 				return err
 			}
 			var curBacktest *backtest.Result
-			if cur != nil && versions[cur.Family] == nil {
+			if cur != nil && versions[cur.Family] == nil && len(results) > 0 {
 				// Not retrained in this batch: the rule compares it on its own backtest, if it
-				// has one on the same origins.
+				// has one on the same origins. (A batch with no model fails on that alone.)
 				if curBacktest, err = f.readBacktest(ctx, cur); prevoir.ErrorCode(err) == prevoir.ENOTFOUND {
 					curBacktest, err = nil, nil
 				}
