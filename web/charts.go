@@ -103,7 +103,7 @@ func fanChart(in fanInput) template.HTML {
 		}
 	}
 	svgOpen(&b, in.ID, "chart fan-chart", "Observed and forecast daily deaths in hospital", desc,
-		` data-forecast-dates="`+esc(strings.Join(fcDates, " "))+`"`)
+		` data-forecast-dates="`+svgplot.Esc(strings.Join(fcDates, " "))+`"`)
 	svgplot.YAxis(&b, s, "deaths per day")
 	svgplot.XDateAxis(&b, s, first, last)
 
@@ -172,7 +172,7 @@ func fanChart(in fanInput) template.HTML {
 			}
 			x := s.X(float64(d))
 			fmt.Fprintf(&b, `<g class="fc-point" data-date="%s"><rect x="%s" y="%s" width="%s" height="%s" fill="transparent"/><circle cx="%s" cy="%s" r="3" fill="%s"/><title>%s</title></g>`,
-				d, svgplot.Px(x-colW/2), svgplot.Px(s.Top), svgplot.Px(colW), svgplot.Px(s.Bottom-s.Top), svgplot.Px(x), svgplot.Px(s.Y(fc.Point[i])), colForecast, esc(tip))
+				d, svgplot.Px(x-colW/2), svgplot.Px(s.Top), svgplot.Px(colW), svgplot.Px(s.Bottom-s.Top), svgplot.Px(x), svgplot.Px(s.Y(fc.Point[i])), colForecast, svgplot.Esc(tip))
 		}
 	}
 	b.WriteString(`</g>`)
@@ -270,7 +270,7 @@ func lineChart(in lineInput) template.HTML {
 				pts[i][1] = s.Y(sr.Y[i])
 			}
 		}
-		fmt.Fprintf(&b, `<g class="series" data-name="%s">`, esc(sr.Name))
+		fmt.Fprintf(&b, `<g class="series" data-name="%s">`, svgplot.Esc(sr.Name))
 		svgplot.Polylines(&b, pts, `stroke="`+col+`" stroke-width="`+width+`"`)
 		for i := range sr.X {
 			if math.IsNaN(sr.Y[i]) {
@@ -283,7 +283,7 @@ func lineChart(in lineInput) template.HTML {
 				xl = in.XLabel + " " + xl
 			}
 			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s" fill-opacity="0.01" stroke="none"><title>%s, %s: %s</title></circle>`,
-				svgplot.Px(pts[i][0]), svgplot.Px(pts[i][1]), col, esc(sr.Name), esc(xl), esc(yf(sr.Y[i])))
+				svgplot.Px(pts[i][0]), svgplot.Px(pts[i][1]), col, svgplot.Esc(sr.Name), svgplot.Esc(xl), svgplot.Esc(yf(sr.Y[i])))
 		}
 		b.WriteString(`</g>`)
 		ly := s.Top + 8 + float64(k)*18
@@ -293,9 +293,6 @@ func lineChart(in lineInput) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
-
-// esc escapes text for HTML and SVG content and attribute values.
-func esc(s string) string { return svgplot.Esc(s) }
 
 // truncate shortens s to n runes with an ellipsis.
 func truncate(s string, n int) string {

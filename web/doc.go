@@ -18,7 +18,8 @@
 //
 // # Charts are SVG drawn by the server
 //
-// The charts are inline SVG written by this package (charts.go), not a JavaScript library:
+// The charts are inline SVG written by this package (charts.go, on internal/svgplot, the
+// plotting engine the backtest report shares), not a JavaScript library:
 // nothing to vendor or audit, a Content-Security-Policy that allows no script at all, pages
 // that show every number with JavaScript off, and hover values through SVG <title> elements
 // (the browser's own tooltip). Every chart has the same numbers in a table next to it.

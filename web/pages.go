@@ -404,7 +404,7 @@ type modelsPage struct {
 	HorizonChart   template.HTML
 	LiveChart      template.HTML
 	Live           []LiveScore
-	LiveWindow     int // scored dates of a version's live error (prevoir.LiveWindow)
+	LiveWindow     int // days of a version's live error, up to its latest scored date (prevoir.LiveWindow)
 	History        []*prevoir.AliasChange
 	Versions       []VersionView
 }

@@ -269,7 +269,7 @@ func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error
 }
 
 // LiveScore is a model version's error on the forecast days observed since it made them: over
-// the version's last prevoir.LiveWindow scored dates (prevoir.Live).
+// the prevoir.LiveWindow days that end on its latest scored date (prevoir.Live).
 type LiveScore struct {
 	Version    int            `json:"version"`
 	Family     string         `json:"family"`

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ func (p *pipelineFlags) registerFlows(cmd *cobra.Command) {
 	p.register(cmd)
 	p.sources.registerLocation(cmd)
 	fl := cmd.Flags()
-	floatVar(fl, &p.monitor.DriftFactor, "alert-drift-factor", 1.5, moreThan(0), "alert when the champion's live MAE over its last 14 scored days exceeds this times its backtest MAE")
+	floatVar(fl, &p.monitor.DriftFactor, "alert-drift-factor", 1.5, moreThan(0), "alert when the champion's live MAE over its last "+strconv.Itoa(prevoir.LiveWindow)+" scored days exceeds this times its backtest MAE")
 	durationVar(fl, &p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, moreThan(0), "alert when a source has not changed for longer than this")
 	fl.StringVar(&p.trainModels, "models", defaultTrainModels(), "models a training trains (comma-separated; see prevoir backtest --help)")
 	intVar(fl, &p.train.Epochs, "epochs", 0, atLeast(1), "epochs of the neural models (default: their own, 100)")

@@ -101,7 +101,8 @@ func TickLabel(v, step float64) string {
 }
 
 // Open starts an SVG element of width × height user units with an accessible name (title) and
-// description; attrs are more attributes, written as given after a space.
+// description; attrs are more attributes, written as given: each starts with a space
+// (` width="960"`).
 func Open(b *strings.Builder, id, class, title, desc string, width, height int, attrs string) {
 	fmt.Fprintf(b, `<svg id="%s" class="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="12"%s>`,
 		Esc(id), Esc(class), width, height, Esc(id), Esc(id), attrs)
