@@ -38,7 +38,7 @@ done
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 table="$root/scripts/mutants.tsv"
 [ -f "$table" ] || { echo "mutants: no $table" >&2; exit 2; }
-export PATH="/usr/local/go/bin:$PATH"
+export PATH="$PATH:/usr/local/go/bin" # the caller's go first, else the usual install
 
 # The lines to run, checked for their six fields.
 lines=()
@@ -68,8 +68,7 @@ if [ ${#ids[@]} -gt 0 ]; then
 fi
 [ ${#lines[@]} -gt 0 ] || { echo "mutants: no mutant to run" >&2; exit 2; }
 
-# The scratch copy: $tmp/repo, with $tmp/shared pointing at the caller's ../shared (if any), so
-# that paths relative to the repository resolve as they do for the caller.
+# The scratch copy: $tmp/repo (the tests need nothing outside the repository).
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/prevoir-mutants.XXXXXX")
 if $keep; then
   echo "mutants: scratch directory $tmp" >&2
@@ -86,7 +85,6 @@ else
   git -C "$root" archive HEAD | tar -xf - -C "$tmp/repo"
   rev=$(git -C "$root" rev-parse --short HEAD)
 fi
-[ -e "$root/../shared" ] && ln -s "$(cd "$root/.." && pwd)/shared" "$tmp/shared"
 
 # count prints how many times the text $OLD occurs in a file.
 count() {

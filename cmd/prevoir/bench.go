@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -101,8 +100,8 @@ Progress goes to stderr when it is a terminal; a table goes to stdout.`,
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
-				return err
+			if err := writeFileAtomic(jsonOut, append(b, '\n')); err != nil {
+				return fmt.Errorf("--json: %w", err)
 			}
 			fmt.Fprintf(a.stdout, "wrote %s\n", jsonOut)
 			return nil

@@ -1,6 +1,7 @@
 package neural
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -25,6 +26,8 @@ var (
 func referenceData(tb testing.TB) *Dataset {
 	tb.Helper()
 	refOnce.Do(func() {
+		// testutil.Frame ends the first caller's test on a failure; later callers see this.
+		refErr = errors.New("the reference data could not be read (see the first test that read it)")
 		opts := prevoir.DefaultFrameOptions()
 		opts.Mode = prevoir.FrameOriginal
 		refData, refErr = DatasetFromFrame(testutil.Frame(tb, opts,

@@ -26,7 +26,7 @@ func Frame(tb testing.TB, opts prevoir.FrameOptions, files ...csvsource.File) *p
 }
 
 // TargetFrame is the frame of the target alone, from the current release of the indicators
-// file: 2020-03-19 to 2022-12-31, the series of the accuracy protocols (docs/protocols.md).
+// file: 2020-03-19 to 2022-12-31, the series of the accuracy protocols (docs/protocols/README.md).
 func TargetFrame(tb testing.TB) *prevoir.Frame {
 	tb.Helper()
 	opts := prevoir.DefaultFrameOptions()
