@@ -136,7 +136,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	p.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&modelList, "models", strings.Join(models.Candidates(), ","), "comma-separated models to compare (default: the candidates)")
-	fl.Var(dateFlag{&opts.From}, "from", "first origin (default: 49 periods before --to)")
+	fl.Var(dateFlag{&opts.From}, "from", fmt.Sprintf("first origin (default: %d periods before --to)", backtest.DefaultOrigins-1))
 	fl.Var(dateFlag{&opts.To}, "to", "last origin (default: the last day whose whole horizon is observed)")
 	intVar(fl, &opts.Every, "every", backtest.DefaultEvery, atLeast(1), "days between origins")
 	intVar(fl, &opts.Horizon, "horizon", prevoir.DefaultHorizon, atLeast(1), "days forecast")
