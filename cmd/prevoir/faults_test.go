@@ -85,8 +85,10 @@ func testOutageDuringTraining(ft *faultTeam, name string, down, up func()) {
 	ft.env = append(ft.env, "PREVOIR_MODELS=snaive,ets,rnn+cp", "PREVOIR_EPOCHS=50")
 	ft.mustCLI("run", "ingest")
 	server, base := ft.serve("server", "--no-worker")
+	// Both workers are up before the outage: a worker that cannot reach its queue at start
+	// exits (its supervisor restarts it), which is not what these scenarios are about.
 	for i := range 2 {
-		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker")
+		waitForLog(t, ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker"), "worker started", time.Minute)
 	}
 
 	trainID := postAction(t, base, faultToken, "retrain", server)
@@ -125,8 +127,10 @@ func testOutageDuringRefresh(ft *faultTeam, name string, down, up func()) {
 	ft.gouv.Inject(sidep, testutil.FaultSlow)
 
 	server, base := ft.serve("server", "--no-worker")
+	// Both workers are up before the outage: a worker that cannot reach its queue at start
+	// exits (its supervisor restarts it), which is not what these scenarios are about.
 	for i := range 2 {
-		ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker")
+		waitForLog(t, ft.start(fmt.Sprintf("worker%d", i), []string{"PREVOIR_JOB_WORKERS=2"}, "worker"), "worker started", time.Minute)
 	}
 	ingestID := postAction(t, base, faultToken, "refresh", server)
 	ft.waitJobState(ingestID, rivertype.JobStateRunning, time.Minute)
