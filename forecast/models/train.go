@@ -32,10 +32,11 @@ func WithEpochs(fc prevoir.Forecaster, epochs int) prevoir.Forecaster {
 // each epoch of its training to progress (nil: nothing is reported).
 //
 // A network alone is trained on all of f: its backtest's retraining grid (neural.Refit) serves
-// the backtest only. Inside a wrapper it keeps the grid, whose networks at the older grid days
-// the backtest trained and a conformal calibration reuses; the network of f's last grid day,
-// the one served, is trained again (to the same weights: training is deterministic) so that
-// its training is reported.
+// the backtest only, and it reports its epochs as it trains. Inside a wrapper it keeps the grid,
+// whose networks the backtest trained and a conformal calibration reuses; once fitted, the
+// training of the network served (the one of f's last grid day, trained by the backtest or by
+// this fit) is reported from the grid's record of it (neural.Refit.Curve), and no other
+// network's: a calibration may train older grid days too.
 func FitFinal(ctx context.Context, fc prevoir.Forecaster, f *prevoir.Frame, progress Progress) (prevoir.Fitted, error) {
 	if f.Len() == 0 {
 		return nil, fmt.Errorf("%s: empty frame", fc.Name())
@@ -51,14 +52,25 @@ func FitFinal(ctx context.Context, fc prevoir.Forecaster, f *prevoir.Frame, prog
 		report(&n)
 		return n.Fit(ctx, f)
 	}
+	var grids []*neural.Refit
 	fc = mapNetworks(fc, func(n neural.Forecaster) neural.Forecaster {
-		if n.Refit != nil {
-			n.Refit = n.Refit.Without(origin)
+		if n.Refit == nil {
+			report(&n) // no grid: the network is trained on all of f, now
+		} else {
+			grids = append(grids, n.Refit)
 		}
-		report(&n)
 		return n
 	})
-	return fc.Fit(ctx, f)
+	fitted, err := fc.Fit(ctx, f)
+	if err != nil || progress == nil {
+		return fitted, err
+	}
+	for _, g := range grids {
+		for i, mse := range g.Curve(origin) {
+			progress(i+1, MetricTrainMSE, mse)
+		}
+	}
+	return fitted, nil
 }
 
 // mapNetworks returns fc with fn applied to every network it holds, alone or inside the +hol

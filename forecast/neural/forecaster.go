@@ -50,33 +50,29 @@ type Refit struct {
 }
 
 type refitEntry struct {
-	once sync.Once
-	m    *Model
-	err  error
+	once  sync.Once
+	m     *Model
+	curve []float64 // the training's per-epoch loss (Report.EpochMSE), under Refit.mu
+	err   error
 }
 
 // NewRefit returns a policy retraining every every days.
 func NewRefit(every int) *Refit { return &Refit{Every: every, nets: map[prevoir.Date]*refitEntry{}} }
 
-// Without returns a policy on r's grid that shares r's trained networks but the one of
-// origin's grid day, which it trains again when asked for it: how the fit a training registers
-// retrains (and reports the training of) the network it serves while reusing the networks its
-// backtest trained at the older grid days. Training is deterministic (TrainOptions.Seed), so
-// the network trained again is the one r held.
-func (r *Refit) Without(origin prevoir.Date) *Refit {
-	w := NewRefit(r.Every)
+// Curve returns the per-epoch training loss (Report.EpochMSE) of the network r trained for
+// origin's grid day, nil when r trained none: how the fit a training registers reports the
+// training of the network it serves, which its backtest trained (training it again would give
+// the same weights: training is deterministic).
+func (r *Refit) Curve(origin prevoir.Date) []float64 {
 	if r.Every <= 0 {
-		return w
+		return nil
 	}
-	day := r.gridDay(origin)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for d, e := range r.nets {
-		if d != day {
-			w.nets[d] = e
-		}
+	if e := r.nets[r.gridDay(origin)]; e != nil {
+		return slices.Clone(e.curve)
 	}
-	return w
+	return nil
 }
 
 // refitAnchor is a Sunday, so that a weekly grid falls on Sundays like the backtest origins.
@@ -139,14 +135,15 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 					e.err = err
 					return
 				}
-				plain := fc
-				plain.Refit = nil
-				ft, err := plain.Fit(ctx, cut)
+				ft, rep, err := fc.train(ctx, cfg, cut)
 				if err != nil {
 					e.err = err
 					return
 				}
-				e.m = ft.(*Fitted).model
+				e.m = ft.model
+				r.mu.Lock() // Curve reads it under the lock
+				e.curve = rep.EpochMSE
+				r.mu.Unlock()
 			})
 			if e.err != nil {
 				return nil, e.err
@@ -154,13 +151,19 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 			return Bind(fc.Name(), e.m, f)
 		}
 	}
+	ft, _, err := fc.train(ctx, cfg, f)
+	return ft, err
+}
+
+// train trains a network of configuration cfg on all of f.
+func (fc Forecaster) train(ctx context.Context, cfg Config, f *prevoir.Frame) (*Fitted, *Report, error) {
 	ds, err := DatasetFromFrame(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
+		return nil, nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
-	m, _, err := Train(ctx, cfg, ds, fc.Options)
+	m, rep, err := Train(ctx, cfg, ds, fc.Options)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fc.Name(), err)
+		return nil, nil, fmt.Errorf("%s: %w", fc.Name(), err)
 	}
 	n := ds.Len()
 	origin := f.Dates[f.Len()-1]
@@ -170,7 +173,7 @@ func (fc Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted,
 		input:  slices.Clone(ds.Rows[n-m.cfg.InputLen:]),
 		origin: origin,
 		lead:   int(origin - ds.Dates[n-1]),
-	}, nil
+	}, rep, nil
 }
 
 // Fitted is a network trained on a frame; it implements prevoir.Fitted.

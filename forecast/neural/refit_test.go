@@ -27,6 +27,9 @@ func TestRefit(t *testing.T) {
 		}
 		return c
 	}
+	if c := r.Curve(o1); c != nil {
+		t.Errorf("curve %v before any training", c)
+	}
 	a, err := fc.Fit(ctx, cut(f, o1))
 	if err != nil {
 		t.Fatal(err)
@@ -38,9 +41,15 @@ func TestRefit(t *testing.T) {
 	if a.(*Fitted).Model() != b.(*Fitted).Model() {
 		t.Error("two origins of one period trained two networks")
 	}
-	plain, err := Forecaster{Arch: RNN, Options: opts}.Fit(ctx, cut(f, grid))
+	var curve []float64 // the plain fit's epochs, as they are reported
+	live := opts
+	live.Progress = func(p Progress) { curve = append(curve, p.TrainMSE) }
+	plain, err := Forecaster{Arch: RNN, Options: live}.Fit(ctx, cut(f, grid))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := r.Curve(o2); len(got) != opts.Epochs || !slices.Equal(got, curve) {
+		t.Errorf("the grid's record of its training %v, the training reported %v", got, curve)
 	}
 	bound, err := Bind("rnn", plain.(*Fitted).Model(), cut(f, o1))
 	if err != nil {
