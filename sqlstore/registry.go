@@ -213,9 +213,8 @@ func (rg *Registry) SetAlias(ctx context.Context, model, alias string, version i
 
 // ResolveAlias implements prevoir.Registry.
 func (rg *Registry) ResolveAlias(ctx context.Context, model, alias string) (*prevoir.ModelVersion, error) {
-	v, err := scanVersion(rg.db.sql.QueryRowContext(ctx, rg.db.rebind(`SELECT v.model, v.version, v.family, v.run_id, v.artifact_path,
-		v.created_at, v.metrics, v.batch, v.description FROM model_aliases a JOIN model_versions v ON v.model = a.model AND v.version = a.version
-		WHERE a.model = ? AND a.alias = ?`), model, alias))
+	v, err := scanVersion(rg.db.sql.QueryRowContext(ctx, rg.db.rebind("SELECT "+versionColumns+` FROM model_versions
+		WHERE model = ? AND version = (SELECT version FROM model_aliases WHERE model = ? AND alias = ?)`), model, model, alias))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, prevoir.Errorf(prevoir.ENOTFOUND, "model %s has no %s", model, alias)
 	}
