@@ -139,11 +139,7 @@ func TestChampionSelectionWaitsForItsBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	batch := fmt.Sprintf("train-%d", train.ID)
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the slow model's training did not start")
-	}
+	receive(t, "the slow model's training to start", started)
 	// The batch's selection has run once and is waiting for the slow model.
 	var sel *rivertype.JobRow
 	waitFor(t, "the selection of "+batch+" to run once", func() (bool, string) {
