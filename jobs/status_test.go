@@ -27,7 +27,7 @@ func TestPlainQueue(t *testing.T) {
 		f2, _ := q.InsertForecast(ctx, "promotion", 2)
 		f3, _ := q.InsertForecast(ctx, "promotion", 3)
 		tr, _ := q.InsertTrain(ctx, "manual")
-		if f2 == 0 || f3 == f2 || tr == 0 || tr == a {
+		if f2 == 0 || f3 == 0 || f3 == f2 || tr == 0 || tr == a {
 			t.Errorf("forecasts for champions 2 and 3: jobs %d and %d; training %d", f2, f3, tr)
 		}
 		st, err := q.Status(ctx, tr)
