@@ -102,6 +102,15 @@ func backtestOptions(frame *prevoir.Frame, n int) backtest.Options {
 // fits it on all the data, records the run (metrics, backtest, model spec) and registers a new
 // version of the forecasting task. batch ties the models trained together for the champion rule.
 func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOptions) (*TrainReport, error) {
+	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+	if err != nil {
+		return nil, err
+	}
+	return f.trainModel(ctx, frame, batch, name, opts)
+}
+
+// trainModel is TrainModel on frame: Train builds the frame once for its whole batch.
+func (f *Flows) trainModel(ctx context.Context, frame *prevoir.Frame, batch, name string, opts TrainOptions) (*TrainReport, error) {
 	opts = opts.withDefaults()
 	fc, err := models.Lookup(name)
 	if err != nil {
@@ -110,10 +119,6 @@ func (f *Flows) TrainModel(ctx context.Context, batch, name string, opts TrainOp
 	name = fc.Name() // the canonical name ("ets+cp+hol" is recorded as ets+hol+cp)
 	if opts.Epochs > 0 {
 		fc = models.WithEpochs(fc, opts.Epochs)
-	}
-	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
-	if err != nil {
-		return nil, err
 	}
 	bo := backtestOptions(frame, opts.Origins)
 	rep := &TrainReport{}
@@ -352,9 +357,13 @@ func (f *Flows) readBacktest(ctx context.Context, v *prevoir.ModelVersion) (*bac
 // job does through its fan-out, in one process.
 func (f *Flows) Train(ctx context.Context, names []string, opts TrainOptions) (*SelectReport, []error) {
 	batch := "run-" + prevoir.NewRunID()[:12]
+	frame, err := f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
+	if err != nil {
+		return nil, []error{err}
+	}
 	var errs []error
 	for _, n := range names {
-		if _, err := f.TrainModel(ctx, batch, n, opts); err != nil {
+		if _, err := f.trainModel(ctx, frame, batch, n, opts); err != nil {
 			errs = append(errs, fmt.Errorf("train %s: %w", n, err))
 			if ctx.Err() != nil {
 				return nil, errs
