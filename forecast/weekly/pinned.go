@@ -64,7 +64,7 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame) (prevo
 	if len(st.Horizons) == 0 {
 		return nil, fmt.Errorf("%s: pinned state has no horizon", o.Label)
 	}
-	p0 := 2 + len(st.Covariates)*o.Lags
+	p0 := o.nfeatures(len(st.Covariates))
 	for k, h := range st.Horizons {
 		if len(h.Beta) != p0 {
 			return nil, fmt.Errorf("%s: pinned horizon %d has %d coefficients for %d features", o.Label, k+1, len(h.Beta), p0)

@@ -211,6 +211,10 @@ func totals(y []float64) []float64 {
 // lg is the log scale of weekly totals.
 func lg(x float64) float64 { return math.Log(math.Max(x, 0) + 1) }
 
+// nfeatures is the width of the regression on ncovs covariates (features): the intercept, the
+// deaths' growth and Lags growths per covariate.
+func (o Options) nfeatures(ncovs int) int { return 2 + ncovs*o.Lags }
+
 // features returns the regression's features at week t (an index into ft.d), or false when one
 // is missing.
 func (ft *fitted) features(t int) ([]float64, bool) {
@@ -253,7 +257,7 @@ func (ft *fitted) ensure(ctx context.Context, k int) error {
 			X = append(X, x)
 			z = append(z, lg(ft.d[t+h])-lg(ft.d[t]))
 		}
-		p := 2 + len(ft.c)*ft.o.Lags
+		p := ft.o.nfeatures(len(ft.c))
 		if len(z) < p+2 {
 			return fmt.Errorf("%s: %d weeks to fit horizon %d on %d features, need %d", ft.o.Label, len(z), h, p, p+2)
 		}

@@ -167,7 +167,6 @@ func benchModel(ctx context.Context, a neural.Arch, ds *neural.Dataset, nTrain i
 	cfg := neural.DefaultConfig(a)
 	to := neural.TrainOptions{
 		Epochs: opts.Epochs, BatchSize: opts.BatchSize, LR: opts.LR, Seed: opts.Seed, Threads: opts.Threads,
-		ScaleAllRows: true,
 	}
 	if opts.Progress != nil {
 		to.Progress = func(p neural.Progress) { opts.Progress(a, p) }
