@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -200,5 +202,34 @@ func TestLongHorizonComposites(t *testing.T) {
 	}
 	if cp.Options.Horizon != 0 {
 		t.Error("Run changed the caller's model")
+	}
+}
+
+// TestMeasuresRoundTrip: the names runs and model versions record a score by, each with its
+// own measure, and ScoreOfMetrics reading them all back (those not recorded are NaN).
+func TestMeasuresRoundTrip(t *testing.T) {
+	n := func(v float64) prevoir.Number { return prevoir.Number(v) }
+	s := backtest.ModelScore{Name: "m", MAE: n(1), RMSE: n(2), MASE: n(3), SMAPE: n(4), WIS: n(5), Coverage50: n(0.5),
+		Coverage80: n(0.8), Coverage95: n(0.95), RelativeWIS: n(6), FitSeconds: 7,
+		Weekly: backtest.WeeklyScore{MAE: n(8), WIS: n(9), RelativeAE: n(10), RelativeWIS: n(11), Coverage50: n(0.55), Coverage95: n(0.9), Weeks: 4}}
+	want := map[string]float64{"mae": 1, "rmse": 2, "mase": 3, "wis": 5, "coverage_80": 0.8, "coverage_95": 0.95, "fit_seconds": 7,
+		"relative_wis": 6, "weekly_mae": 8, "weekly_wis": 9, "weekly_relative_ae": 10, "weekly_relative_wis": 11,
+		"weekly_coverage_50": 0.55, "weekly_coverage_95": 0.9}
+	if got := s.Measures(); !maps.Equal(got, want) {
+		t.Errorf("Measures = %v, want %v", got, want)
+	}
+	back := backtest.ScoreOfMetrics("m", want)
+	if !math.IsNaN(float64(back.SMAPE)) || !math.IsNaN(float64(back.Coverage50)) || back.Weekly.Weeks != 0 {
+		t.Errorf("measures not recorded read back as %v %v %d, want NaN NaN 0", back.SMAPE, back.Coverage50, back.Weekly.Weeks)
+	}
+	back.SMAPE, back.Coverage50, back.Weekly.Weeks = s.SMAPE, s.Coverage50, s.Weekly.Weeks
+	if !reflect.DeepEqual(back, s) {
+		t.Errorf("ScoreOfMetrics(Measures) = %+v, want %+v", back, s)
+	}
+	none := backtest.ScoreOfMetrics("m", map[string]float64{})
+	for k, v := range none.Measures() {
+		if k != "fit_seconds" && !math.IsNaN(v) {
+			t.Errorf("no metrics: %s = %v, want NaN", k, v)
+		}
 	}
 }

@@ -113,12 +113,11 @@ func WriteLeaderboard(w io.Writer, res *Result) error {
 // has not computed are NaN (no score) rather than the zeros a result stored before relative or
 // weekly scoring holds. WriteLeaderboard and the dashboard show the same numbers through it.
 func (r *Result) Shown(m ModelScore) ModelScore {
-	nan := prevoir.Number(math.NaN())
 	if m.Weekly.Weeks == 0 { // nothing scored weekly, or a result stored before weekly scoring
-		m.Weekly = WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
+		m.Weekly = noWeeklyScore()
 	}
 	if r.Reference.Daily == "" { // a result stored before relative scores: 0 is no score
-		m.RelativeWIS = nan
+		m.RelativeWIS = prevoir.NaN()
 	}
 	return m
 }

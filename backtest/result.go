@@ -83,15 +83,30 @@ type ModelScore struct {
 	Error    string `json:"error,omitempty"`
 }
 
+// recorded lists the measures of s that runs and model versions record besides fit_seconds,
+// under their recorded names: the one mapping that Measures and ScoreOfMetrics both follow.
+func (s *ModelScore) recorded() []struct {
+	name string
+	p    *prevoir.Number
+} {
+	w := &s.Weekly
+	return []struct {
+		name string
+		p    *prevoir.Number
+	}{{"mae", &s.MAE}, {"rmse", &s.RMSE}, {"mase", &s.MASE}, {"wis", &s.WIS},
+		{"coverage_80", &s.Coverage80}, {"coverage_95", &s.Coverage95}, {"relative_wis", &s.RelativeWIS},
+		{"weekly_mae", &w.MAE}, {"weekly_wis", &w.WIS}, {"weekly_relative_ae", &w.RelativeAE},
+		{"weekly_relative_wis", &w.RelativeWIS}, {"weekly_coverage_50", &w.Coverage50}, {"weekly_coverage_95", &w.Coverage95}}
+}
+
 // Measures returns every measure of the score that runs record, under the names they and
 // model versions record them by, NaN included (a backtest run records it as not computed).
 func (s ModelScore) Measures() map[string]float64 {
-	w := s.Weekly
-	return map[string]float64{"mae": float64(s.MAE), "rmse": float64(s.RMSE), "mase": float64(s.MASE), "wis": float64(s.WIS),
-		"coverage_80": float64(s.Coverage80), "coverage_95": float64(s.Coverage95), "fit_seconds": s.FitSeconds,
-		"relative_wis": float64(s.RelativeWIS), "weekly_mae": float64(w.MAE), "weekly_wis": float64(w.WIS),
-		"weekly_relative_ae": float64(w.RelativeAE), "weekly_relative_wis": float64(w.RelativeWIS),
-		"weekly_coverage_50": float64(w.Coverage50), "weekly_coverage_95": float64(w.Coverage95)}
+	m := map[string]float64{"fit_seconds": s.FitSeconds}
+	for _, r := range s.recorded() {
+		m[r.name] = float64(*r.p)
+	}
+	return m
 }
 
 // Metrics returns the Measures that could be computed: a NaN one (no interval, nothing
@@ -110,17 +125,14 @@ func (s ModelScore) Metrics() map[string]float64 {
 // champion rule's gate on a registered version. A version is registered only when its model
 // did not fail at any backtest origin.
 func ScoreOfMetrics(name string, m map[string]float64) ModelScore {
-	get := func(k string) prevoir.Number {
-		if v, ok := m[k]; ok {
-			return prevoir.Number(v)
+	s := ModelScore{Name: name, SMAPE: prevoir.NaN(), Coverage50: prevoir.NaN(), FitSeconds: m["fit_seconds"]}
+	for _, r := range s.recorded() {
+		*r.p = prevoir.NaN()
+		if v, ok := m[r.name]; ok {
+			*r.p = prevoir.Number(v)
 		}
-		return prevoir.Number(math.NaN())
 	}
-	return ModelScore{Name: name, MAE: get("mae"), RMSE: get("rmse"), MASE: get("mase"), WIS: get("wis"), SMAPE: prevoir.Number(math.NaN()),
-		Coverage50: prevoir.Number(math.NaN()), Coverage80: get("coverage_80"), Coverage95: get("coverage_95"), FitSeconds: m["fit_seconds"],
-		RelativeWIS: get("relative_wis"),
-		Weekly: WeeklyScore{MAE: get("weekly_mae"), WIS: get("weekly_wis"), RelativeAE: get("weekly_relative_ae"),
-			RelativeWIS: get("weekly_relative_wis"), Coverage50: get("weekly_coverage_50"), Coverage95: get("weekly_coverage_95")}}
+	return s
 }
 
 // Row is one forecast day.

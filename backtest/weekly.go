@@ -121,6 +121,12 @@ func referenceRows(dates []prevoir.Date, y []float64, origin prevoir.Date, weeks
 	return out
 }
 
+// noWeeklyScore is the score of no week: every measure NaN, Weeks 0.
+func noWeeklyScore() WeeklyScore {
+	nan := prevoir.NaN()
+	return WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
+}
+
 // weekKey identifies a week of a forecast.
 type weekKey struct {
 	origin prevoir.Date
@@ -134,8 +140,7 @@ type weekKey struct {
 // that have a reference row over the reference's Σ|AE| on the same rows; RelativeWIS the
 // same with WIS, when both have quantiles.
 func ScoreWeekly(rows, reference []WeeklyRow, levels []float64) WeeklyScore {
-	nan := prevoir.Number(math.NaN())
-	s := WeeklyScore{MAE: nan, WIS: nan, RelativeAE: nan, RelativeWIS: nan, Coverage50: nan, Coverage95: nan}
+	s := noWeeklyScore()
 	ref := map[weekKey]WeeklyRow{}
 	for _, r := range reference {
 		ref[weekKey{r.Origin, r.Week}] = r
