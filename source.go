@@ -5,9 +5,6 @@ import (
 	"slices"
 )
 
-// DefaultTarget is the series prevoir forecasts: new deaths in hospital per day.
-const DefaultTarget = "incid_dchosp"
-
 // DefaultHorizon is the number of days forecast, as in the original project.
 const DefaultHorizon = 14
 

@@ -39,6 +39,17 @@ type Flows struct {
 	RetrainOnDrift bool
 }
 
+// For returns the flows of target t, which is a forecasting task of its own: its registered
+// model (the registry name is the target's name), its frame (t's column forecast and no
+// longer a covariate) and its alerts. The stores are shared.
+func (f *Flows) For(t prevoir.Target) *Flows {
+	g := *f
+	g.RegisteredModel = t.Name
+	g.FrameOptions = t.FrameOptions(f.FrameOptions)
+	g.Monitor.Model = t.Name
+	return &g
+}
+
 func (f *Flows) logger() *slog.Logger {
 	if f.Logger != nil {
 		return f.Logger
