@@ -13,8 +13,7 @@ const (
 	// pattern from reporting, and summed over a week.
 	KindDailyCount TargetKind = "daily_count"
 	// KindOccupancy is a stock of patients on a day (beds occupied): smooth and strongly
-	// autocorrelated, the integral of admissions minus departures; a week's value is its
-	// last day's, not a sum.
+	// autocorrelated, the integral of admissions minus departures.
 	KindOccupancy TargetKind = "occupancy"
 )
 
