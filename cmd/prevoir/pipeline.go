@@ -18,11 +18,11 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-// defaultTrainModels are the models a training trains when none are named: the candidates
-// and the original project's networks, with conformal intervals (+cp) so that they can be
-// champion.
+// defaultTrainModels are the models a training of the default target trains when none are
+// named (models.TrainDefaults).
 func defaultTrainModels() string {
-	return strings.Join(append(models.Candidates(), "rnn+cp", "tcn+cp", "transformer+cp"), ",")
+	t, _ := prevoir.LookupTarget(prevoir.DefaultTarget)
+	return strings.Join(models.TrainDefaults(t), ",")
 }
 
 // pipelineFlags are the settings of the flows. Each command registers those it uses, so that

@@ -216,6 +216,27 @@ func Candidates() []string {
 		"ensemble", "ensemble_mean", "ensemble_lead", "ensemble_lead_mean"}
 }
 
+// CandidatesFor returns the candidates of target t: Candidates for the deaths; for the other
+// targets, whose leading indicators differ (a target is never its own covariate), the models
+// that do not read admissions.
+// TODO(issue 16): candidates chosen for each target on the 2021 origins.
+func CandidatesFor(t prevoir.Target) []string {
+	if t.Name == prevoir.TargetDeaths {
+		return Candidates()
+	}
+	return []string{"snaive", "ets+hol", "linreg+hol"}
+}
+
+// Networks are the original project's networks with conformal intervals (+cp), so that they
+// can be champion: a training trains them beside the candidates.
+func Networks() []string { return []string{"rnn+cp", "tcn+cp", "transformer+cp"} }
+
+// TrainDefaults returns the models a training of target t trains when none are named: its
+// candidates and the networks.
+func TrainDefaults(t prevoir.Target) []string {
+	return append(CandidatesFor(t), Networks()...)
+}
+
 // LeadMembers names the members of the leading-indicator ensembles: the four models that read
 // hospital or ICU admissions, each corrected for holidays (weekly and the secondary models
 // correct themselves). They were chosen on the 2021 origins only (BENCHMARKS.md, "Skill
