@@ -3,6 +3,7 @@ package prevoir
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -179,13 +180,20 @@ func (f *Frame) Until(origin Date) (*Frame, error) {
 	}
 	g.Decisions = slices.Clone(f.Decisions)
 	g.Sources = slices.Clone(f.Sources)
+	// The forecasts beyond the last day were handed for this frame's last day: an earlier
+	// origin (a backtest's, a calibration's) has none, and its model forecasts the column
+	// itself.
+	g.Ahead = nil
+	if n == f.Len() {
+		g.Ahead = maps.Clone(f.Ahead)
+	}
 	return &g, nil
 }
 
 // WithTarget returns the frame with the column name as its target and the former target as a
-// covariate, sharing the values with f: how a model forecasts a covariate (hospital admissions,
-// which lead deaths) with the models that forecast the target. It fails when f has no such
-// column, or when the column is a flag.
+// covariate, sharing the values (and the forecasts beyond the last day, Ahead) with f: how a
+// model forecasts a covariate (hospital admissions, which lead deaths) with the models that
+// forecast the target. It fails when f has no such column, or when the column is a flag.
 func (f *Frame) WithTarget(name string) (*Frame, error) {
 	i := slices.IndexFunc(f.Columns, func(c FrameColumn) bool { return c.Name == name })
 	if i < 0 {

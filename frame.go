@@ -189,6 +189,10 @@ type Frame struct {
 	Decisions []Decision `json:"decisions"`
 	// Options are the options the frame was built with.
 	Options FrameOptions `json:"options"`
+	// Ahead are forecasts of columns beyond the last day, by column, made by other targets'
+	// champions (CovariateForecast): the forecast flow sets them for a model that reads a
+	// column ahead of the origin; frames built from sources have none. Read them by AheadOf.
+	Ahead map[string]*CovariateForecast `json:"ahead,omitempty"`
 }
 
 // Len is the number of rows.

@@ -1,6 +1,7 @@
 package prevoir_test
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -240,5 +241,53 @@ func TestFrameWithTarget(t *testing.T) {
 		if _, err := f.WithTarget(name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("WithTarget(%q): %v, want an error with %q", name, err, want)
 		}
+	}
+}
+
+// TestFrameAheadOnlyFromItsOrigin: a forecast of a column beyond the frame's last day is read
+// from the frame (AheadOf) when it starts there, carried by WithTarget and by Until up to the
+// last day, and dropped by Until to an earlier day, even one a forecast starts on (a
+// backtest's past origin has none); a forecast from another day never applies.
+func TestFrameAheadOnlyFromItsOrigin(t *testing.T) {
+	f := &prevoir.Frame{Target: "y", Dates: []prevoir.Date{10, 11, 12}, Columns: []prevoir.FrameColumn{
+		{Name: "a", Kind: prevoir.KindCovariate, Values: prevoir.Series{5, 6, 7}},
+		{Name: "y", Kind: prevoir.KindTarget, Values: prevoir.Series{1, 2, 3}},
+	}}
+	cf := &prevoir.CovariateForecast{Target: "a", Version: 3, Family: "ets", ForecastID: 9, Forecast: prevoir.Forecast{Origin: 12}}
+	f.Ahead = map[string]*prevoir.CovariateForecast{"a": cf, "b": {Forecast: prevoir.Forecast{Origin: 11}}}
+	if f.AheadOf("a") != cf || f.AheadOf("b") != nil || f.AheadOf("y") != nil {
+		t.Errorf("AheadOf: a %v, b (another origin) %v, y (none) %v", f.AheadOf("a"), f.AheadOf("b"), f.AheadOf("y"))
+	}
+	g, err := f.WithTarget("a")
+	if err != nil || g.AheadOf("a") != cf {
+		t.Errorf("WithTarget: %v, %v; want the forecast carried", g, err)
+	}
+	same, err := f.Until(12)
+	if err != nil || same.AheadOf("a") != cf {
+		t.Errorf("Until the last day: ahead %v, %v; want a's forecast", same.Ahead, err)
+	}
+	same.Ahead["z"] = cf
+	if _, ok := f.Ahead["z"]; ok {
+		t.Error("Until shares its forecasts' map with the frame")
+	}
+	past, err := f.Until(11)
+	if err != nil || past.AheadOf("a") != nil || past.AheadOf("b") != nil || past.Ahead != nil {
+		t.Errorf("Until a past day: ahead %v, %v; want none: they were handed for the frame ending on 12", past.Ahead, err)
+	}
+}
+
+// TestCovariateInputParams: the run params record the forecast used, or why the model forecast
+// the column itself, under stable keys.
+func TestCovariateInputParams(t *testing.T) {
+	cf := prevoir.CovariateForecastOf(&prevoir.StoredForecast{ID: 41, Model: "incid_hosp", Version: 2, Family: "ets", Forecast: prevoir.Forecast{Origin: prevoir.MustParseDate("2022-12-31")}})
+	got := prevoir.CovariateInput{Column: "incid_hosp", Forecast: cf}.Params()
+	want := map[string]string{"input.incid_hosp.source": "champion", "input.incid_hosp.target": "incid_hosp", "input.incid_hosp.version": "2",
+		"input.incid_hosp.family": "ets", "input.incid_hosp.forecast_id": "41", "input.incid_hosp.origin": "2022-12-31"}
+	if !maps.Equal(got, want) {
+		t.Errorf("champion's: %v, want %v", got, want)
+	}
+	got = prevoir.CovariateInput{Column: "incid_rea", Reason: "incid_rea has no champion"}.Params()
+	if want := map[string]string{"input.incid_rea.source": "own", "input.incid_rea.reason": "incid_rea has no champion"}; !maps.Equal(got, want) {
+		t.Errorf("own: %v, want %v", got, want)
 	}
 }

@@ -56,7 +56,9 @@ func (ft *fitted) Pin(ctx context.Context) (*prevoir.Pinned, error) {
 }
 
 // LoadPinned rebuilds the model p pins on f: its estimates applied to f's latest admissions, its
-// admissions model loaded by load on f with the primary column as target.
+// admissions model loaded by load on f with the primary column as target. A forecast of the
+// primary column given with f (Frame.AheadOf) is used beyond the origin, as by Fit; it is an
+// input of the forecast, not part of the pinned state.
 func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load prevoir.PinnedLoader) (prevoir.Fitted, error) {
 	var st pinned
 	if err := json.Unmarshal(p.State, &st); err != nil {
@@ -87,5 +89,15 @@ func LoadPinned(ctx context.Context, p *prevoir.Pinned, f *prevoir.Frame, load p
 		return nil, err
 	}
 	factors, days := st.Factors()
-	return &fitted{o: o, p: st.Params, pb: pb, adm: adm, factors: factors, days: days}, nil
+	return &fitted{o: o, p: st.Params, pb: pb, adm: adm, given: f.AheadOf(o.Primary), factors: factors, days: days}, nil
+}
+
+// PinnedPrimary returns the column a pinned secondary model reads ahead of the origin (its
+// primary column, forecast beyond it).
+func PinnedPrimary(p *prevoir.Pinned) (string, error) {
+	var st pinned
+	if err := json.Unmarshal(p.State, &st); err != nil {
+		return "", fmt.Errorf("secondary: pinned state: %w", err)
+	}
+	return Options{Primary: st.Primary}.withDefaults().Primary, nil
 }

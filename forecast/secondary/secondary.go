@@ -481,14 +481,17 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 		return nil, fmt.Errorf("%s: forecasting %s: %w", o.Label, o.Primary, err)
 	}
 	factors, days := (&holiday.Forecaster{}).Factors(f)
-	return &fitted{o: o, p: p, pb: pb, adm: adm, factors: factors, days: days}, nil
+	return &fitted{o: o, p: p, pb: pb, adm: adm, given: f.AheadOf(o.Primary), factors: factors, days: days}, nil
 }
 
 type fitted struct {
-	o       Options
-	p       Params
-	pb      *problem
-	adm     prevoir.Fitted
+	o   Options
+	p   Params
+	pb  *problem
+	adm prevoir.Fitted
+	// given is the forecast of the primary column handed with the frame (Frame.AheadOf), nil
+	// when there is none: adm forecasts it then.
+	given   *prevoir.CovariateForecast
 	factors map[holiday.Kind]float64
 	days    map[holiday.Kind]int
 	once    sync.Once
@@ -525,13 +528,9 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 			return nil, fmt.Errorf("%s: quantiles %v: want strictly increasing levels in (0, 1)", ft.o.Label, quantiles)
 		}
 	}
-	levels := admissionLevels()
-	afc, err := ft.adm.Predict(ctx, h, levels)
+	levels, afc, err := ft.admissions(ctx, h)
 	if err != nil {
-		return nil, fmt.Errorf("%s: forecasting %s: %w", ft.o.Label, ft.o.Primary, err)
-	}
-	if len(afc.Values) != h {
-		return nil, fmt.Errorf("%s: the %s forecast has %d days, want %d", ft.o.Label, ft.o.Primary, len(afc.Values), h)
+		return nil, err
 	}
 	pb, p := ft.pb, ft.p
 	origin := pb.origin
@@ -604,6 +603,32 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	return fc, nil
 }
 
+// admissions returns the forecast of the primary column for the h days after the origin and its
+// quantile levels: the forecast given with the frame when it covers the h days (its quantile
+// levels, the forecast hubs' 23 from 0.01 to 0.99, are read as the admissions model's 99 are),
+// otherwise the admissions model's.
+func (ft *fitted) admissions(ctx context.Context, h int) ([]float64, *prevoir.Forecast, error) {
+	if g := ft.given; g != nil && usable(&g.Forecast, ft.pb.origin, h) {
+		return g.Quantiles, &g.Forecast, nil
+	}
+	levels := admissionLevels()
+	afc, err := ft.adm.Predict(ctx, h, levels)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: forecasting %s: %w", ft.o.Label, ft.o.Primary, err)
+	}
+	if len(afc.Values) != h {
+		return nil, nil, fmt.Errorf("%s: the %s forecast has %d days, want %d", ft.o.Label, ft.o.Primary, len(afc.Values), h)
+	}
+	return levels, afc, nil
+}
+
+// usable says whether fc forecasts the h days after origin with quantiles a path can be read
+// on (fc.Validate, and at least two levels).
+func usable(fc *prevoir.Forecast, origin prevoir.Date, h int) bool {
+	return fc.Origin == origin && len(fc.Dates) >= h && len(fc.Quantiles) >= 2 && fc.Validate() == nil &&
+		slices.IsSorted(fc.Quantiles) && fc.Quantiles[0] > 0 && fc.Quantiles[len(fc.Quantiles)-1] < 1
+}
+
 // interpolate reads the quantile function given at levels (values v) at u, linearly, constant
 // beyond the extreme levels.
 func interpolate(levels, v []float64, u float64) float64 {
@@ -622,9 +647,13 @@ func interpolate(levels, v []float64, u float64) float64 {
 func (ft *fitted) Describe() string {
 	p := ft.p
 	xi := Delay(ft.o.Delay, p.DelayMean, p.DelaySD, ft.o.MaxDelay)
-	return fmt.Sprintf("deaths = %.4f x %s convolved with a %s delay (mean %.1f days, sd %.1f, discretised mean %.1f) x weekday %s; slope %.3f/week, NB size %.1f; %d days fitted from %s; holiday factors %.2f/%.2f",
+	s := fmt.Sprintf("deaths = %.4f x %s convolved with a %s delay (mean %.1f days, sd %.1f, discretised mean %.1f) x weekday %s; slope %.3f/week, NB size %.1f; %d days fitted from %s; holiday factors %.2f/%.2f",
 		math.Exp(p.LogFraction), ft.o.Primary, ft.o.Delay, p.DelayMean, p.DelaySD, DelayMeanDays(xi), fmtWeekday(p.Weekday), p.Slope, p.Dispersion,
 		len(ft.pb.days), ft.pb.days[0], ft.factors[holiday.Holiday], ft.factors[holiday.After])
+	if g := ft.given; g != nil {
+		s += fmt.Sprintf("; %s ahead: forecast %d of %s v%d (%s)", ft.o.Primary, g.ForecastID, g.Target, g.Version, g.Family)
+	}
+	return s
 }
 
 func fmtWeekday(w [7]float64) string {
