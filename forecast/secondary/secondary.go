@@ -37,13 +37,16 @@
 // # Forecasting
 //
 // For a forecast day T+i the convolution reads admissions up to T+i, so beyond the origin it
-// needs admissions forecasts: Options.Admissions, any prevoir.Forecaster, is fitted on the frame
-// whose target is the primary column (prevoir.Frame.WithTarget) and asked for a fine grid of
-// quantiles. Sample paths carry the uncertainty: path s draws one uniform u_s and takes, on every
-// future day, the admissions forecast's u_s-quantile — the admissions' errors are dominated by
-// the epidemic's level, which persists from one day to the next, so a path that is high stays
-// high (perfectly correlated across days; drawing the days independently would let the errors
-// cancel within a week and understate the weekly totals' spread). On each path the fraction
+// needs admissions forecasts. When the frame carries one of the primary column from its origin
+// (prevoir.Frame.AheadOf: the forecast flow hands the admissions target's champion forecast)
+// covering the horizon, that one is used; otherwise Options.Admissions, any prevoir.Forecaster,
+// fitted on the frame whose target is the primary column (prevoir.Frame.WithTarget), is asked for
+// a fine grid of quantiles. Sample paths carry the uncertainty: path s draws one uniform u_s and
+// takes, on every future day, the admissions forecast's u_s-quantile — the admissions' errors
+// are dominated by the epidemic's level, which persists from one day to the next, so a path that
+// is high stays high (the days' comonotone coupling, the Fréchet–Hoeffding upper bound M of
+// Nelsen, "An Introduction to Copulas", 2nd ed., 2006; drawing the days independently would let
+// the errors cancel within a week and understate the weekly totals' spread). On each path the fraction
 // beyond the origin follows a random walk on the log scale (Options.Drift), the uncertainty of
 // a fraction that will go on moving. Each path's expected deaths are then drawn as negative
 // binomial counts (a gamma–Poisson mixture). Daily quantiles are the paths' sample quantiles,
