@@ -7,25 +7,9 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/internal/testframe"
 	"github.com/prevoir/prevoir/forecast/naive"
 )
-
-// givenAdmissions returns a forecast of the admissions for the 14 days after origin, level a
-// day, with quantiles level·(1 + spread·(q − 0.5)): what the admissions' champion stored.
-func givenAdmissions(origin prevoir.Date, days int, level, spread float64) *prevoir.CovariateForecast {
-	q := prevoir.DefaultQuantiles()
-	fc := prevoir.Forecast{Model: "ets", Origin: origin, Quantiles: q}
-	for i := range days {
-		fc.Dates = append(fc.Dates, origin+prevoir.Date(i+1))
-		fc.Point = append(fc.Point, level)
-		row := make([]float64, len(q))
-		for j, p := range q {
-			row[j] = level * (1 + spread*(p-0.5))
-		}
-		fc.Values = append(fc.Values, row)
-	}
-	return &prevoir.CovariateForecast{Target: "incid_hosp", Version: 2, Family: "ets", ForecastID: 7, Forecast: fc}
-}
 
 // TestGivenAdmissionsForecast: deaths are 1% of the admissions 3 days earlier. Handed a
 // forecast of the admissions from the origin, the model forecasts, beyond the delay, 1% of it:
@@ -56,8 +40,8 @@ func TestGivenAdmissionsForecast(t *testing.T) {
 	}
 	f := deathsFrom(shift(admissions(400), lag), 0.01, lag, nil, 0)
 	origin := f.Dates[f.Len()-1]
-	once := forecast(f, givenAdmissions(origin, 14, level, spread))
-	twice := forecast(f, givenAdmissions(origin, 14, 2*level, spread))
+	once := forecast(f, testframe.Ahead("incid_hosp", origin, 14, level, spread))
+	twice := forecast(f, testframe.Ahead("incid_hosp", origin, 14, 2*level, spread))
 	for i := 6; i < 14; i++ { // days 7..14: the delay's mass is all on given admissions
 		if got, want := once.Point[i], 0.01*level; math.Abs(got/want-1) > 0.05 {
 			t.Errorf("day %d: point %.1f, want 1%% of the given admissions, %.1f", i+1, got, want)
@@ -77,8 +61,8 @@ func TestGivenAdmissionsForecast(t *testing.T) {
 		t.Fatalf("without the given forecast, day 14 is %.1f: the test needs the model's own admissions forecast well below the given %.0f", own.Point[13], level)
 	}
 	for name, ahead := range map[string]*prevoir.CovariateForecast{
-		"another origin": givenAdmissions(origin-7, 14, level, spread),
-		"too short":      givenAdmissions(origin, 7, level, spread),
+		"another origin": testframe.Ahead("incid_hosp", origin-7, 14, level, spread),
+		"too short":      testframe.Ahead("incid_hosp", origin, 7, level, spread),
 	} {
 		if fc := forecast(f, ahead); !reflect.DeepEqual(fc, own) {
 			t.Errorf("%s: the forecast is not the model's own (day 14: %.1f, own %.1f)", name, fc.Point[13], own.Point[13])
@@ -124,7 +108,7 @@ func TestPinnedUsesGivenAdmissions(t *testing.T) {
 		t.Errorf("loaded without a given forecast: day 14 %.1f, the fit's %.1f", fc.Point[13], own.Point[13])
 	}
 	g := *f
-	g.Ahead = map[string]*prevoir.CovariateForecast{"incid_hosp": givenAdmissions(origin, 14, 10000, 0.2)}
+	g.Ahead = map[string]*prevoir.CovariateForecast{"incid_hosp": testframe.Ahead("incid_hosp", origin, 14, 10000, 0.2)}
 	if fc := predict(&g); math.Abs(fc.Point[13]/100-1) > 0.05 {
 		t.Errorf("loaded with a given forecast of 10000 admissions a day: day 14 %.1f, want about 100", fc.Point[13])
 	}
