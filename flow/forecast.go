@@ -63,16 +63,24 @@ func (f *Flows) forecast(ctx context.Context, waiting []string) (*ForecastReport
 		return nil, err
 	}
 	rep := &ForecastReport{}
-	params := map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}
-	if rep.Inputs, err = f.leadingInputs(ctx, v, frame, append(slices.Clone(waiting), f.RegisteredModel)); err != nil {
-		return nil, err
-	}
-	for _, in := range rep.Inputs {
-		maps.Copy(params, in.Params())
-	}
-	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: lin, Params: params},
+	err = f.track(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: v.Family, Lineage: lin,
+		Params: map[string]string{"model": f.RegisteredModel, "version": fmt.Sprint(v.Version), "family": v.Family, "origin": origin.String()}},
 		func(run *tracking.Run) error {
 			rep.RunID = run.ID
+			inputs, err := f.leadingInputs(ctx, v, frame, append(slices.Clone(waiting), f.RegisteredModel))
+			if err != nil {
+				return err
+			}
+			params := map[string]string{}
+			for _, in := range inputs {
+				maps.Copy(params, in.Params())
+			}
+			if len(params) > 0 {
+				if err := run.LogParams(ctx, params); err != nil {
+					return err
+				}
+			}
+			rep.Inputs = inputs
 			fitted, err := f.loadVersion(ctx, v, frame)
 			if err != nil {
 				return err
@@ -128,7 +136,11 @@ func (f *Flows) leadingInputs(ctx context.Context, v *prevoir.ModelVersion, fram
 }
 
 // leadingForecast returns the forecast of column col from origin by the champion of its
-// target, or why there is none. The error is the context's: anything else falls back.
+// target, or why there is none. The error is the context's: anything else falls back. The
+// target's flows are derived from these by For, which leaves out of the frame only that
+// target's column: from the default target's flows (the deaths', whose column the configured
+// covariates never hold) that is the frame the target's own flows build, so its own forecast
+// flow finds the forecast made here.
 func (f *Flows) leadingForecast(ctx context.Context, col string, origin prevoir.Date, waiting []string) (*prevoir.CovariateForecast, string, error) {
 	i := slices.IndexFunc(prevoir.Targets(), func(t prevoir.Target) bool { return t.Column == col })
 	if i < 0 {
