@@ -526,10 +526,8 @@ func (ft *fitted) Predict(ctx context.Context, h int, quantiles []float64) (*pre
 	if h < 1 {
 		return nil, fmt.Errorf("%s: horizon %d must be at least 1", ft.o.Label, h)
 	}
-	for j, q := range quantiles {
-		if !(q > 0 && q < 1) || (j > 0 && q <= quantiles[j-1]) {
-			return nil, fmt.Errorf("%s: quantiles %v: want strictly increasing levels in (0, 1)", ft.o.Label, quantiles)
-		}
+	if !increasingLevels(quantiles) {
+		return nil, fmt.Errorf("%s: quantiles %v: want strictly increasing levels in (0, 1)", ft.o.Label, quantiles)
 	}
 	levels, afc, err := ft.admissions(ctx, h)
 	if err != nil {
@@ -626,10 +624,19 @@ func (ft *fitted) admissions(ctx context.Context, h int) ([]float64, *prevoir.Fo
 }
 
 // usable says whether fc forecasts the h days after origin with quantiles a path can be read
-// on (fc.Validate, and at least two levels).
+// on: valid, at least two strictly increasing levels in (0, 1).
 func usable(fc *prevoir.Forecast, origin prevoir.Date, h int) bool {
-	return fc.Origin == origin && len(fc.Dates) >= h && len(fc.Quantiles) >= 2 && fc.Validate() == nil &&
-		slices.IsSorted(fc.Quantiles) && fc.Quantiles[0] > 0 && fc.Quantiles[len(fc.Quantiles)-1] < 1
+	return fc.Origin == origin && len(fc.Dates) >= h && len(fc.Quantiles) >= 2 && increasingLevels(fc.Quantiles) && fc.Validate() == nil
+}
+
+// increasingLevels says whether q are strictly increasing probabilities in (0, 1).
+func increasingLevels(q []float64) bool {
+	for j, p := range q {
+		if !(p > 0 && p < 1) || (j > 0 && p <= q[j-1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // interpolate reads the quantile function given at levels (values v) at u, linearly, constant
