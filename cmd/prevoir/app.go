@@ -226,6 +226,7 @@ func (a *app) configure(cmd *cobra.Command) error {
 		return err
 	}
 	a.warnRenamed(cmd)
+	a.warnDeprecated(cmd)
 	return nil
 }
 
@@ -541,6 +542,24 @@ func maxArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// rangeArgs is cobra.RangeArgs as a usage error.
+func rangeArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return usageError{fmt.Errorf("%s takes %d to %d arguments, got %d", cmd.CommandPath(), min, max, len(args))}
+		}
+		return nil
+	}
+}
+
+// argOr returns args[i], or "" when there is no such argument.
+func argOr(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
 }
 
 // exactArgs is cobra.ExactArgs as a usage error.
