@@ -10,10 +10,11 @@ import (
 	"github.com/prevoir/prevoir"
 )
 
-// printForecast prints a stored forecast: one row per day with the point and the quantiles,
-// then, when the model gave them, one row per whole week with its total and the total's own
-// quantiles.
-func printForecast(a *app, fc *prevoir.StoredForecast) error {
+// printForecast prints a stored forecast of target: one row per day with the point and the
+// quantiles, then, when the model gave them, one row per whole week with its total and the
+// total's own quantiles (not for an occupancy, whose weekly total, patient-days, no one plans
+// with).
+func printForecast(a *app, target prevoir.Target, fc *prevoir.StoredForecast) error {
 	fmt.Fprintf(a.stdout, "Forecast of %s from %s (last observed day), made %s by %s v%d (%s), run %s\n",
 		fc.Model, fc.Origin, shortTime(fc.MadeAt), fc.Model, fc.Version, fc.Family, fc.RunID)
 	levels := make([]string, len(fc.Quantiles))
@@ -34,7 +35,7 @@ func printForecast(a *app, fc *prevoir.StoredForecast) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if fc.Weekly == nil {
+	if fc.Weekly == nil || target.Kind == prevoir.KindOccupancy {
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "\nWeekly totals (week N: days %d(N-1)+1 .. %dN after %s), with their own quantiles\n", prevoir.WeekDays, prevoir.WeekDays, fc.Origin)
@@ -67,7 +68,7 @@ func (a *app) printServed(t prevoir.Target, fc *prevoir.StoredForecast, champ *p
 	if asJSON {
 		return a.printJSON(s)
 	}
-	if err := printForecast(a, fc); err != nil {
+	if err := printForecast(a, t, fc); err != nil {
 		return err
 	}
 	if s.Note != "" {

@@ -73,12 +73,12 @@ not stop the others (the command then exits non-zero naming them).`,
 				}
 				run = func(f *flow.Flows, t prevoir.Target) error { return a.train(ctx, f, p.modelsFor(t), &p) }
 			case "forecast":
-				run = func(f *flow.Flows, _ prevoir.Target) error {
+				run = func(f *flow.Flows, t prevoir.Target) error {
 					rep, err := f.Forecast(ctx)
 					if err != nil {
 						return err
 					}
-					if err := printForecast(a, rep.Forecast); err != nil {
+					if err := printForecast(a, t, rep.Forecast); err != nil {
 						return err
 					}
 					if rep.Existing {
