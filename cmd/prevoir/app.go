@@ -118,6 +118,11 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `prevoir forecasts the daily number of COVID-19 deaths in French hospitals (incid_dchosp)
 for the next 14 days from Santé publique France's open data on data.gouv.fr.
 
+It forecasts the other indicators hospital planners use too, each a target of its own with
+its own registered model (the target's name), champion, forecasts and scores: incid_hosp (new
+admissions), incid_rea (new intensive care admissions), hosp and rea (patients in hospital and
+in intensive care). --target names them (default incid_dchosp; "all" for every one).
+
 It keeps every release of its sources as a content-addressed snapshot and builds the daily
 frame that models learn from.
 

@@ -152,8 +152,9 @@ func (a *app) eachTarget(ts []prevoir.Target, fn func(prevoir.Target) error) err
 		}
 		fmt.Fprintln(a.stdout, heading(t))
 		if err := fn(t); err != nil {
+			// A usage error is every target's; an interruption stops the command.
 			var ue usageError
-			if errors.As(err, &ue) {
+			if errors.As(err, &ue) || errors.Is(err, context.Canceled) {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "prevoir: %s: %v\n", t.Name, err)
