@@ -139,7 +139,15 @@ func TestForecastShowAllTargets(t *testing.T) {
 	c.ok("run", "ingest", "--source-dir", data)
 	c.ok("run", "train", "--source-dir", data, "--target", "incid_dchosp", "--target", "rea", "--models", "snaive", "--train-origins", "1")
 
-	code, out, errs := c.run("forecast", "show", "--target", "all")
+	// run forecast on every target: the trained ones forecast (already done after training),
+	// the others fail without stopping them, and the command names them.
+	code, out, errs := c.run("run", "forecast", "--source-dir", data, "--target", "all")
+	if code != 1 || !strings.Contains(errs, "3 of 5 targets failed (incid_hosp, incid_rea, hosp)") ||
+		strings.Count(out, "(already forecast from this origin by this version") != 2 || strings.Count(out, "\n== ") != 4 {
+		t.Errorf("run forecast --target all: exit %d %q\n%s", code, errs, out)
+	}
+
+	code, out, errs = c.run("forecast", "show", "--target", "all")
 	if code != 1 || !strings.Contains(errs, "no forecast served for incid_hosp, incid_rea, hosp") {
 		t.Errorf("forecast show --target all: exit %d %q", code, errs)
 	}
