@@ -120,3 +120,41 @@ func TestRefusesOtherLevels(t *testing.T) {
 		t.Errorf("24 levels: %v, %d bytes", err, len(b))
 	}
 }
+
+// TestSeveralTargets: several targets go in one file, one header, each target's rows under its
+// hub name in the order given; an occupancy's weekly total is refused, naming the target.
+func TestSeveralTargets(t *testing.T) {
+	deaths, _ := prevoir.LookupTarget(prevoir.TargetDeaths)
+	beds, _ := prevoir.LookupTarget(prevoir.TargetHospitalised)
+	adm, _ := prevoir.LookupTarget(prevoir.TargetAdmissions)
+	fc := forecast(prevoir.DefaultQuantiles())
+	b, err := hubverse.TargetsCSV([]hubverse.Entry{{Target: beds, Forecast: fc}, {Target: deaths, Forecast: fc}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := parse(t, b)
+	if len(rows) != 1+2*14*23 {
+		t.Fatalf("%d rows, want a header and 2×14×23", len(rows))
+	}
+	for k, r := range rows[1:] {
+		want := "hosp occupancy"
+		if k >= 14*23 {
+			want = "inc death"
+		}
+		if r[1] != want {
+			t.Fatalf("row %d: target %q, want %q", k+1, r[1], want)
+		}
+	}
+
+	b, err = hubverse.TargetsCSV([]hubverse.Entry{{Target: adm, Forecast: fc}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := parse(t, b); rows[1][1] != "1 wk ahead inc hosp" {
+		t.Errorf("weekly admissions: target %q", rows[1][1])
+	}
+	if _, err := hubverse.TargetsCSV([]hubverse.Entry{{Target: deaths, Forecast: fc}, {Target: beds, Forecast: fc}}, true); err == nil ||
+		!strings.Contains(err.Error(), "hosp (patients in hospital) is an occupancy") {
+		t.Errorf("weekly occupancy: %v", err)
+	}
+}

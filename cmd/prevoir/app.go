@@ -118,6 +118,11 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `prevoir forecasts the daily number of COVID-19 deaths in French hospitals (incid_dchosp)
 for the next 14 days from Santé publique France's open data on data.gouv.fr.
 
+It forecasts the other indicators hospital planners use too, each a target of its own with
+its own registered model (the target's name), champion, forecasts and scores: incid_hosp (new
+admissions), incid_rea (new intensive care admissions), hosp and rea (patients in hospital and
+in intensive care). --target names them (default incid_dchosp; "all" for every one).
+
 It keeps every release of its sources as a content-addressed snapshot and builds the daily
 frame that models learn from.
 
@@ -226,6 +231,7 @@ func (a *app) configure(cmd *cobra.Command) error {
 		return err
 	}
 	a.warnRenamed(cmd)
+	a.warnDeprecated(cmd)
 	return nil
 }
 
@@ -541,6 +547,24 @@ func maxArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// rangeArgs is cobra.RangeArgs as a usage error.
+func rangeArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return usageError{fmt.Errorf("%s takes %d to %d arguments, got %d", cmd.CommandPath(), min, max, len(args))}
+		}
+		return nil
+	}
+}
+
+// argOr returns args[i], or "" when there is no such argument.
+func argOr(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
 }
 
 // exactArgs is cobra.ExactArgs as a usage error.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/hubverse"
 )
 
@@ -14,8 +13,9 @@ const formatHubverse = "hubverse"
 
 func (a *app) forecastExportCommand() *cobra.Command {
 	var (
-		model, format, out string
-		weekly             bool
+		tf          targetFlags
+		format, out string
+		weekly      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -30,23 +30,45 @@ and horizon in days (the date is origin_date + horizon). With --weekly, the tota
 forecast's whole weeks with their own quantiles: target "N wk ahead inc death", horizon N, week N
 being days 7N-6 .. 7N after the origin (with a Saturday origin, the European Forecast Hub's week
 ending N Saturdays later). A forecast without weekly totals, or stored by an earlier prevoir
-without the 23 levels, is refused: nothing is written.`,
+without the 23 levels, is refused: nothing is written.
+
+With several targets (--target all, or repeated), one file holds them all, as a hub's round
+collects every target of a model in one file: the target column tells them apart, "inc death"
+(incid_dchosp), "inc hosp" (incid_hosp), "inc icu" (incid_rea), "hosp occupancy" (hosp) and
+"icu occupancy" (rea), in the order named; with --weekly, "N wk ahead " before the daily
+counts' names. An occupancy's weekly total (patient-days) is no hub's target: --weekly refuses
+hosp and rea. A target without a served forecast is an error, and nothing is written.`,
+		Example: `  prevoir forecast export -o 2022-12-10-prevoir-ets.csv
+  prevoir forecast export --target all -o 2022-12-10-prevoir.csv
+  prevoir forecast export --target incid_dchosp,incid_hosp --weekly`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := oneOf("format", format, []string{formatHubverse}); err != nil {
+				return err
+			}
+			ts, err := tf.targets()
+			if err != nil {
 				return err
 			}
 			db, _, err := a.stores(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fc, _, err := loadServed(cmd.Context(), db, model)
-			if err != nil {
-				return err
+			var entries []hubverse.Entry
+			for _, t := range ts {
+				fc, _, err := loadServed(cmd.Context(), db, t.Name)
+				if err != nil {
+					return err
+				}
+				// Each forecast on its own first, so that an error names the one refused.
+				if _, err := hubverse.TargetsCSV([]hubverse.Entry{{Target: t, Forecast: &fc.Forecast}}, weekly); err != nil {
+					return fmt.Errorf("export forecast %d (%s v%d): %w", fc.ID, fc.Model, fc.Version, err)
+				}
+				entries = append(entries, hubverse.Entry{Target: t, Forecast: &fc.Forecast})
 			}
-			b, err := hubverse.CSV(&fc.Forecast, weekly)
+			b, err := hubverse.TargetsCSV(entries, weekly)
 			if err != nil {
-				return fmt.Errorf("export forecast %d (%s v%d): %w", fc.ID, fc.Model, fc.Version, err)
+				return fmt.Errorf("export: %w", err)
 			}
 			if out != "" && out != "-" {
 				if err := writeFileAtomic(out, b); err != nil {
@@ -58,9 +80,9 @@ without the 23 levels, is refused: nothing is written.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&model, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	tf.register(cmd, targetsUsage("whose served forecast is written, in one file"))
 	cmd.Flags().StringVar(&format, "format", formatHubverse, "output format: "+formatHubverse)
-	cmd.Flags().BoolVar(&weekly, "weekly", false, `the weekly totals ("N wk ahead inc death") instead of the days`)
+	cmd.Flags().BoolVar(&weekly, "weekly", false, `the weekly totals ("N wk ahead inc death") instead of the days (not of an occupancy)`)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (atomically) instead of stdout")
 	markPerInvocation(cmd, "format", "weekly", "output")
 	markReadOnly(cmd)

@@ -18,30 +18,26 @@ import (
 	"github.com/prevoir/prevoir/sqlstore"
 )
 
-// defaultTrainModels are the models a training of the default target trains when none are
-// named (models.TrainDefaults).
-func defaultTrainModels() string {
-	t, _ := prevoir.LookupTarget(prevoir.DefaultTarget)
-	return strings.Join(models.TrainDefaults(t), ",")
-}
-
 // pipelineFlags are the settings of the flows. Each command registers those it uses, so that
 // its help lists them and no other (see register, registerFlows, registerJobs).
 type pipelineFlags struct {
-	sources         sourceFlags
-	frame           frameFlags
-	registeredModel string
-	trainModels     string
-	train           flow.TrainOptions
-	monitor         monitor.Options
-	retrainOnDrift  bool
+	sources sourceFlags
+	frame   frameFlags
+	// targetFlags: the commands that take --target register it themselves (register adds
+	// only the deprecated --registered-model).
+	targetFlags
+	trainModels    string
+	train          flow.TrainOptions
+	monitor        monitor.Options
+	retrainOnDrift bool
 }
 
 // register adds what every command that builds the frame and reads the registry uses
-// (backtest, run, worker, serve): the sources, the frame settings, the registered model.
+// (backtest, run, worker, serve): the sources, the frame settings, and the deprecated
+// --registered-model (a target's name), which the flows follow (see flows).
 func (p *pipelineFlags) register(cmd *cobra.Command) {
 	p.registerFrame(cmd)
-	cmd.Flags().StringVar(&p.registeredModel, "registered-model", prevoir.DefaultTarget, "name of the forecasting task in the model registry")
+	p.registerAlias(cmd)
 }
 
 // registerFrame adds what building the frame from the stored snapshots uses: the sources and
@@ -59,7 +55,7 @@ func (p *pipelineFlags) registerFlows(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	floatVar(fl, &p.monitor.DriftFactor, "alert-drift-factor", 1.5, moreThan(0), "alert when the champion's live MAE over its last "+strconv.Itoa(prevoir.LiveWindow)+" scored days exceeds this times its backtest MAE")
 	durationVar(fl, &p.monitor.StaleAfter, "alert-stale-after", 96*time.Hour, moreThan(0), "alert when a source has not changed for longer than this")
-	fl.StringVar(&p.trainModels, "models", defaultTrainModels(), "models a training trains (comma-separated; see prevoir backtest --help)")
+	fl.StringVar(&p.trainModels, "models", "", "models a training trains, the same for every target (comma-separated; see prevoir backtest --help; default: each target's own defaults)")
 	intVar(fl, &p.train.Epochs, "epochs", 0, atLeast(1), "epochs of the neural models (default: their own, 100)")
 	intVar(fl, &p.train.Origins, "train-origins", backtest.DefaultChampionWindow, atLeast(1), "weekly origins each model is backtested on when trained")
 	floatVar(fl, &p.train.Champion.Margin, "champion-margin", backtest.DefaultChampionMargin, between(0, 1), "relative MAE improvement a challenger needs to replace the champion (0: any improvement)")
@@ -72,18 +68,44 @@ func (p *pipelineFlags) registerJobs(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&p.retrainOnDrift, "retrain-on-drift", true, "queue an early training when the champion's live error drifts (see --alert-drift-factor)")
 }
 
+// models returns the models of --models, or the default target's defaults when none are named.
 func (p *pipelineFlags) models() []string {
+	t, _ := prevoir.LookupTarget(prevoir.DefaultTarget)
+	return p.modelsFor(t)
+}
+
+// modelsFor returns the models a training of target t trains: those of --models, the same for
+// every target, or t's own defaults when none are named.
+func (p *pipelineFlags) modelsFor(t prevoir.Target) []string {
 	var out []string
 	for _, m := range strings.Split(p.trainModels, ",") {
 		if m = strings.TrimSpace(m); m != "" {
 			out = append(out, m)
 		}
 	}
+	if len(out) == 0 {
+		return models.TrainDefaults(t)
+	}
 	return out
 }
 
-// flows builds the flows on the opened stores.
+// flows builds the flows on the opened stores: those of the target the deprecated
+// --registered-model names, or of the default target.
 func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
+	t, err := (&targetFlags{registeredModel: p.registeredModel}).target("")
+	if err != nil {
+		return nil, err
+	}
+	f, err := a.baseFlows(cmd, p)
+	if err != nil {
+		return nil, err
+	}
+	return f.For(t), nil
+}
+
+// baseFlows builds the flows of the default target on the opened stores, the base of every
+// target's (f.For(t)).
+func (a *app) baseFlows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	srcs, err := p.sources.sources()
 	if err != nil {
 		return nil, err
@@ -103,7 +125,7 @@ func (a *app) flows(cmd *cobra.Command, p *pipelineFlags) (*flow.Flows, error) {
 	cfg, _ := json.Marshal(a.effectiveConfig(cmd))
 	return &flow.Flows{
 		Sources: srcs, Ingester: svc, Tracker: tr, Registry: reg, Forecasts: sqlstore.NewForecastStore(a.db),
-		RegisteredModel: p.registeredModel, FrameOptions: fopts, Logger: a.logger, Config: string(cfg),
+		RegisteredModel: prevoir.DefaultTarget, FrameOptions: fopts, Logger: a.logger, Config: string(cfg),
 		Monitor: p.monitor, RetrainOnDrift: p.retrainOnDrift,
 	}, nil
 }

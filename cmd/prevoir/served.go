@@ -12,9 +12,11 @@ import (
 )
 
 // servedJSON is forecast show --json: the served forecast, and whether it is the champion's
-// (the same fields as /api/v1/forecast).
+// (the same fields as /api/v1/forecast), with its target's name. A target without a forecast
+// (with several targets) has no forecast fields and a note saying why.
 type servedJSON struct {
 	*prevoir.StoredForecast
+	Target     string `json:"target"`
 	IsChampion bool   `json:"is_champion"`
 	Note       string `json:"note,omitempty"`
 }
@@ -60,17 +62,16 @@ func (a *app) forecastChampion(ctx context.Context, f *flow.Flows) error {
 	return nil
 }
 
-// afterAliasMove makes the forecast served the new champion's once a command moved model's
+// afterAliasMove makes the forecast served the new champion's once a command moved target t's
 // alias (nothing to do for another alias): the stored snapshots of the selected sources make
 // the frame, with the frame settings of the command (those of run forecast).
-func (a *app) afterAliasMove(cmd *cobra.Command, p *pipelineFlags, model, alias string) error {
+func (a *app) afterAliasMove(cmd *cobra.Command, p *pipelineFlags, t prevoir.Target, alias string) error {
 	if alias != prevoir.AliasChampion {
 		return nil
 	}
-	p.registeredModel = model
-	f, err := a.flows(cmd, p)
+	f, err := a.baseFlows(cmd, p)
 	if err != nil {
 		return err
 	}
-	return a.forecastChampion(cmd.Context(), f)
+	return a.forecastChampion(cmd.Context(), f.For(t))
 }
