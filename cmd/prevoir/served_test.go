@@ -173,8 +173,9 @@ func TestPromotionAndRetrainQueueTheChampionsForecast(t *testing.T) {
 	f := &flow.Flows{Sources: prevoir.DefaultSources(), Tracker: tr, Registry: reg, Forecasts: sqlstore.NewForecastStore(db),
 		Ingester:        &ingest.Service{Snapshots: sqlstore.NewSnapshotStore(db), Blobs: blobs},
 		RegisteredModel: prevoir.DefaultTarget, FrameOptions: prevoir.DefaultFrameOptions()}
-	p := &pipelineFlags{trainModels: "snaive,theta", train: flow.TrainOptions{Origins: 3}}
+	p := &pipelineFlags{trainModels: "snaive,theta", modelsGiven: true, train: flow.TrainOptions{Origins: 3}}
 	cfg := jobs.DefaultConfig()
+	cfg.Targets = []string{prevoir.DefaultTarget}
 	q, err := jobs.Open(ctx, db, handlers(f, p), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
