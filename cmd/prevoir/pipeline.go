@@ -36,10 +36,10 @@ type pipelineFlags struct {
 	// modelsGiven: --models was set (flag, environment or config file), and names the models
 	// of every target's training; otherwise each target trains its defaults
 	// (models.TrainDefaults).
-	modelsGiven bool
-	train           flow.TrainOptions
-	monitor         monitor.Options
-	retrainOnDrift  bool
+	modelsGiven    bool
+	train          flow.TrainOptions
+	monitor        monitor.Options
+	retrainOnDrift bool
 }
 
 // register adds what every command that builds the frame and reads the registry uses
