@@ -77,12 +77,16 @@ type Run struct {
 	// ID is 32 hex digits, like an MLflow run ID, unique across databases.
 	ID string `json:"id"`
 	// Experiment groups runs ("prevoir" by default), as MLflow experiments do.
-	Experiment string    `json:"experiment"`
-	Kind       RunKind   `json:"kind"`
-	Name       string    `json:"name"` // e.g. the model family trained
-	Status     RunStatus `json:"status"`
-	StartedAt  time.Time `json:"started_at"`
-	EndedAt    time.Time `json:"ended_at,omitzero"`
+	Experiment string  `json:"experiment"`
+	Kind       RunKind `json:"kind"`
+	Name       string  `json:"name"` // e.g. the model family trained
+	// Target is the target the run worked for (its registered model's name, e.g.
+	// "incid_dchosp"): set on every target-specific run (train, select, backtest, forecast,
+	// score), empty for an ingest, which fetches the sources every target shares.
+	Target    string    `json:"target,omitempty"`
+	Status    RunStatus `json:"status"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
 	// HeartbeatAt is refreshed while the run's process works; Owner names that process
 	// (host:pid). Together they let a later start find runs whose process died.
 	HeartbeatAt time.Time `json:"heartbeat_at"`
@@ -147,8 +151,10 @@ type RunFilter struct {
 	Experiment string
 	Kind       RunKind
 	Name       string
-	Status     RunStatus
-	Limit      int
+	// Target selects a target's runs ("" any run, ingests included).
+	Target string
+	Status RunStatus
+	Limit  int
 }
 
 // RunStore records runs. Every call is atomic; writes that are repeated with the same content

@@ -57,10 +57,14 @@ func (f *Flows) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// track runs fn as a recorded run and ends it with fn's outcome.
+// track runs fn as a recorded run and ends it with fn's outcome. Every run but an ingest
+// (which fetches the sources all targets share) is recorded under the flows' target.
 func (f *Flows) track(ctx context.Context, r *prevoir.Run, fn func(*tracking.Run) error) error {
 	if r.Config == "" {
 		r.Config = f.Config
+	}
+	if r.Target == "" && r.Kind != prevoir.RunIngest {
+		r.Target = f.RegisteredModel
 	}
 	run, err := f.Tracker.Start(ctx, r)
 	if err != nil {

@@ -27,38 +27,41 @@ func LastFire(s cron.Schedule, after, now time.Time) (time.Time, bool) {
 // CatchUp queues, for each schedule that fired since its flow last ran, one job: a worker that
 // was down when runs were due catches up once, not once per missed slot. When a flow last ran
 // is when its latest run started, as runs records it: an ingest run for the ingest schedule, a
-// champion selection (the end of a training) for the training one; a flow that never ran is
-// left to its first scheduled run (an empty home is set up by hand). It returns the kinds it
-// queued.
+// target's champion selection (the end of its training) for the training schedule of that
+// target, each configured target catching up on its own; a flow that never ran is left to its
+// first scheduled run (an empty home, or a target new to it, is set up by hand). It returns
+// the kinds it queued, a training as "train:TARGET".
 func (q *Queue) CatchUp(ctx context.Context, now time.Time, runs prevoir.RunStore) ([]string, error) {
 	type sched struct {
-		kind, expr string
-		run        prevoir.RunKind
+		name, expr string
+		filter     prevoir.RunFilter
 		args       river.JobArgs
 	}
+	scheds := []sched{{KindIngest, q.cfg.IngestSchedule, prevoir.RunFilter{Kind: prevoir.RunIngest, Limit: 1}, IngestArgs{Trigger: "catch-up"}}}
+	for _, t := range q.cfg.Targets {
+		scheds = append(scheds, sched{KindTrain + ":" + t, q.cfg.TrainSchedule, prevoir.RunFilter{Kind: prevoir.RunSelect, Target: t, Limit: 1},
+			TrainArgs{Trigger: "catch-up", Target: t}})
+	}
 	var queued []string
-	for _, s := range []sched{
-		{KindIngest, q.cfg.IngestSchedule, prevoir.RunIngest, IngestArgs{Trigger: "catch-up"}},
-		{KindTrain, q.cfg.TrainSchedule, prevoir.RunSelect, TrainArgs{Trigger: "catch-up"}},
-	} {
+	for _, s := range scheds {
 		cs, err := ParseSchedule(s.expr)
 		if err != nil {
 			return queued, err
 		}
-		rs, err := runs.ListRuns(ctx, prevoir.RunFilter{Kind: s.run, Limit: 1})
+		rs, err := runs.ListRuns(ctx, s.filter)
 		if err != nil {
-			return queued, fmt.Errorf("catch up %s: its last run: %w", s.kind, err)
+			return queued, fmt.Errorf("catch up %s: its last run: %w", s.name, err)
 		}
 		if len(rs) == 0 {
 			continue
 		}
 		last := rs[0].StartedAt
 		if fire, missed := LastFire(cs, last, now); missed {
-			q.logger.InfoContext(ctx, "catching up a missed schedule", "flow", s.kind, "due", fire, "last_run", last)
+			q.logger.InfoContext(ctx, "catching up a missed schedule", "flow", s.name, "due", fire, "last_run", last)
 			if _, dup, err := q.Insert(ctx, s.args); err != nil {
 				return queued, err
 			} else if !dup {
-				queued = append(queued, s.kind)
+				queued = append(queued, s.name)
 			}
 		}
 	}

@@ -3,8 +3,14 @@
 // (riverpgxv5) when several workers share the work. It replaces the original project's Prefect
 // deployment: periodic jobs on cron schedules in a time zone, retries with backoff for
 // transient failures and none for permanent ones, unique jobs so a schedule never runs twice at
-// once, timeouts, a training fan-out of one job per model, and a catch-up that runs a missed
-// schedule once, not once per missed slot.
+// once, timeouts, a training fan-out of one job per (target, model), and a catch-up that runs
+// a missed schedule once, not once per missed slot.
+//
+// Every job but an ingest is for one target (prevoir.Target): its args carry the target's name,
+// "" standing for prevoir.DefaultTarget, so that jobs queued before targets existed still run
+// as they were meant to. A job that names no target where one is expected (a train, an
+// ingest's follow-ups) is for every target the process running it is configured with
+// (Config.Targets).
 package jobs
 
 import (
@@ -40,7 +46,8 @@ const (
 	KindSelectChampion = "select_champion"
 )
 
-// IngestArgs asks for the ingest flow; a successful ingest queues a forecast and a score.
+// IngestArgs asks for the ingest flow; a successful ingest queues a forecast and a score for
+// every configured target. The ingest itself is shared by the targets: it has none.
 type IngestArgs struct {
 	Trigger string `json:"trigger"` // "schedule", "catch-up", "manual", ...
 }
@@ -52,6 +59,8 @@ func (IngestArgs) Kind() string { return KindIngest }
 // champion when it runs.
 type ForecastArgs struct {
 	Trigger string `json:"trigger"`
+	// Target is the target forecast ("": prevoir.DefaultTarget).
+	Target string `json:"target,omitempty"`
 	// Champion is the champion's version when the job was queued after a promotion or a
 	// training, so that a forecast job queued for an earlier champion, still
 	// unfinished, does not stand for this one (jobs are unique by their arguments).
@@ -61,16 +70,20 @@ type ForecastArgs struct {
 // Kind implements river.JobArgs.
 func (ForecastArgs) Kind() string { return KindForecast }
 
-// ScoreArgs asks for the score flow.
+// ScoreArgs asks for the score flow of a target; a drift asks for an early training of it.
 type ScoreArgs struct {
 	Trigger string `json:"trigger"`
+	// Target is the target scored ("": prevoir.DefaultTarget).
+	Target string `json:"target,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (ScoreArgs) Kind() string { return KindScore }
 
-// TrainArgs asks for a training of Models (the configured models when empty).
+// TrainArgs asks for a training of Models (each target's configured models when empty) for
+// Target, or for every configured target when Target is "".
 type TrainArgs struct {
+	Target  string   `json:"target,omitempty"`
 	Models  []string `json:"models,omitempty"`
 	Epochs  int      `json:"epochs,omitempty"`
 	Trigger string   `json:"trigger"`
@@ -79,8 +92,10 @@ type TrainArgs struct {
 // Kind implements river.JobArgs.
 func (TrainArgs) Kind() string { return KindTrain }
 
-// TrainModelArgs trains one model of a training batch.
+// TrainModelArgs trains one model of a target's training batch.
 type TrainModelArgs struct {
+	// Target is the target trained ("": prevoir.DefaultTarget).
+	Target string `json:"target,omitempty"`
 	Batch  string `json:"batch"`
 	Model  string `json:"model"`
 	Epochs int    `json:"epochs,omitempty"`
@@ -89,9 +104,11 @@ type TrainModelArgs struct {
 // Kind implements river.JobArgs.
 func (TrainModelArgs) Kind() string { return KindTrainModel }
 
-// SelectChampionArgs applies the champion rule once every model of the batch is trained; then
-// the champion's forecast is queued at once, so that what is served is its own.
+// SelectChampionArgs applies the champion rule once every model of the target's batch is
+// trained; then the champion's forecast is queued at once, so that what is served is its own.
 type SelectChampionArgs struct {
+	// Target is the target whose champion is chosen ("": prevoir.DefaultTarget).
+	Target string   `json:"target,omitempty"`
 	Batch  string   `json:"batch"`
 	Models []string `json:"models"`
 }
@@ -100,20 +117,32 @@ type SelectChampionArgs struct {
 func (SelectChampionArgs) Kind() string { return KindSelectChampion }
 
 // Handlers are the flows the workers run. A nil handler leaves its kind unregistered: this
-// process does not fetch such jobs (another one may).
+// process does not fetch such jobs (another one may). The target handlers are given is a
+// target's name, never "" (a job's "" is prevoir.DefaultTarget).
 type Handlers struct {
 	Ingest   func(ctx context.Context) error
-	Forecast func(ctx context.Context) error
-	// Score scores the forecasts; retrain asks for an early training (the champion drifted).
-	Score func(ctx context.Context) (retrain bool, err error)
-	// TrainModel trains one model as part of a batch; SelectChampion applies the champion rule
-	// over the models of a batch once they are all done, and returns the champion's version
-	// (0: none), whose forecast is then queued: it is new when the champion changed, and found
-	// already made (nothing recomputed) when it did not.
-	TrainModel     func(ctx context.Context, batch, model string, epochs int) error
-	SelectChampion func(ctx context.Context, batch string, models []string) (champion int, err error)
-	// Models are the models a train job trains when it names none.
-	Models []string
+	Forecast func(ctx context.Context, target string) error
+	// Score scores a target's forecasts; retrain asks for an early training of that target
+	// (its champion drifted).
+	Score func(ctx context.Context, target string) (retrain bool, err error)
+	// TrainModel trains one model of a target as part of a batch; SelectChampion applies the
+	// champion rule over the models of a target's batch once they are all done, and returns
+	// the champion's version (0: none), whose forecast is then queued: it is new when the
+	// champion changed, and found already made (nothing recomputed) when it did not.
+	TrainModel     func(ctx context.Context, target, batch, model string, epochs int) error
+	SelectChampion func(ctx context.Context, target, batch string, models []string) (champion int, err error)
+	// Models returns the models a train job of target trains when it names none (nil: a train
+	// job must name them).
+	Models func(target string) []string
+}
+
+// targetOf returns the target a job's target field names: "" is prevoir.DefaultTarget, what
+// every job meant before targets existed.
+func targetOf(name string) string {
+	if name == "" {
+		return prevoir.DefaultTarget
+	}
+	return name
 }
 
 // Config configures the queue.
@@ -141,6 +170,12 @@ type Config struct {
 	// ID names this process in River's tables and in job leases (tracking.Owner by default,
 	// the name runs record).
 	ID string
+	// Targets are the targets this process trains, forecasts and scores when a job names none:
+	// a scheduled or untargeted training, an ingest's forecasts and scores, the catch-up of
+	// the training schedule (empty: every target). Processes sharing a queue should share it,
+	// since the process that runs such a job decides. A job naming its target is worked
+	// whatever the setting: the work of a fan-out spreads over every worker.
+	Targets []string
 }
 
 // DefaultConfig returns the defaults: ingest then forecast and score every day at 19:30 Paris
@@ -256,6 +291,17 @@ func Open(ctx context.Context, db *sqlstore.DB, h *Handlers, cfg Config, logger 
 	}
 	if cfg.ID == "" {
 		cfg.ID = tracking.Owner()
+	}
+	if len(cfg.Targets) == 0 {
+		cfg.Targets = []string{prevoir.AllTargets}
+	}
+	ts, err := prevoir.ParseTargets(cfg.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: targets: %w", err)
+	}
+	cfg.Targets = cfg.Targets[:0:0]
+	for _, t := range ts {
+		cfg.Targets = append(cfg.Targets, t.Name)
 	}
 	q := &Queue{cfg: cfg, logger: logger, working: h != nil, leases: sqlstore.NewJobLeases(db), closed: make(chan struct{})}
 	q.life, q.endLife = context.WithCancel(context.Background())

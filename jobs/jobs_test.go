@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -140,9 +141,10 @@ func TestCatchUpOnce(t *testing.T) {
 	}
 }
 
-// TestCatchUpTraining: a training whose last champion selection is older than the last Monday
-// schedule is queued, whatever training runs of single models say (a batch ends with its
-// selection); an ingest whose latest run came after its schedule is not.
+// TestCatchUpTraining: a target's training whose last champion selection is older than the last
+// Monday schedule is queued for that target, whatever training runs of single models say (a
+// batch ends with its selection); a target selected since, or never trained, is not; an ingest
+// whose latest run came after its schedule is not.
 func TestCatchUpTraining(t *testing.T) {
 	loc := paris(t)
 	q, db := openQueue(t, testutil.SQLiteURL(t), nil, jobs.DefaultConfig())
@@ -153,20 +155,36 @@ func TestCatchUpTraining(t *testing.T) {
 	startRun(t, runs, prevoir.RunIngest, time.Date(2026, 3, 20, 19, 35, 0, 0, loc)) // older: the latest counts
 	startRun(t, runs, prevoir.RunSelect, time.Date(2026, 3, 16, 20, 30, 0, 0, loc)) // the Monday before
 	startRun(t, runs, prevoir.RunTrain, time.Date(2026, 3, 23, 20, 10, 0, 0, loc))  // a batch that never selected
+	// Patients in hospital were trained on the last Monday: nothing to catch up.
+	startRunFor(t, runs, prevoir.RunSelect, prevoir.TargetHospitalised, time.Date(2026, 3, 23, 20, 40, 0, 0, loc))
 	queued, err := q.CatchUp(ctx, now, runs)
-	if err != nil || !slices.Equal(queued, []string{jobs.KindTrain}) {
-		t.Fatalf("queued %v, %v; want the training only", queued, err)
+	if want := []string{jobs.KindTrain + ":" + prevoir.DefaultTarget}; err != nil || !slices.Equal(queued, want) {
+		t.Fatalf("queued %v, %v; want %v only", queued, err, want)
 	}
 	list, err := q.Jobs(ctx, 10)
-	if err != nil || len(list) != 1 || list[0].Kind != jobs.KindTrain || !strings.Contains(string(list[0].EncodedArgs), "catch-up") {
-		t.Errorf("jobs = %v, %v; want one train job triggered by the catch-up", list, err)
+	if err != nil || len(list) != 1 || list[0].Kind != jobs.KindTrain {
+		t.Fatalf("jobs = %v, %v; want one train job", list, err)
+	}
+	var a jobs.TrainArgs
+	if err := json.Unmarshal(list[0].EncodedArgs, &a); err != nil || a.Trigger != "catch-up" || a.Target != prevoir.DefaultTarget {
+		t.Errorf("train job args %s (%v): want the catch-up of %s", list[0].EncodedArgs, err, prevoir.DefaultTarget)
 	}
 }
 
-// startRun records a run of kind started at.
+// startRun records a run of kind started at, for the default target unless it is an ingest.
 func startRun(t *testing.T, runs prevoir.RunStore, kind prevoir.RunKind, at time.Time) {
 	t.Helper()
-	if err := runs.CreateRun(context.Background(), &prevoir.Run{Kind: kind, Name: string(kind), StartedAt: at}); err != nil {
+	target := prevoir.DefaultTarget
+	if kind == prevoir.RunIngest {
+		target = ""
+	}
+	startRunFor(t, runs, kind, target, at)
+}
+
+// startRunFor records a run of kind for target started at.
+func startRunFor(t *testing.T, runs prevoir.RunStore, kind prevoir.RunKind, target string, at time.Time) {
+	t.Helper()
+	if err := runs.CreateRun(context.Background(), &prevoir.Run{Kind: kind, Name: string(kind), Target: target, StartedAt: at}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -255,13 +273,25 @@ func TestIngestJobRetriesAndChains(t *testing.T) {
 		if done.Attempt != 2 || calls.Load() != 2 {
 			t.Errorf("completed after %d attempts, %d calls; want 2", done.Attempt, calls.Load())
 		}
-		list, _ := q.Jobs(ctx, 10)
-		kinds := map[string]int{}
+		// A forecast and a score of every target (the configured ones: all by default).
+		list, _ := q.Jobs(ctx, 20)
+		followed := map[string]int{}
 		for _, j := range list {
-			kinds[j.Kind]++
+			var a struct{ Target string }
+			if j.Kind == jobs.KindForecast || j.Kind == jobs.KindScore {
+				if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+					t.Fatal(err)
+				}
+				followed[j.Kind+" "+a.Target]++
+			}
 		}
-		if kinds[jobs.KindForecast] != 1 || kinds[jobs.KindScore] != 1 {
-			t.Errorf("after ingest, jobs %v; want one forecast and one score", kinds)
+		for _, target := range prevoir.TargetNames() {
+			if followed[jobs.KindForecast+" "+target] != 1 || followed[jobs.KindScore+" "+target] != 1 {
+				t.Errorf("after ingest, jobs %v; want one forecast and one score of %s", followed, target)
+			}
+		}
+		if len(followed) != 2*len(prevoir.TargetNames()) {
+			t.Errorf("after ingest, jobs %v; want a forecast and a score of each target", followed)
 		}
 
 		// A malformed release is not retried: the job is cancelled with the error.

@@ -98,7 +98,7 @@ func TestChampionSelectionWaitsForItsBatch(t *testing.T) {
 	)
 	started, release := make(chan struct{}), make(chan struct{})
 	h := &jobs.Handlers{
-		TrainModel: func(ctx context.Context, batch, model string, epochs int) error {
+		TrainModel: func(ctx context.Context, target, batch, model string, epochs int) error {
 			if model != "slow" {
 				return nil
 			}
@@ -111,7 +111,7 @@ func TestChampionSelectionWaitsForItsBatch(t *testing.T) {
 				return ctx.Err()
 			}
 		},
-		SelectChampion: func(ctx context.Context, batch string, models []string) (int, error) {
+		SelectChampion: func(ctx context.Context, target, batch string, models []string) (int, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			selected = append(selected, batch)
@@ -121,7 +121,9 @@ func TestChampionSelectionWaitsForItsBatch(t *testing.T) {
 			return 0, nil
 		},
 	}
-	q, _ := openQueue(t, testutil.SQLiteURL(t), h, jobs.DefaultConfig())
+	cfg := jobs.DefaultConfig()
+	cfg.Targets = []string{prevoir.DefaultTarget} // one batch to watch
+	q, _ := openQueue(t, testutil.SQLiteURL(t), h, cfg)
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

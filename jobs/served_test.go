@@ -30,8 +30,8 @@ func TestChampionSelectionQueuesItsForecast(t *testing.T) {
 		}
 		h := &jobs.Handlers{
 			// The selections are queued directly: no model is trained.
-			TrainModel: func(context.Context, string, string, int) error { return nil },
-			SelectChampion: func(ctx context.Context, batch string, models []string) (int, error) {
+			TrainModel: func(context.Context, string, string, string, int) error { return nil },
+			SelectChampion: func(ctx context.Context, target, batch string, models []string) (int, error) {
 				o := outcomes[batch]
 				return o.champion, o.err
 			},

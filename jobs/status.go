@@ -20,14 +20,25 @@ func (q *Queue) InsertIngest(ctx context.Context, trigger string) (int64, error)
 	return q.insertID(ctx, IngestArgs{Trigger: trigger})
 }
 
-// InsertTrain queues a training of the configured models, as InsertIngest.
+// InsertTrain queues a training of every configured target with its configured models, as
+// InsertIngest.
 func (q *Queue) InsertTrain(ctx context.Context, trigger string) (int64, error) {
 	return q.insertID(ctx, TrainArgs{Trigger: trigger})
 }
 
-// InsertForecast queues the forecast flow for champion (see ForecastArgs), as InsertIngest.
+// InsertForecast queues the forecast flow of the default target for champion (see
+// ForecastArgs), as InsertIngest.
 func (q *Queue) InsertForecast(ctx context.Context, trigger string, champion int) (int64, error) {
-	return q.insertID(ctx, ForecastArgs{Trigger: trigger, Champion: champion})
+	return q.InsertTargetForecast(ctx, prevoir.DefaultTarget, trigger, champion)
+}
+
+// InsertTargetForecast queues the forecast flow of target for champion (see ForecastArgs), as
+// InsertIngest.
+func (q *Queue) InsertTargetForecast(ctx context.Context, target, trigger string, champion int) (int64, error) {
+	if _, err := prevoir.LookupTarget(targetOf(target)); err != nil {
+		return 0, err
+	}
+	return q.insertID(ctx, ForecastArgs{Trigger: trigger, Target: target, Champion: champion})
 }
 
 func (q *Queue) insertID(ctx context.Context, args river.JobArgs) (int64, error) {

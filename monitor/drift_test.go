@@ -192,3 +192,36 @@ func TestFailingFlowNeedsTwoFailuresInARow(t *testing.T) {
 		})
 	}
 }
+
+// TestFailingFlowOfItsTarget: two failed trainings of one target alert that target's monitor,
+// not another target's, whose own trainings went well.
+func TestFailingFlowOfItsTarget(t *testing.T) {
+	ctx := context.Background()
+	st := openStores(t, testutil.SQLiteURL(t))
+	start := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	for i, r := range []struct {
+		target string
+		failed bool
+	}{{prevoir.DefaultTarget, false}, {prevoir.TargetHospitalised, true}, {prevoir.TargetHospitalised, true}} {
+		run := &prevoir.Run{Kind: prevoir.RunTrain, Target: r.target, StartedAt: start.Add(time.Duration(i) * time.Hour)}
+		if err := st.Runs.CreateRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		status, msg := prevoir.RunFinished, ""
+		if r.failed {
+			status, msg = prevoir.RunFailed, "boom"
+		}
+		if err := st.Runs.EndRun(ctx, run.ID, status, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for target, want := range map[string]int{prevoir.DefaultTarget: 0, prevoir.TargetHospitalised: 1} {
+		alerts, err := monitor.Check(ctx, st, monitor.Options{Model: target, Sources: []string{}, Flows: []prevoir.RunKind{prevoir.RunTrain}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(alerts) != want || want == 1 && alerts[0].Kind != monitor.KindFlowFailing {
+			t.Errorf("%s's monitor: alerts %+v; want %d failing training", target, alerts, want)
+		}
+	}
+}

@@ -209,11 +209,16 @@ func quarantined(ctx context.Context, st Stores, o Options) ([]Alert, error) {
 	return out, nil
 }
 
-// failing finds flows whose last two runs failed.
+// failing finds flows whose last two runs failed: the model's own runs (its target's), or the
+// ingest, which every target shares.
 func failing(ctx context.Context, st Stores, o Options) ([]Alert, error) {
 	var out []Alert
 	for _, kind := range o.Flows {
-		runs, err := st.Runs.ListRuns(ctx, prevoir.RunFilter{Kind: kind, Limit: 3})
+		f := prevoir.RunFilter{Kind: kind, Target: o.Model, Limit: 3}
+		if kind == prevoir.RunIngest {
+			f.Target = ""
+		}
+		runs, err := st.Runs.ListRuns(ctx, f)
 		if err != nil {
 			return nil, err
 		}

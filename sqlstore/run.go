@@ -47,9 +47,9 @@ func (st *RunStore) CreateRun(ctx context.Context, r *prevoir.Run) error {
 	}
 	err = st.db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, st.db.rebind(`INSERT INTO runs
-			(id, experiment, kind, name, status, started_at, heartbeat_at, owner, snapshots, frame_sha256, config, code_version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			r.ID, r.Experiment, string(r.Kind), r.Name, string(r.Status), st.db.ts(r.StartedAt), st.db.ts(r.HeartbeatAt),
+			(id, experiment, kind, name, target, status, started_at, heartbeat_at, owner, snapshots, frame_sha256, config, code_version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			r.ID, r.Experiment, string(r.Kind), r.Name, r.Target, string(r.Status), st.db.ts(r.StartedAt), st.db.ts(r.HeartbeatAt),
 			r.Owner, string(snaps), r.FrameSHA256, r.Config, r.CodeVersion); err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (st *RunStore) LogArtifact(ctx context.Context, a prevoir.Artifact) error {
 	})
 }
 
-const runColumns = `id, experiment, kind, name, status, started_at, ended_at, heartbeat_at, owner, error,
+const runColumns = `id, experiment, kind, name, target, status, started_at, ended_at, heartbeat_at, owner, error,
 	snapshots, frame_sha256, config, code_version`
 
 func (st *RunStore) scanRun(r rowScanner) (*prevoir.Run, error) {
@@ -270,7 +270,7 @@ func (st *RunStore) scanRun(r rowScanner) (*prevoir.Run, error) {
 		endedScan   = timeScan{&ended}
 		started, hb time.Time
 	)
-	if err := r.Scan(&run.ID, &run.Experiment, &kind, &run.Name, &stat, timeScan{&started}, endedScan, timeScan{&hb},
+	if err := r.Scan(&run.ID, &run.Experiment, &kind, &run.Name, &run.Target, &stat, timeScan{&started}, endedScan, timeScan{&hb},
 		&run.Owner, &run.Error, &snaps, &run.FrameSHA256, &run.Config, &run.CodeVersion); err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (st *RunStore) keyValues(ctx context.Context, table, id string) (map[string
 func (st *RunStore) ListRuns(ctx context.Context, f prevoir.RunFilter) ([]*prevoir.Run, error) {
 	q := "SELECT " + runColumns + " FROM runs WHERE 1 = 1"
 	var args []any
-	for _, c := range []struct{ col, v string }{{"experiment", f.Experiment}, {"kind", string(f.Kind)}, {"name", f.Name}, {"status", string(f.Status)}} {
+	for _, c := range []struct{ col, v string }{{"experiment", f.Experiment}, {"kind", string(f.Kind)}, {"name", f.Name}, {"target", f.Target}, {"status", string(f.Status)}} {
 		if c.v != "" {
 			q += " AND " + c.col + " = ?"
 			args = append(args, c.v)

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestRunStore(t *testing.T) {
 	testutil.ForEachDatabase(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		rs := sqlstore.NewRunStore(openDB(t, url))
-		r := &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn", Owner: "host:1",
+		r := &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn", Target: prevoir.TargetHospitalised, Owner: "host:1",
 			Params: map[string]string{"epochs": "100", "lr": "0.001"}, Tags: map[string]string{"trigger": "cron"},
 			Lineage: prevoir.Lineage{Snapshots: map[string]string{"sidep": sha(2)}, FrameSHA256: sha(3), Config: `{"horizon":14}`, CodeVersion: "abc123"}}
 		if err := rs.CreateRun(ctx, r); err != nil {
@@ -75,7 +76,7 @@ func TestRunStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		if f.Status != prevoir.RunFinished || f.EndedAt.IsZero() || f.Params["seed"] != "0" || f.Params["epochs"] != "100" ||
-			f.Tags["trigger"] != "manual" || f.Snapshots["sidep"] != sha(2) || f.CodeVersion != "abc123" || !f.StartedAt.Equal(r.StartedAt.Truncate(time.Microsecond)) && !f.StartedAt.Equal(r.StartedAt) {
+			f.Tags["trigger"] != "manual" || f.Snapshots["sidep"] != sha(2) || f.Target != prevoir.TargetHospitalised || f.CodeVersion != "abc123" || !f.StartedAt.Equal(r.StartedAt.Truncate(time.Microsecond)) && !f.StartedAt.Equal(r.StartedAt) {
 			t.Errorf("found %+v", f)
 		}
 		if _, err := rs.FindRun(ctx, strings.Repeat("0", 32)); prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
@@ -85,7 +86,40 @@ func TestRunStore(t *testing.T) {
 		if err != nil || len(list) != 1 {
 			t.Errorf("list = %v, %v", list, err)
 		}
+		// Runs of another target, and an ingest (no target), beside it: the target filter
+		// selects each target's runs, and no filter lists them all.
+		other := &prevoir.Run{Kind: prevoir.RunTrain, Name: "ets", Target: prevoir.DefaultTarget}
+		ingest := &prevoir.Run{Kind: prevoir.RunIngest, Name: "ingest"}
+		for _, o := range []*prevoir.Run{other, ingest} {
+			if err := rs.CreateRun(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for target, want := range map[string][]string{prevoir.TargetHospitalised: {r.ID}, prevoir.DefaultTarget: {other.ID}, "": {r.ID, other.ID, ingest.ID}} {
+			list, err := rs.ListRuns(ctx, prevoir.RunFilter{Target: target})
+			var ids []string
+			for _, l := range list {
+				ids = append(ids, l.ID)
+			}
+			if err != nil || len(ids) != len(want) || !containsAll(ids, want) {
+				t.Errorf("runs of target %q: %v, %v; want %v", target, ids, err, want)
+			}
+			for _, l := range list {
+				if l.ID == ingest.ID && l.Target != "" || l.ID == other.ID && l.Target != prevoir.DefaultTarget {
+					t.Errorf("listed %s with target %q", l.ID, l.Target)
+				}
+			}
+		}
 	})
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestReapRuns(t *testing.T) {

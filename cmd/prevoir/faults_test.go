@@ -401,6 +401,8 @@ func newFaultTeam(t *testing.T, bin string) *faultTeam {
 		"PREVOIR_ARTIFACTS="+ft.s3.BucketURL("prevoir"),
 		"PREVOIR_DATAGOUV_URL="+ft.gouv.URL,
 		"PREVOIR_TRAIN_ORIGINS=3",
+		// One target: the scenarios count one target's jobs and runs.
+		"PREVOIR_TARGETS="+prevoir.DefaultTarget,
 		"PREVOIR_LOG_FORMAT=json",
 		"PREVOIR_LOG_LEVEL=info",
 		"PREVOIR_RETRY_BASE=1s",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -159,30 +160,66 @@ func (q *queueFlags) register(cmd *cobra.Command) {
 	durationVar(fl, &q.cfg.JobTimeout, "job-timeout", 0, moreThan(0), "timeout of every job (default: per kind: 15m ingest and forecast, 10m score, 2h per trained model)")
 	fl.StringVar(&q.cfg.IngestSchedule, "ingest-schedule", def.IngestSchedule, "cron schedule of ingest (then forecast and score), with an optional CRON_TZ= prefix")
 	fl.StringVar(&q.cfg.TrainSchedule, "train-schedule", def.TrainSchedule, "cron schedule of training, with an optional CRON_TZ= prefix")
+	fl.StringSliceVar(&q.cfg.Targets, "targets", []string{prevoir.AllTargets}, "targets the schedules train, forecast and score, and this process when a job names none (comma-separated, or all: "+strings.Join(prevoir.TargetNames(), ",")+")")
 }
 
-// handlers maps the job kinds onto the flows.
+// handlers maps the job kinds onto the flows of each job's target (flow.Flows.For). A job
+// naming an unknown target fails at once (EINVALID, not retried).
 func handlers(f *flow.Flows, p *pipelineFlags) *jobs.Handlers {
+	forTarget := func(name string) (*flow.Flows, error) {
+		t, err := prevoir.LookupTarget(name)
+		if err != nil {
+			return nil, err
+		}
+		return f.For(t), nil
+	}
 	return &jobs.Handlers{
-		Ingest:   func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
-		Score:    f.ScoreAndDecide,
-		Forecast: func(ctx context.Context) error { _, err := f.Forecast(ctx); return err },
-		TrainModel: func(ctx context.Context, batch, model string, epochs int) error {
+		Ingest: func(ctx context.Context) error { _, err := f.Ingest(ctx); return err },
+		Score: func(ctx context.Context, target string) (bool, error) {
+			tf, err := forTarget(target)
+			if err != nil {
+				return false, err
+			}
+			return tf.ScoreAndDecide(ctx)
+		},
+		Forecast: func(ctx context.Context, target string) error {
+			tf, err := forTarget(target)
+			if err != nil {
+				return err
+			}
+			_, err = tf.Forecast(ctx)
+			return err
+		},
+		TrainModel: func(ctx context.Context, target, batch, model string, epochs int) error {
+			tf, err := forTarget(target)
+			if err != nil {
+				return err
+			}
 			opts := p.train
 			if epochs > 0 {
 				opts.Epochs = epochs
 			}
-			_, err := f.TrainModel(ctx, batch, model, opts)
+			_, err = tf.TrainModel(ctx, batch, model, opts)
 			return err
 		},
-		SelectChampion: func(ctx context.Context, batch string, models []string) (int, error) {
-			rep, err := f.SelectChampion(ctx, batch, models, p.train)
+		SelectChampion: func(ctx context.Context, target, batch string, models []string) (int, error) {
+			tf, err := forTarget(target)
+			if err != nil {
+				return 0, err
+			}
+			rep, err := tf.SelectChampion(ctx, batch, models, p.train)
 			if err != nil || rep.Champion == nil {
 				return 0, err
 			}
 			return rep.Champion.Version, nil
 		},
-		Models: p.models(),
+		Models: func(target string) []string {
+			t, err := prevoir.LookupTarget(target)
+			if err != nil {
+				return nil
+			}
+			return p.modelsFor(t)
+		},
 	}
 }
 
@@ -191,6 +228,9 @@ func (a *app) openQueue(cmd *cobra.Command, f *flow.Flows, p *pipelineFlags, q *
 	var h *jobs.Handlers
 	if f != nil {
 		h = handlers(f, p)
+	}
+	if _, err := prevoir.ParseTargets(q.cfg.Targets); err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", a.origins["targets"], err)}
 	}
 	// q.cfg.ID is empty: jobs.Open names the process tracking.Owner(), the name runs record.
 	return jobs.Open(cmd.Context(), a.db, h, q.cfg, a.logger)

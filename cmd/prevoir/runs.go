@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,14 +43,16 @@ func (a *app) runsCommand() *cobra.Command {
 			if err := oneOf("status", status, prevoir.Names(prevoir.RunStatuses())); err != nil {
 				return err
 			}
+			if f.Target != "" {
+				if _, err := prevoir.LookupTarget(f.Target); err != nil {
+					return usageError{fmt.Errorf("--target: %w", err)}
+				}
+			}
 			tr, _, err := a.tracker(cmd)
 			if err != nil {
 				return err
 			}
 			f.Kind, f.Status = prevoir.RunKind(kind), prevoir.RunStatus(status)
-			// SEAM (issue 16): a --target filter goes here once prevoir.RunFilter.Target exists
-			// (part "flow-jobs" adds it, with runs.target): f.Target = the target parsed with
-			// targetFlags.targets.
 			rs, err := tr.Runs.ListRuns(cmd.Context(), f)
 			if err != nil {
 				return err
@@ -61,9 +64,9 @@ func (a *app) runsCommand() *cobra.Command {
 				return a.printJSON(rs)
 			}
 			t := newTable(a.stdout)
-			t.row("ID", "KIND", "NAME", "STATUS", "STARTED", "DURATION", "ERROR")
+			t.row("ID", "KIND", "TARGET", "NAME", "STATUS", "STARTED", "DURATION", "ERROR")
 			for _, r := range rs {
-				t.row(r.ID, string(r.Kind), r.Name, string(r.Status), shortTime(r.StartedAt), duration(r), firstLine(r.Error, 60))
+				t.row(r.ID, string(r.Kind), cmp.Or(r.Target, "-"), r.Name, string(r.Status), shortTime(r.StartedAt), duration(r), firstLine(r.Error, 60))
 			}
 			return t.flush()
 		},
@@ -71,9 +74,10 @@ func (a *app) runsCommand() *cobra.Command {
 	list.Flags().StringVar(&kind, "kind", "", "only runs of this kind: "+strings.Join(prevoir.Names(prevoir.RunKinds()), ", "))
 	list.Flags().StringVar(&status, "status", "", "only runs in this state: "+strings.Join(prevoir.Names(prevoir.RunStatuses()), ", "))
 	list.Flags().StringVar(&f.Name, "name", "", "only runs with this name (model family)")
+	list.Flags().StringVar(&f.Target, "target", "", "only the runs of this target: "+strings.Join(prevoir.TargetNames(), ", ")+" (ingests have none)")
 	intVar(list.Flags(), &f.Limit, "limit", 20, atLeast(0), "at most this many runs (0: all)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	markPerInvocation(list, "kind", "status", "name", "limit", "json")
+	markPerInvocation(list, "kind", "status", "name", "target", "limit", "json")
 
 	var showJSON bool
 	show := &cobra.Command{

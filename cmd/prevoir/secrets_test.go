@@ -50,7 +50,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	bin := buildBinary(t)
 	addr := testutil.FreeAddr(t)
 	server := startProcess(t, bin, "server", []string{"PREVOIR_ADMIN_TOKEN=" + token, "PREVOIR_DATAGOUV_URL=" + mirror,
-		"PREVOIR_ADDR=" + addr, "PREVOIR_MODELS=snaive,ets", "PREVOIR_TRAIN_ORIGINS=3", "PREVOIR_REFRESH_EVERY=1s"},
+		"PREVOIR_ADDR=" + addr, "PREVOIR_MODELS=snaive,ets", "PREVOIR_TRAIN_ORIGINS=3", "PREVOIR_REFRESH_EVERY=1s",
+		"PREVOIR_TARGETS=" + prevoir.DefaultTarget}, // one target: one selection
 		"--home", c.home, "--log-format", "json", "--log-level", "debug", "serve")
 	base := "http://" + addr
 	waitForOK(t, 20*time.Second, base+"/healthz", server)

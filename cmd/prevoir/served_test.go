@@ -175,6 +175,7 @@ func TestPromotionAndRetrainQueueTheChampionsForecast(t *testing.T) {
 		RegisteredModel: prevoir.DefaultTarget, FrameOptions: prevoir.DefaultFrameOptions()}
 	p := &pipelineFlags{trainModels: "snaive,theta", train: flow.TrainOptions{Origins: 3}}
 	cfg := jobs.DefaultConfig()
+	cfg.Targets = []string{prevoir.DefaultTarget}
 	q, err := jobs.Open(ctx, db, handlers(f, p), cfg, nil)
 	if err != nil {
 		t.Fatal(err)

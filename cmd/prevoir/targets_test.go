@@ -60,6 +60,24 @@ func TestTargetFlag(t *testing.T) {
 		t.Errorf("run score --target hosp:\n%s", out)
 	}
 
+	// The runs of hosp, and only they, are listed under hosp; the default target has none.
+	var runs []*prevoir.Run
+	c.okJSON(&runs, "runs", "list", "--target", "hosp", "--limit", "0", "--json")
+	kinds := map[prevoir.RunKind]bool{}
+	for _, r := range runs {
+		if r.Target != "hosp" {
+			t.Errorf("runs list --target hosp lists run %s of target %q", r.ID, r.Target)
+		}
+		kinds[r.Kind] = true
+	}
+	if !kinds[prevoir.RunTrain] || !kinds[prevoir.RunForecast] {
+		t.Errorf("runs list --target hosp: kinds %v, want the trainings and the forecast", kinds)
+	}
+	c.okJSON(&runs, "runs", "list", "--target", "incid_dchosp", "--json")
+	if len(runs) != 0 {
+		t.Errorf("runs list --target incid_dchosp: %d runs, want none", len(runs))
+	}
+
 	var shown struct {
 		Model  string `json:"registered_model"`
 		Target string `json:"target"`
@@ -208,6 +226,7 @@ func TestUnknownTarget(t *testing.T) {
 		{"models", "show", "beds"},
 		{"models", "promote", "--target", "beds", "1"},
 		{"models", "rollback", "beds"},
+		{"runs", "list", "--target", "beds"},
 	} {
 		code, _, errs := c.run(args...)
 		if code != 2 || !strings.Contains(errs, `"beds"`) || !strings.Contains(errs, strings.Join(prevoir.TargetNames(), ", ")) {

@@ -126,8 +126,8 @@ func (p *teamProcess) output() string {
 // TestTeamDeployment runs the team deployment for real: "prevoir serve --no-worker" and two
 // "prevoir worker" processes configured only through PREVOIR_* variables, on PostgreSQL and an
 // S3-compatible server on a loopback port. A refresh and a retraining are asked for through the
-// API with the admin token; the workers run the ingest, the training fanned out into one job per
-// model, the champion selection and the forecast; the artifacts land in the bucket; and the
+// API with the admin token; the workers run the ingest, the training of two targets fanned out
+// into one job per (target, model), each target's champion selection and the forecast; the artifacts land in the bucket; and the
 // champion's forecast and model file are served by the server and read by another process.
 func TestTeamDeployment(t *testing.T) {
 	if testing.Short() {
@@ -160,6 +160,8 @@ func TestTeamDeployment(t *testing.T) {
 		"PREVOIR_ARTIFACTS="+artifactsURL,
 		"PREVOIR_DATAGOUV_URL="+gouv.URL,
 		"PREVOIR_MODELS=snaive,ets",
+		// Two targets: a training fans out per (target, model).
+		"PREVOIR_TARGETS="+prevoir.DefaultTarget+","+prevoir.TargetHospitalised,
 		"PREVOIR_TRAIN_ORIGINS=3",
 		"PREVOIR_LOG_FORMAT=json",
 		"PREVOIR_LOG_LEVEL=warn",
@@ -180,11 +182,12 @@ func TestTeamDeployment(t *testing.T) {
 	ingestJob := waitJob(t, queue, postAction(t, base, token, "refresh", server), 30*time.Second)
 	checkWorkedByWorker(t, ingestJob, workerPIDs)
 
-	// 2. Train: one train_model job per model, shared by the workers, then the champion rule.
+	// 2. Train: one train_model job per (target, model), shared by the workers, then each
+	// target's champion rule.
 	trainJob := waitJob(t, queue, postAction(t, base, token, "retrain", server), 20*time.Second)
 	checkWorkedByWorker(t, trainJob, workerPIDs)
 	var batch []*rivertype.JobRow
-	waitFor(t, 45*time.Second, "the training batch to finish", func() bool {
+	waitFor(t, 90*time.Second, "the training batch to finish", func() bool {
 		batch = batchJobs(t, queue, trainJob.ID)
 		done := 0
 		for _, j := range batch {
@@ -195,7 +198,7 @@ func TestTeamDeployment(t *testing.T) {
 				done++
 			}
 		}
-		return len(batch) == 3 && done == 3
+		return len(batch) == 6 && done == 6 // 2 targets x (2 models + the selection)
 	})
 	by := map[string]bool{}
 	for _, j := range batch {
@@ -206,6 +209,9 @@ func TestTeamDeployment(t *testing.T) {
 	champion, err := sqlstore.NewRegistry(db).ResolveAlias(ctx, prevoir.DefaultTarget, prevoir.AliasChampion)
 	if err != nil {
 		t.Fatalf("no champion after training: %v", err)
+	}
+	if _, err := sqlstore.NewRegistry(db).ResolveAlias(ctx, prevoir.TargetHospitalised, prevoir.AliasChampion); err != nil {
+		t.Fatalf("no champion of %s after training: %v", prevoir.TargetHospitalised, err)
 	}
 
 	// 3. Forecast: the champion selection queued the champion's forecast, so there is one

@@ -54,7 +54,8 @@ func TestTwoWorkersOnPostgres(t *testing.T) {
 	workers := map[int]*exec.Cmd{}
 	for i := range 2 {
 		cmd := exec.Command(bin, "--db", dbURL, "--artifacts", filepath.Join(home, "artifacts"), "--log-format", "json", "--log-level", "warn",
-			"worker", "--datagouv-url", srv.URL, "--workers", "2", "--rescue-after", "3s", "--job-timeout", "8s", "--retry-base", "1s")
+			"worker", "--datagouv-url", srv.URL, "--workers", "2", "--rescue-after", "3s", "--job-timeout", "8s", "--retry-base", "1s",
+			"--targets", prevoir.DefaultTarget) // the ingests' follow-ups of one target, as before targets
 		logf, _ := os.Create(filepath.Join(home, fmt.Sprintf("worker%d.log", i)))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {

@@ -134,7 +134,7 @@ func (e *Env) Backtest(tb testing.TB, champion string, models []BacktestModel) s
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Params: map[string]string{"origins": "20", "every_days": "7"}})
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Target: Model, Params: map[string]string{"origins": "20", "every_days": "7"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func (e *Env) Backtest(tb testing.TB, champion string, models []BacktestModel) s
 func (e *Env) Train(tb testing.TB, family string, mae float64) *prevoir.ModelVersion {
 	tb.Helper()
 	ctx := context.Background()
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: family, Params: map[string]string{"family": family, "horizon": "14"}})
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: family, Target: Model, Params: map[string]string{"family": family, "horizon": "14"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -188,11 +188,15 @@ func (e *Env) Train(tb testing.TB, family string, mae float64) *prevoir.ModelVer
 func (e *Env) FailedRun(tb testing.TB, kind prevoir.RunKind, name, msg string) string {
 	tb.Helper()
 	ctx := context.Background()
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: kind, Name: name})
+	r := &prevoir.Run{Kind: kind, Name: name}
+	if kind != prevoir.RunIngest {
+		r.Target = Model
+	}
+	run, err := e.Tracker.Start(ctx, r)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := r.End(ctx, fmt.Errorf("%s", msg)); err != nil {
+	if err := run.End(ctx, fmt.Errorf("%s", msg)); err != nil {
 		tb.Fatal(err)
 	}
 	return r.ID
@@ -217,7 +221,7 @@ func (e *Env) Forecast(tb testing.TB, frame *prevoir.Frame, v *prevoir.ModelVers
 		tb.Fatal(err)
 	}
 	fc := NaiveForecast(upto, v.Family, prevoir.DefaultHorizon)
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: "forecast", Params: map[string]string{"version": fmt.Sprint(v.Version)},
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: "forecast", Target: Model, Params: map[string]string{"version": fmt.Sprint(v.Version)},
 		Lineage: prevoir.Lineage{Snapshots: snapshotsOf(frame)}})
 	if err != nil {
 		tb.Fatal(err)
