@@ -78,6 +78,11 @@ A model that fails at some origins is listed below the ranked ones with the reas
 warning is printed; the exit code is 1 when no model could be scored on any observed day
 (every model failed, or no forecast day has been observed yet).
 
+--target backtests another series (` + strings.Join(prevoir.TargetNames(), ", ") + `; repeatable, or
+"all"), on its own frame, with its own candidates unless --models is given (then those models
+for every target): one table per target under its name; with several targets --json holds one
+report per target keyed by name, and --plot writes one file per target (bt.svg: bt-hosp.svg).
+
 The backtest is recorded as a run (parameters, metrics per model, backtest.json and the plot
 as artifacts). Run "prevoir ingest" first.
 
@@ -86,7 +91,8 @@ corrected) and +cp (conformal intervals) compose with any name, in any order: th
 the same and is recorded as name+hol+cp (the calibration wraps the corrected model). The
 ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 		Example: `  prevoir backtest --from 2022-01-01 --to 2022-12-17 --every 7 --json bt.json   # the candidates, Saturday origins (the hubs' weeks)
-  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg`,
+  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg
+  prevoir backtest --target all --from 2022-01-01 --to 2022-12-17 --json bt.json   # every target, each with its candidates`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			targets, err := prevoir.ParseTargets(targetNames)
@@ -94,13 +100,13 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 				return usageError{fmt.Errorf("--target: %w", err)}
 			}
 			// Each target's candidates unless --models names the models of every target.
-			lists := make([]string, len(targets))
+			sets := make([][]prevoir.Forecaster, len(targets))
 			for i, t := range targets {
-				lists[i] = modelList
+				list := modelList
 				if !cmd.Flags().Changed("models") {
-					lists[i] = strings.Join(models.CandidatesFor(t), ",")
+					list = strings.Join(models.CandidatesFor(t), ",")
 				}
-				if _, err := models.Parse(lists[i]); err != nil {
+				if sets[i], err = models.Parse(list); err != nil {
 					return usageError{fmt.Errorf("--models: %w", err)}
 				}
 			}
@@ -121,14 +127,13 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			jsons := map[string]json.RawMessage{}
 			var errs []error
 			for i, t := range targets {
-				ms, _ := models.Parse(lists[i]) // parsed above
 				if several || cmd.Flags().Changed("target") {
 					if i > 0 {
 						fmt.Fprintln(a.stdout)
 					}
 					fmt.Fprintf(a.stdout, "== %s: %s (%s)\n\n", t.Name, t.Label, t.Unit)
 				}
-				rep, err := base.For(t).Backtest(cmd.Context(), ms, flow.BacktestOptions{Options: opts, Epochs: epochs})
+				rep, err := base.For(t).Backtest(cmd.Context(), sets[i], flow.BacktestOptions{Options: opts, Epochs: epochs})
 				var oe *flow.OriginError
 				if errors.As(err, &oe) {
 					return usageError{originFlagError(oe)}

@@ -293,10 +293,20 @@ func OccupancyMembers() []string { return []string{"leadreg+hol", "ets_damped", 
 // can be champion: a training trains them beside the candidates.
 func Networks() []string { return []string{"rnn+cp", "tcn+cp", "transformer+cp"} }
 
+// LightNetworks are the networks that train in seconds (the RNN and the TCN, with conformal
+// intervals): the Transformer alone costs about ten CPU minutes per training (its calibration
+// trains it on several grid days), nine tenths of a target's training.
+func LightNetworks() []string { return []string{"rnn+cp", "tcn+cp"} }
+
 // TrainDefaults returns the models a training of target t trains when none are named: its
-// candidates and the networks.
+// candidates and the networks: all three for the deaths, the light ones for the other targets,
+// so that a training of every target stays within the weekly budget (docs/protocols/targets.md,
+// "Training cost").
 func TrainDefaults(t prevoir.Target) []string {
-	return append(CandidatesFor(t), Networks()...)
+	if t.Name == prevoir.TargetDeaths {
+		return append(CandidatesFor(t), Networks()...)
+	}
+	return append(CandidatesFor(t), LightNetworks()...)
 }
 
 // LeadMembers names the members of the leading-indicator ensembles: the four models that read
