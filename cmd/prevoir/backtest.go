@@ -99,11 +99,13 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 			if err != nil {
 				return usageError{fmt.Errorf("--target: %w", err)}
 			}
-			// Each target's candidates unless --models names the models of every target.
+			// Each target's candidates unless the models of every target are named (by the
+			// flag, the environment or the config file).
+			named := cmd.Flags().Changed("models") || (a.origins["models"] != "" && a.origins["models"] != "default")
 			sets := make([][]prevoir.Forecaster, len(targets))
 			for i, t := range targets {
 				list := modelList
-				if !cmd.Flags().Changed("models") {
+				if !named {
 					list = strings.Join(models.CandidatesFor(t), ",")
 				}
 				if sets[i], err = models.Parse(list); err != nil {
