@@ -278,15 +278,17 @@ func CandidatesFor(t prevoir.Target) []string {
 	return Candidates()
 }
 
-// AdmissionsMembers, ICUMembers and OccupancyMembers name the members of the ensembles chosen
-// for the hospital admissions, the ICU admissions and the beds (hosp, rea) on the 2021 origins
-// (docs/protocols/targets.md).
+// AdmissionsMembers name the members of ensemble_adm_mean, chosen for the hospital admissions
+// on the 2021 origins (docs/protocols/targets.md), as ICUMembers for the ICU admissions and
+// OccupancyMembers for the beds (hosp, rea).
 func AdmissionsMembers() []string {
 	return []string{"growthreg+hol", "ets+hol", "linreg+hol", "weekly_rea"}
 }
 
+// ICUMembers name the members of ensemble_icu.
 func ICUMembers() []string { return []string{"weekly", "leadreg+hol", "secondary", "ets+hol"} }
 
+// OccupancyMembers name the members of ensemble_occ_mean.
 func OccupancyMembers() []string { return []string{"leadreg+hol", "ets_damped", "growthreg+hol"} }
 
 // Networks are the original project's networks with conformal intervals (+cp), so that they
