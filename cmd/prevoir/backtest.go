@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,6 +48,7 @@ func (a *app) backtestCommand() *cobra.Command {
 		minCoverage      float64
 		championWeekly   bool
 		epochs           int
+		targetNames      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest",
@@ -75,6 +78,11 @@ A model that fails at some origins is listed below the ranked ones with the reas
 warning is printed; the exit code is 1 when no model could be scored on any observed day
 (every model failed, or no forecast day has been observed yet).
 
+--target backtests another series (` + strings.Join(prevoir.TargetNames(), ", ") + `; repeatable, or
+"all"), on its own frame, with its own candidates unless --models is given (then those models
+for every target): one table per target under its name; with several targets --json holds one
+report per target keyed by name, and --plot writes one file per target (bt.svg: bt-hosp.svg).
+
 The backtest is recorded as a run (parameters, metrics per model, backtest.json and the plot
 as artifacts). Run "prevoir ingest" first.
 
@@ -83,14 +91,28 @@ corrected) and +cp (conformal intervals) compose with any name, in any order: th
 the same and is recorded as name+hol+cp (the calibration wraps the corrected model). The
 ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 		Example: `  prevoir backtest --from 2022-01-01 --to 2022-12-17 --every 7 --json bt.json   # the candidates, Saturday origins (the hubs' weeks)
-  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg`,
+  prevoir backtest --models naive,snaive,ets,theta,linreg,ensemble --from 2022-01-02 --to 2022-12-11 --json bt.json --plot bt.svg
+  prevoir backtest --target all --from 2022-01-01 --to 2022-12-17 --json bt.json   # every target, each with its candidates`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ms, err := models.Parse(modelList)
+			targets, err := prevoir.ParseTargets(targetNames)
 			if err != nil {
-				return usageError{fmt.Errorf("--models: %w", err)}
+				return usageError{fmt.Errorf("--target: %w", err)}
 			}
-			f, err := a.flows(cmd, &p)
+			// Each target's candidates unless the models of every target are named (by the
+			// flag, the environment or the config file).
+			named := cmd.Flags().Changed("models") || (a.origins["models"] != "" && a.origins["models"] != "default")
+			sets := make([][]prevoir.Forecaster, len(targets))
+			for i, t := range targets {
+				list := modelList
+				if !named {
+					list = strings.Join(models.CandidatesFor(t), ",")
+				}
+				if sets[i], err = models.Parse(list); err != nil {
+					return usageError{fmt.Errorf("--models: %w", err)}
+				}
+			}
+			base, err := a.flows(cmd, &p)
 			if err != nil {
 				return err
 			}
@@ -103,39 +125,62 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 					}
 				}
 			}
-			rep, err := f.Backtest(cmd.Context(), ms, flow.BacktestOptions{Options: opts, Epochs: epochs})
-			var oe *flow.OriginError
-			if errors.As(err, &oe) {
-				return usageError{originFlagError(oe)}
-			}
-			if err != nil {
-				return err
-			}
-			res := rep.Result
-			if err := backtest.WriteLeaderboard(a.stdout, res); err != nil {
-				return err
-			}
-			if res.Champion == "" { // the reason says "no champion: why"
-				fmt.Fprintf(a.stdout, "\n%s\n(run %s)\n", res.Decision.Reason, rep.RunID)
-			} else {
-				fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, rep.RunID)
+			several := len(targets) > 1
+			jsons := map[string]json.RawMessage{}
+			var errs []error
+			for i, t := range targets {
+				if several || cmd.Flags().Changed("target") {
+					if i > 0 {
+						fmt.Fprintln(a.stdout)
+					}
+					fmt.Fprintf(a.stdout, "== %s: %s (%s)\n\n", t.Name, t.Label, t.Unit)
+				}
+				rep, err := base.For(t).Backtest(cmd.Context(), sets[i], flow.BacktestOptions{Options: opts, Epochs: epochs})
+				var oe *flow.OriginError
+				if errors.As(err, &oe) {
+					return usageError{originFlagError(oe)}
+				}
+				if err != nil {
+					return fmt.Errorf("target %s: %w", t.Name, err)
+				}
+				res := rep.Result
+				if err := backtest.WriteLeaderboard(a.stdout, res); err != nil {
+					return err
+				}
+				if res.Champion == "" { // the reason says "no champion: why"
+					fmt.Fprintf(a.stdout, "\n%s\n(run %s)\n", res.Decision.Reason, rep.RunID)
+				} else {
+					fmt.Fprintf(a.stdout, "\nchampion: %s — %s\n(run %s)\n", res.Champion, res.Decision.Reason, rep.RunID)
+				}
+				jsons[t.Name] = rep.JSON
+				if plotOut != "" {
+					if err := writeFileAtomic(targetFile(plotOut, t, several), rep.SVG); err != nil {
+						return err
+					}
+				}
+				if err := backtestOutcome(a, res); err != nil {
+					errs = append(errs, targetError(t, several, err))
+				}
 			}
 			if jsonOut != "" {
-				if err := writeFileAtomic(jsonOut, rep.JSON); err != nil {
+				b := jsons[targets[0].Name]
+				if several { // one object keyed by target, each the report of one target
+					if b, err = json.MarshalIndent(jsons, "", "  "); err != nil {
+						return err
+					}
+				}
+				if err := writeFileAtomic(jsonOut, b); err != nil {
 					return err
 				}
 			}
-			if plotOut != "" {
-				if err := writeFileAtomic(plotOut, rep.SVG); err != nil {
-					return err
-				}
-			}
-			return backtestOutcome(a, res)
+			return errors.Join(errs...)
 		},
 	}
 	p.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&modelList, "models", strings.Join(models.Candidates(), ","), "comma-separated models to compare (default: the candidates)")
+	fl.StringVar(&modelList, "models", strings.Join(models.Candidates(), ","), "comma-separated models to compare, for every target (default: each target's candidates)")
+	fl.StringSliceVar(&targetNames, "target", nil, fmt.Sprintf("target to backtest, repeatable or comma-separated: %s, or %q for every one (default %s)",
+		strings.Join(prevoir.TargetNames(), ", "), prevoir.AllTargets, prevoir.DefaultTarget))
 	fl.Var(dateFlag{&opts.From}, "from", fmt.Sprintf("first origin (default: %d periods before --to)", backtest.DefaultOrigins-1))
 	fl.Var(dateFlag{&opts.To}, "to", "last origin (default: the last day whose whole horizon is observed)")
 	intVar(fl, &opts.Every, "every", backtest.DefaultEvery, atLeast(1), "days between origins")
@@ -151,8 +196,26 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	floatVar(fl, &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
 	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
-	markPerInvocation(cmd, "from", "to", "json", "plot")
+	markPerInvocation(cmd, "from", "to", "json", "plot", "target")
 	return cmd
+}
+
+// targetFile is the file of target t's report: path itself for one target, path with the
+// target's name before its extension for several (bt.svg: bt-hosp.svg).
+func targetFile(path string, t prevoir.Target, several bool) string {
+	if !several {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-" + t.Name + ext
+}
+
+// targetError names the target of err when several were backtested.
+func targetError(t prevoir.Target, several bool, err error) error {
+	if !several {
+		return err
+	}
+	return fmt.Errorf("target %s: %w", t.Name, err)
 }
 
 // backtestOutcome warns about the models that failed at some origins and fails when no model

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/forecast/models"
 	"github.com/prevoir/prevoir/internal/testutil"
 )
 
@@ -91,5 +92,64 @@ func TestBacktestCommand(t *testing.T) {
 	}
 	if code, _, _ := c.run("backtest", "--models", "prophet"); code != 2 {
 		t.Errorf("unknown model: exit %d", code)
+	}
+}
+
+// TestBacktestTargets: --target backtests each target named on its own frame, one table per
+// target under its heading, the JSON keyed by target; without --models each target has its
+// own candidates; an unknown target is a usage error listing the valid ones.
+func TestBacktestTargets(t *testing.T) {
+	c := newCLI(t)
+	c.ok("ingest", "--source-dir", testutil.DataDir(t))
+	dir := t.TempDir()
+	out := c.ok("backtest", "--target", "hosp", "--target", "incid_rea", "--models", "snaive,ets", "--from", "2022-11-05", "--to", "2022-12-03",
+		"--json", filepath.Join(dir, "bt.json"), "--plot", filepath.Join(dir, "bt.svg"))
+	hosp, icu := strings.Index(out, "== hosp: patients in hospital (patients)"), strings.Index(out, "== incid_rea: new intensive care admissions (admissions/day)")
+	if hosp < 0 || icu < hosp || strings.Count(out, "\nchampion: ") != 2 {
+		t.Fatalf("want a table for hosp, then one for incid_rea:\n%s", out)
+	}
+	var res map[string]struct {
+		Models []struct {
+			Name string   `json:"name"`
+			MAE  *float64 `json:"mae"`
+		} `json:"models"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "bt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || len(res["hosp"].Models) != 2 || len(res["incid_rea"].Models) != 2 {
+		t.Fatalf("JSON by target: %s", b)
+	}
+	// The beds are counted in thousands, ICU admissions in tens: each was scored on its own series.
+	if h, r := *res["hosp"].Models[0].MAE, *res["incid_rea"].Models[0].MAE; h < 10*r {
+		t.Errorf("MAE of hosp %v and incid_rea %v: the same series?", h, r)
+	}
+	for _, name := range []string{"bt-hosp.svg", "bt-incid_rea.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("plot of a target: %v", err)
+		}
+	}
+
+	out = c.ok("backtest", "--target", "rea", "--from", "2022-11-26", "--to", "2022-12-03")
+	rea, err := prevoir.LookupTarget("rea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range models.CandidatesFor(rea) {
+		if !strings.Contains(out, m) {
+			t.Errorf("rea's candidate %s not backtested:\n%s", m, out)
+		}
+	}
+	if strings.Contains(out, "ensemble_lead") {
+		t.Errorf("rea backtested the deaths' candidates:\n%s", out)
+	}
+
+	code, _, stderr := c.run("backtest", "--target", "beds", "--models", "snaive")
+	if code != 2 || !strings.Contains(stderr, `unknown target "beds"`) || !strings.Contains(stderr, strings.Join(prevoir.TargetNames(), ", ")) {
+		t.Errorf("unknown target: exit %d, %s", code, stderr)
 	}
 }

@@ -20,6 +20,7 @@
 package models
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -100,6 +101,14 @@ func etsLogFastModel() prevoir.Forecaster {
 	return ets.Forecaster{Label: "ets_log_fast", Options: ets.Options{Init: ets.InitHeuristic, Transform: ets.Log1p()}}
 }
 
+// etsDampedModel is ETS(A,Ad,A) on log1p(y) over the last year: a trend that flattens out,
+// multiplicative on the original scale, for the smooth occupancy series (beds occupied), whose
+// growth persists from one day to the next but not for ever.
+func etsDampedModel() prevoir.Forecaster {
+	return ets.Forecaster{Label: "ets_damped", Window: recentDays, Spec: &ets.Spec{Error: ets.Additive, Trend: ets.Additive, Damped: true, Season: ets.Additive},
+		Options: ets.Options{Tol: 1e-6, Transform: ets.Log1p()}}
+}
+
 func thetaModel() prevoir.Forecaster { return theta.Forecaster{Window: recentDays} }
 
 func otmModel() prevoir.Forecaster {
@@ -116,6 +125,24 @@ func weeklyModel() prevoir.Forecaster { return weekly.New(weekly.Options{}) }
 // indicator (linreg.LeadOptions; its settings were chosen on the 2021 origins, see
 // docs/protocols/leadreg.md).
 func leadregModel() prevoir.Forecaster { return linreg.New(linreg.LeadOptions()) }
+
+// leadregOn is leadreg's design (linreg.LeadOptions) with other leading columns: ICU admissions
+// for the ICU occupancy (leadreg_rea), none for growthreg, the design on the target's own
+// growth (for the hospital admissions, which no column of the frame leads in 2022).
+func leadregOn(label string, lead ...string) func() prevoir.Forecaster {
+	return func() prevoir.Forecaster {
+		o := linreg.LeadOptions()
+		o.Label, o.Covariates = label, lead
+		return linreg.New(o)
+	}
+}
+
+// weeklyOn is the weekly model with other leading columns.
+func weeklyOn(label string, lead ...string) func() prevoir.Forecaster {
+	return func() prevoir.Forecaster {
+		return weekly.New(weekly.Options{Label: label, Covariates: append([]string{}, lead...)})
+	}
+}
 
 // secondaryModel is the delay-convolution model of deaths on hospital admissions, the
 // admissions beyond the origin forecast by the lag regression; secondaryReaModel on ICU
@@ -152,6 +179,10 @@ func Catalog() []Entry {
 		{Name: "otm", Description: "optimised Theta method (Fiorucci et al. 2016) on the last 365 days", New: otmModel},
 		{Name: "linreg", Description: "ridge regression per horizon on 28 lags of log1p(y) and weekday indicators, last 730 days", New: linregModel},
 		{Name: "leadreg", Description: "ridge regression per horizon on the log growth of deaths and of hospital admissions (leading indicator), weekday and holiday indicators, last 730 days, lambda 0.1", New: leadregModel},
+		{Name: "leadreg_rea", Description: "leadreg with ICU admissions (incid_rea) as leading indicator", New: leadregOn("leadreg_rea", "incid_rea")},
+		{Name: "growthreg", Description: "leadreg's growth design on the target alone (no leading indicator)", New: leadregOn("growthreg")},
+		{Name: "ets_damped", Description: "ETS(A,Ad,A) on log1p(y), last 365 days (damped trend)", New: etsDampedModel},
+		{Name: "weekly_rea", Description: "weekly with ICU admissions (incid_rea) as leading indicator", New: weeklyOn("weekly_rea", "incid_rea"), Holidays: true},
 		{Name: "weekly", Description: "weekly totals by log-growth regression on deaths and hospital admissions (incid_hosp), split into days by the weekday profile and holiday factors",
 			New: weeklyModel, Holidays: true},
 		{Name: "secondary", Description: "deaths as a fraction of past hospital admissions (incid_hosp) convolved with a fitted delay, weekday and holiday effects, negative binomial; admissions forecast by linreg+hol",
@@ -166,6 +197,16 @@ func Catalog() []Entry {
 			New: func() prevoir.Forecaster { return newLeadEnsemble("ensemble_lead", ensemble.Median) }, Holidays: true, Conformal: true},
 		{Name: "ensemble_lead_mean", Description: "mean of leadreg+hol, weekly, secondary and secondary_rea, with conformal intervals",
 			New: func() prevoir.Forecaster { return newLeadEnsemble("ensemble_lead_mean", ensemble.Mean) }, Holidays: true, Conformal: true},
+		{Name: "ensemble_adm_mean", Description: "mean of growthreg+hol, ets+hol, linreg+hol and weekly_rea (the hospital admissions' ensemble), with conformal intervals",
+			New: func() prevoir.Forecaster {
+				return memberEnsemble("ensemble_adm_mean", ensemble.Mean, AdmissionsMembers()...)
+			}, Holidays: true, Conformal: true},
+		{Name: "ensemble_icu", Description: "median of weekly, leadreg+hol, secondary and ets+hol (the ICU admissions' ensemble), with conformal intervals",
+			New: func() prevoir.Forecaster { return memberEnsemble("ensemble_icu", ensemble.Median, ICUMembers()...) }, Holidays: true, Conformal: true},
+		{Name: "ensemble_occ_mean", Description: "mean of leadreg+hol, ets_damped and growthreg+hol (the occupancy ensemble), with conformal intervals",
+			New: func() prevoir.Forecaster {
+				return memberEnsemble("ensemble_occ_mean", ensemble.Mean, OccupancyMembers()...)
+			}, Holidays: true, Conformal: true},
 		{Name: "rnn", Description: "Darts BlockRNN (vanilla RNN, hidden 25) on the target and covariates; point forecasts", New: neuralModel(neural.RNN)},
 		{Name: "lstm", Description: "BlockRNN with an LSTM cell; point forecasts", New: neuralModel(neural.LSTM)},
 		{Name: "gru", Description: "BlockRNN with a GRU cell; point forecasts", New: neuralModel(neural.GRU)},
@@ -216,25 +257,58 @@ func Candidates() []string {
 		"ensemble", "ensemble_mean", "ensemble_lead", "ensemble_lead_mean"}
 }
 
-// CandidatesFor returns the candidates of target t: Candidates for the deaths; for the other
-// targets, whose leading indicators differ (a target is never its own covariate), the models
-// that do not read admissions.
-// TODO(issue 16): candidates chosen for each target on the 2021 origins.
+// CandidatesFor returns the candidates of target t, chosen on the 2021 origins only (2022 is
+// the test; docs/protocols/targets.md): Candidates for the deaths; for each other target the
+// seasonal naive baseline, the classic models, the models whose leading columns lead that
+// target (never the target itself: a model reading its own target as a leading column fails),
+// and the ensemble that did best on 2021. Admissions lead the ICU admissions and the beds;
+// nothing in the frame leads the hospital admissions after positivity (SI-DEP) stopped in
+// August 2022, so their models forecast from the admissions' own growth.
 func CandidatesFor(t prevoir.Target) []string {
-	if t.Name == prevoir.TargetDeaths {
-		return Candidates()
+	switch t.Name {
+	case prevoir.TargetAdmissions:
+		return []string{"snaive", "ets+hol", "linreg+hol", "growthreg+hol", "weekly_rea", "ensemble", "ensemble_mean", "ensemble_adm_mean"}
+	case prevoir.TargetICUAdmissions:
+		return []string{"snaive", "ets+hol", "linreg+hol", "leadreg+hol", "weekly", "secondary", "ensemble", "ensemble_icu"}
+	case prevoir.TargetHospitalised:
+		return []string{"snaive", "ets+hol", "ets_damped", "linreg+hol", "growthreg+hol", "leadreg+hol", "weekly", "ensemble", "ensemble_occ_mean"}
+	case prevoir.TargetIntensiveCare:
+		return []string{"snaive", "ets+hol", "ets_damped", "linreg+hol", "growthreg+hol", "leadreg+hol", "leadreg_rea+hol", "weekly_rea", "ensemble", "ensemble_occ_mean"}
 	}
-	return []string{"snaive", "ets+hol", "linreg+hol"}
+	return Candidates()
 }
+
+// AdmissionsMembers name the members of ensemble_adm_mean, chosen for the hospital admissions
+// on the 2021 origins (docs/protocols/targets.md), as ICUMembers for the ICU admissions and
+// OccupancyMembers for the beds (hosp, rea).
+func AdmissionsMembers() []string {
+	return []string{"growthreg+hol", "ets+hol", "linreg+hol", "weekly_rea"}
+}
+
+// ICUMembers name the members of ensemble_icu.
+func ICUMembers() []string { return []string{"weekly", "leadreg+hol", "secondary", "ets+hol"} }
+
+// OccupancyMembers name the members of ensemble_occ_mean.
+func OccupancyMembers() []string { return []string{"leadreg+hol", "ets_damped", "growthreg+hol"} }
 
 // Networks are the original project's networks with conformal intervals (+cp), so that they
 // can be champion: a training trains them beside the candidates.
 func Networks() []string { return []string{"rnn+cp", "tcn+cp", "transformer+cp"} }
 
+// LightNetworks are the networks that train in seconds (the RNN and the TCN, with conformal
+// intervals): the Transformer alone costs about ten CPU minutes per training (its calibration
+// trains it on several grid days), nine tenths of a target's training.
+func LightNetworks() []string { return []string{"rnn+cp", "tcn+cp"} }
+
 // TrainDefaults returns the models a training of target t trains when none are named: its
-// candidates and the networks.
+// candidates and the networks: all three for the deaths, the light ones for the other targets,
+// so that a training of every target stays within the weekly budget (docs/protocols/targets.md,
+// "Training cost").
 func TrainDefaults(t prevoir.Target) []string {
-	return append(CandidatesFor(t), Networks()...)
+	if t.Name == prevoir.TargetDeaths {
+		return append(CandidatesFor(t), Networks()...)
+	}
+	return append(CandidatesFor(t), LightNetworks()...)
 }
 
 // LeadMembers names the members of the leading-indicator ensembles: the four models that read
@@ -249,6 +323,20 @@ func LeadMembers() []string {
 func newLeadEnsemble(name string, c ensemble.Combine) prevoir.Forecaster {
 	members := []prevoir.Forecaster{holiday.Adjust(leadregModel(), holiday.Options{}), weeklyModel(), secondaryModel(), secondaryReaModel()}
 	return combined(name, c, members)
+}
+
+// memberEnsemble returns the ensemble of the named models (catalogue names, suffixes
+// included) combined by c, with conformal intervals.
+func memberEnsemble(name string, c ensemble.Combine, members ...string) prevoir.Forecaster {
+	fcs := make([]prevoir.Forecaster, len(members))
+	for i, m := range members {
+		fc, err := Lookup(m)
+		if err != nil {
+			panic(fmt.Sprintf("models: ensemble %s: member %s: %v", name, m, err)) // a constant list: a test looks them all up
+		}
+		fcs[i] = fc
+	}
+	return combined(name, c, fcs)
 }
 
 // combined combines members by c and calibrates the combination's daily and weekly intervals

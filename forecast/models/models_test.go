@@ -16,8 +16,9 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "leadreg", "weekly", "secondary", "secondary_rea",
-		"ensemble", "ensemble_mean", "ensemble_lead", "ensemble_lead_mean",
+	want := []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm", "linreg", "leadreg",
+		"leadreg_rea", "growthreg", "ets_damped", "weekly_rea", "weekly", "secondary", "secondary_rea",
+		"ensemble", "ensemble_mean", "ensemble_lead", "ensemble_lead_mean", "ensemble_adm_mean", "ensemble_icu", "ensemble_occ_mean",
 		"rnn", "lstm", "gru", "tcn", "transformer"}
 	if got := models.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
@@ -51,7 +52,8 @@ func TestNames(t *testing.T) {
 
 func TestEnsembleMembers(t *testing.T) {
 	for name, want := range map[string][]string{"ensemble": models.EnsembleMembers(), "ensemble_mean": models.EnsembleMembers(),
-		"ensemble_lead": models.LeadMembers(), "ensemble_lead_mean": models.LeadMembers()} {
+		"ensemble_lead": models.LeadMembers(), "ensemble_lead_mean": models.LeadMembers(),
+		"ensemble_adm_mean": models.AdmissionsMembers(), "ensemble_icu": models.ICUMembers(), "ensemble_occ_mean": models.OccupancyMembers()} {
 		m, _ := models.Lookup(name)
 		e, ok := m.(*conformal.Forecaster).Inner.(*ensemble.Forecaster)
 		if !ok {

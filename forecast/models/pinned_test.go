@@ -51,10 +51,12 @@ func TestPinnedModels(t *testing.T) {
 	covLong := testframe.New(deaths, map[string][]float64{"incid_hosp": adm[20:800], "incid_rea": adm[20:800]})
 	for _, name := range []string{"naive", "snaive", "mean7", "drift", "ets", "ets_log", "ets_fast", "ets_log_fast", "theta", "otm",
 		"linreg", "leadreg", "weekly", "ets+hol", "theta+cp", "linreg+hol+cp", "leadreg+hol+cp", "ensemble", "ensemble_mean", "rnn",
-		"secondary", "secondary_rea", "secondary+cp", "ensemble_lead"} {
+		"secondary", "secondary_rea", "secondary+cp", "ensemble_lead",
+		"ets_damped", "growthreg", "leadreg_rea", "weekly_rea", "ensemble_adm_mean", "ensemble_icu", "ensemble_occ_mean"} {
 		t.Run(name, func(t *testing.T) {
 			short, long := short, long
-			if strings.HasPrefix(name, "secondary") || strings.HasPrefix(name, "leadreg") || name == "weekly" || name == "ensemble_lead" {
+			if strings.HasPrefix(name, "secondary") || strings.HasPrefix(name, "leadreg") || strings.HasPrefix(name, "weekly") ||
+				slices.Contains([]string{"ensemble_lead", "ensemble_adm_mean", "ensemble_icu", "ensemble_occ_mean"}, name) {
 				short, long = covShort, covLong
 			}
 			fc, err := models.Lookup(name)

@@ -467,6 +467,9 @@ func (fc *Forecaster) Fit(ctx context.Context, f *prevoir.Frame) (prevoir.Fitted
 	if o.Drift < 0 || math.IsNaN(o.Drift) {
 		return nil, fmt.Errorf("%s: Drift = %v must not be negative", o.Label, o.Drift)
 	}
+	if o.Primary == f.Target {
+		return nil, fmt.Errorf("%s: primary column %q is the target: want a column that leads it", o.Label, o.Primary)
+	}
 	pb, err := newProblem(f, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Label, err)

@@ -166,6 +166,9 @@ func build(f *prevoir.Frame, o Options, names []string) (*fitted, error) {
 	}
 	ft := &fitted{o: o, s: s, d: totals(s.Values)}
 	for _, name := range names {
+		if name == f.Target {
+			return nil, fmt.Errorf("%s: covariate %q is the target: want a column that leads it", o.Label, name)
+		}
 		if f.Column(name) == nil {
 			continue
 		}
