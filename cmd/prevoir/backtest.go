@@ -48,7 +48,6 @@ func (a *app) backtestCommand() *cobra.Command {
 		minCoverage      float64
 		championWeekly   bool
 		epochs           int
-		targetNames      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "backtest",
@@ -95,9 +94,9 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
   prevoir backtest --target all --from 2022-01-01 --to 2022-12-17 --json bt.json   # every target, each with its candidates`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			targets, err := prevoir.ParseTargets(targetNames)
+			targets, err := p.targets()
 			if err != nil {
-				return usageError{fmt.Errorf("--target: %w", err)}
+				return err
 			}
 			// Each target's candidates unless the models of every target are named (by the
 			// flag, the environment or the config file).
@@ -179,8 +178,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	p.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&modelList, "models", strings.Join(models.Candidates(), ","), "comma-separated models to compare, for every target (default: each target's candidates)")
-	fl.StringSliceVar(&targetNames, "target", nil, fmt.Sprintf("target to backtest, repeatable or comma-separated: %s, or %q for every one (default %s)",
-		strings.Join(prevoir.TargetNames(), ", "), prevoir.AllTargets, prevoir.DefaultTarget))
+	p.registerTarget(cmd, targetsUsage("to backtest"))
 	fl.Var(dateFlag{&opts.From}, "from", fmt.Sprintf("first origin (default: %d periods before --to)", backtest.DefaultOrigins-1))
 	fl.Var(dateFlag{&opts.To}, "to", "last origin (default: the last day whose whole horizon is observed)")
 	intVar(fl, &opts.Every, "every", backtest.DefaultEvery, atLeast(1), "days between origins")
@@ -196,7 +194,7 @@ ensembles are corrected and calibrated already: ensemble+hol is the ensemble.`,
 	floatVar(fl, &minCoverage, "min-coverage", backtest.DefaultMinCoverage80, between(0, 1), minCoverageUsage)
 	fl.StringVar(&jsonOut, "json", "", "write the full results (per origin and horizon) as JSON to this file")
 	fl.StringVar(&plotOut, "plot", "", "write an SVG plot (forecasts against actuals, MAE by horizon) to this file")
-	markPerInvocation(cmd, "from", "to", "json", "plot", "target")
+	markPerInvocation(cmd, "from", "to", "json", "plot")
 	return cmd
 }
 
