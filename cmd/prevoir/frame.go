@@ -87,10 +87,10 @@ person: span, sources, decisions, gaps, first and last rows).`,
 	fl := cmd.Flags()
 	fl.StringVar(&format, "format", "csv", "output format: csv, json or summary")
 	fl.BoolVar(&original, "original", false, "reproduce the original project's preprocessing (inner join, rows with a missing value dropped)")
-	fl.StringVar(&target, "target", def.Target, "the column to forecast")
+	fl.StringVar(&target, "target", def.Target, "the column to forecast (any numeric column of the sources; a command-line setting only, unlike the other commands' --target, which names targets)")
 	ff.register(cmd)
 	sf.registerNames(cmd)
-	markPerInvocation(cmd, "format")
+	markPerInvocation(cmd, "format", "target")
 	markReadOnly(cmd)
 	return cmd
 }

@@ -274,6 +274,12 @@ func TestRegisteredModelAlias(t *testing.T) {
 		t.Errorf("PREVOIR_REGISTERED_MODEL=incid_hosp served %q", got)
 	}
 	delete(c.env, "PREVOIR_REGISTERED_MODEL")
+	// PREVOIR_TARGET names targets; frame's --target, a column, is a command-line setting only.
+	c.env["PREVOIR_TARGET"] = "all"
+	if code, out, errs := c.run("frame", "--format", "json"); code != 0 || !strings.Contains(out, `"target": "incid_dchosp"`) {
+		t.Errorf("frame with PREVOIR_TARGET=all: exit %d %q", code, errs)
+	}
+	delete(c.env, "PREVOIR_TARGET")
 	path := c.writeConfig("registered-model: incid_hosp\n")
 	if got := model(); got != "incid_hosp" {
 		t.Errorf("registered-model in the config file served %q", got)
