@@ -157,6 +157,9 @@ func writeRun(ctx context.Context, tmp, root, expID string, r *prevoir.Run, runs
 	if r.Error != "" {
 		tags["prevoir.error"] = r.Error
 	}
+	if r.Target != "" {
+		tags["prevoir.target"] = r.Target
+	}
 	if r.FrameSHA256 != "" {
 		tags["prevoir.frame_sha256"] = r.FrameSHA256
 	}

@@ -27,7 +27,7 @@ func TestExportFileStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &tracking.Tracker{Runs: sqlstore.NewRunStore(db), Blobs: blobs}
-	r, err := tr.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn", Params: map[string]string{"epochs": "100"},
+	r, err := tr.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: "tcn", Target: "hosp", Params: map[string]string{"epochs": "100"},
 		Lineage: prevoir.Lineage{Snapshots: map[string]string{"sidep": strings.Repeat("a", 64)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestExportFileStore(t *testing.T) {
 			t.Errorf("meta.yaml lacks %q:\n%s", want, meta)
 		}
 	}
-	if read("params/epochs") != "100" || read("tags/prevoir.snapshot.sidep") != strings.Repeat("a", 64) || read("tags/mlflow.runName") != "tcn" {
+	if read("params/epochs") != "100" || read("tags/prevoir.snapshot.sidep") != strings.Repeat("a", 64) || read("tags/mlflow.runName") != "tcn" || read("tags/prevoir.target") != "hosp" {
 		t.Error("params or tags wrong")
 	}
 	lines := strings.Split(strings.TrimSpace(read("metrics/loss")), "\n")
