@@ -227,6 +227,8 @@ func BenchmarkEngineGemm(b *testing.B) {
 	}{
 		{448, 64, 64, false, true}, {448, 512, 64, false, true}, {448, 64, 512, false, true},
 		{448, 64, 512, false, false}, {512, 64, 448, true, false}, {448, 192, 64, false, true},
+		// the attention projections' backward and the decoder's one-token rows
+		{448, 64, 64, false, false}, {64, 64, 448, true, false}, {32, 512, 64, false, true},
 	}
 	for _, threads := range []int{1, 2} {
 		for _, s := range shapes {

@@ -6,7 +6,7 @@ import "fmt"
 // one goroutine. Elementwise loops are memory-bound and short (a 448×512
 // activation takes ~50-100 µs); only the largest ones, the Transformer's
 // feed-forward activations, are worth splitting.
-const elemGrain = 1 << 16
+const elemGrain = 1 << 13
 
 type binaryKind int
 

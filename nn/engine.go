@@ -2,6 +2,7 @@ package nn
 
 import (
 	"runtime"
+	"sync/atomic"
 
 	"github.com/prevoir/prevoir/nn/internal/gemm"
 	"github.com/prevoir/prevoir/nn/internal/vec"
@@ -22,6 +23,10 @@ type Engine struct {
 	ws      []gemm.Workspace
 	vk      vec.Kernels
 	workers *workerPool // started on first parallel use
+	// busy is set while a parallel region runs, so that an operation
+	// started from inside one (zero) runs on its goroutine instead of
+	// nesting a region.
+	busy atomic.Bool
 }
 
 // NewEngine returns an engine using the given number of goroutines
@@ -59,7 +64,19 @@ func (e *Engine) parallelChunks(n, grain, perWorker int, fn func(w, lo, hi int))
 		fn(0, 0, n)
 		return
 	}
+	e.busy.Store(true)
 	e.pool().run(&job{fn: fn, n: n, chunks: chunks})
+	e.busy.Store(false)
+}
+
+// zero clears s, split between the workers when it is large (gradient
+// buffers of the Transformer's feed-forward layers are 229376 floats).
+func (e *Engine) zero(s []float32) {
+	if len(s) < 2*elemGrain || e.busy.Load() {
+		clear(s)
+		return
+	}
+	e.parallel(len(s), elemGrain, func(_, lo, hi int) { clear(s[lo:hi]) })
 }
 
 func (e *Engine) pool() *workerPool {
@@ -87,7 +104,7 @@ func (e *Engine) Close() {
 // enough to pay for handing half to a helper (a few µs, and a repacking of
 // B). Smaller products, such as the 448×64·64×64 attention projections,
 // measured slower when split on the shared 2-core machine.
-const gemmParallelMin = 1 << 22
+const gemmParallelMin = 1 << 18
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C (see gemm.Workspace.Sgemm),
 // splitting the rows or columns of C between the workers. Because the

@@ -87,3 +87,34 @@ func TestEngineHelpersStop(t *testing.T) {
 		t.Errorf("%d goroutines after dropping an engine, %d before", n, before)
 	}
 }
+
+// zero clears every element, split between workers for large slices and on
+// the calling goroutine from inside a parallel region (no nested region).
+func TestEngineZero(t *testing.T) {
+	e := NewEngine(3)
+	defer e.Close()
+	for _, n := range []int{0, 5, 2*elemGrain - 1, 10*elemGrain + 3} {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = 1
+		}
+		e.zero(s)
+		if i := slices.IndexFunc(s, func(v float32) bool { return v != 0 }); i >= 0 {
+			t.Fatalf("n=%d: element %d not cleared", n, i)
+		}
+	}
+	bufs := make([][]float32, 8)
+	for i := range bufs {
+		bufs[i] = slices.Repeat([]float32{1}, 4*elemGrain)
+	}
+	e.parallel(len(bufs), 1, func(_, lo, hi int) {
+		for _, b := range bufs[lo:hi] {
+			e.zero(b)
+		}
+	})
+	for i, b := range bufs {
+		if slices.ContainsFunc(b, func(v float32) bool { return v != 0 }) {
+			t.Fatalf("buffer %d cleared from inside a region is not zero", i)
+		}
+	}
+}
