@@ -117,7 +117,12 @@ func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda 
 		return
 	}
 	rowQuantum, colQuantum := e.ws[0].Tile() // split at whole tiles
-	if m >= n {
+	// A transposed B is packed by every Sgemm call, A is read in place: a
+	// row split would pack all of B once per chunk (Linear's forward
+	// x·Wᵀ packed its weight four times), a column split packs each
+	// column of B once.
+	colSplit := m < n || (tB && n >= 2*colQuantum)
+	if !colSplit {
 		e.parallelChunks(m/rowQuantum, 1, 2, func(w, lo, hi int) {
 			lo *= rowQuantum
 			hi *= rowQuantum
