@@ -100,10 +100,13 @@ func (e *Engine) Close() {
 }
 
 // gemmParallelMin is the m·n·k below which a GEMM runs on one goroutine.
-// 4M multiply-adds take ~20-40 µs on one core with the AVX-512 kernel:
-// enough to pay for handing half to a helper (a few µs, and a repacking of
-// B). Smaller products, such as the 448×64·64×64 attention projections,
-// measured slower when split on the shared 2-core machine.
+// 256K multiply-adds take a few µs on one core, several times the cost of
+// handing part of them to a helper that is already spinning (the pool's
+// helpers stay awake between the back-to-back regions of a training step).
+// It splits the Transformer's 448×64·64×64 projections and their
+// gradients, which together with the other small ops kept the second
+// thread idle for a third of the step when only products ≥ 4M were split
+// (docs/benchmarks/nn.md, issue 16).
 const gemmParallelMin = 1 << 18
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C (see gemm.Workspace.Sgemm),
