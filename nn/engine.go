@@ -3,6 +3,7 @@ package nn
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/prevoir/prevoir/nn/internal/gemm"
 	"github.com/prevoir/prevoir/nn/internal/vec"
@@ -27,6 +28,28 @@ type Engine struct {
 	// started from inside one (zero) runs on its goroutine instead of
 	// nesting a region.
 	busy atomic.Bool
+	// share, when set (benchmarks), times on a 1-thread engine the work
+	// that a 2-thread engine would split: the parallel fraction of a
+	// step, independent of how busy the machine's other core is.
+	share *shareStats
+}
+
+// shareStats accumulates the time spent in splittable work.
+type shareStats struct {
+	split   time.Duration
+	regions int
+}
+
+// splittable runs f, timing it into e.share when it is set.
+func (e *Engine) splittable(f func()) {
+	if e.share == nil {
+		f()
+		return
+	}
+	start := time.Now()
+	f()
+	e.share.split += time.Since(start)
+	e.share.regions++
 }
 
 // NewEngine returns an engine using the given number of goroutines
@@ -61,6 +84,10 @@ func (e *Engine) parallelChunks(n, grain, perWorker int, fn func(w, lo, hi int))
 	chunks := n / max(grain, 1)
 	chunks = min(chunks, t*perWorker)
 	if min(t, chunks) <= 1 {
+		if t == 1 && n/max(grain, 1) > 1 {
+			e.splittable(func() { fn(0, 0, n) }) // 2 threads would split it
+			return
+		}
 		fn(0, 0, n)
 		return
 	}
@@ -115,8 +142,12 @@ const gemmParallelMin = 1 << 18
 // the same for every thread count.
 func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if e.threads == 1 || m*n*k < gemmParallelMin {
+	if m*n*k < gemmParallelMin {
 		e.ws[0].Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if e.threads == 1 {
+		e.splittable(func() { e.ws[0].Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) })
 		return
 	}
 	rowQuantum, colQuantum := e.ws[0].Tile() // split at whole tiles
