@@ -73,10 +73,7 @@ func (e *Engine) KernelName() string { return e.ws[0].Name() }
 // machine prevoir trains on is shared). Callers must make every output
 // element independent of the chunking, which keeps results deterministic.
 func (e *Engine) parallel(n, grain int, fn func(w, lo, hi int)) {
-	e.parallelChunks(n, grain, 4, fn)
-}
-
-func (e *Engine) parallelChunks(n, grain, perWorker int, fn func(w, lo, hi int)) {
+	const perWorker = 4
 	if n <= 0 {
 		return
 	}
@@ -154,10 +151,12 @@ func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda 
 	// A transposed B is packed by every Sgemm call, A is read in place: a
 	// row split would pack all of B once per chunk (Linear's forward
 	// x·Wᵀ packed its weight four times), a column split packs each
-	// column of B once.
+	// column of B once. Otherwise (with the strided kernel) neither
+	// operand is packed, so chunks cost no repacking and the usual few
+	// per worker balance the load.
 	colSplit := m < n || (tB && n >= 2*colQuantum)
 	if !colSplit {
-		e.parallelChunks(m/rowQuantum, 1, 2, func(w, lo, hi int) {
+		e.parallel(m/rowQuantum, 1, func(w, lo, hi int) {
 			lo *= rowQuantum
 			hi *= rowQuantum
 			if hi == m/rowQuantum*rowQuantum {
@@ -174,7 +173,7 @@ func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 		return
 	}
-	e.parallelChunks(n/colQuantum, 1, 2, func(w, lo, hi int) {
+	e.parallel(n/colQuantum, 1, func(w, lo, hi int) {
 		lo *= colQuantum
 		hi *= colQuantum
 		if hi == n/colQuantum*colQuantum {

@@ -9,10 +9,11 @@ import (
 )
 
 // The engine's split GEMM must give the same bits as one goroutine, for
-// row splits (m ≥ n), column splits (m < n) and every transpose.
+// row splits, column splits (m < n, or a transposed B two tiles wide) and
+// every transpose.
 func TestEngineGemmSplitIsExact(t *testing.T) {
 	r := testRand()
-	one, two := NewEngine(1), NewEngine(2)
+	one, two, three := NewEngine(1), NewEngine(2), NewEngine(3)
 	for _, sh := range [][3]int{{449, 70, 64}, {45, 530, 64}, {300, 300, 20}, {13, 2000, 50}, {2000, 13, 50}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		for _, tA := range []bool{false, true} {
@@ -27,13 +28,15 @@ func TestEngineGemmSplitIsExact(t *testing.T) {
 				if tB {
 					ldb = k
 				}
-				c1, c2 := New(m*n), New(m*n)
+				c1, c2, c3 := New(m*n), New(m*n), New(m*n)
 				Uniform(r, c1, -1, 1)
 				copy(c2.Data, c1.Data)
+				copy(c3.Data, c1.Data)
 				one.gemm(tA, tB, m, n, k, 0.5, a.Data, lda, b.Data, ldb, 0.25, c1.Data, n)
 				two.gemm(tA, tB, m, n, k, 0.5, a.Data, lda, b.Data, ldb, 0.25, c2.Data, n)
-				if !slices.Equal(c1.Data, c2.Data) {
-					t.Fatalf("%v tA=%v tB=%v: 2-thread GEMM differs from 1-thread", sh, tA, tB)
+				three.gemm(tA, tB, m, n, k, 0.5, a.Data, lda, b.Data, ldb, 0.25, c3.Data, n)
+				if !slices.Equal(c1.Data, c2.Data) || !slices.Equal(c1.Data, c3.Data) {
+					t.Fatalf("%v tA=%v tB=%v: 2- or 3-thread GEMM differs from 1-thread", sh, tA, tB)
 				}
 			}
 		}
