@@ -31,7 +31,8 @@ type Adam struct {
 	m, v   [][]float32
 	step   int
 	eng    *Engine
-	tmp    []float32 // gradient plus weight decay
+	segs   []adamSegment
+	tmp    [][]float32 // per worker: a segment's gradient plus weight decay
 }
 
 // NewAdam returns an optimiser over params. It returns an error for
@@ -59,7 +60,12 @@ func NewAdam(e *Engine, params []*Param, cfg AdamConfig) (*Adam, error) {
 	case cfg.WeightDecay < 0:
 		return nil, fmt.Errorf("nn: invalid weight decay %v", cfg.WeightDecay)
 	}
-	a := &Adam{cfg: cfg, params: params, eng: e}
+	a := &Adam{cfg: cfg, params: params, eng: e, segs: segments(params)}
+	if cfg.WeightDecay != 0 {
+		for range e.Threads() {
+			a.tmp = append(a.tmp, make([]float32, adamSegmentLen))
+		}
+	}
 	for _, p := range params {
 		a.m = append(a.m, make([]float32, p.Len()))
 		a.v = append(a.v, make([]float32, p.Len()))
@@ -87,21 +93,44 @@ func (a *Adam) Step() {
 		StepSize: stepSize, BiasCorrection2Sqrt: bc2Sqrt, Eps: float32(c.Eps),
 	}
 	wd := float32(c.WeightDecay)
-	for i, p := range a.params {
-		m, v, g, th := a.m[i], a.v[i], p.Grad, p.Data
-		if wd != 0 {
-			// g + wd·θ, into a scratch copy: p.Grad is left as computed.
-			if cap(a.tmp) < len(g) {
-				a.tmp = make([]float32, len(g))
+	// One parallel region over every parameter's elements: the update is
+	// elementwise, so how the segments are shared between workers does
+	// not change any result.
+	a.eng.parallel(len(a.segs), 1, func(w, lo, hi int) {
+		for _, s := range a.segs[lo:hi] {
+			p := a.params[s.p]
+			th, g := p.Data[s.lo:s.hi], p.Grad[s.lo:s.hi]
+			if wd != 0 {
+				// g + wd·θ, into the worker's scratch: p.Grad is left as
+				// computed.
+				t := a.tmp[w][:len(g)]
+				for j := range t {
+					t[j] = g[j] + wd*th[j]
+				}
+				g = t
 			}
-			t := a.tmp[:len(g)]
-			for j := range t {
-				t[j] = g[j] + wd*th[j]
-			}
-			g = t
+			a.eng.vk.Adam(th, g, a.m[s.p][s.lo:s.hi], a.v[s.p][s.lo:s.hi], &k)
 		}
-		a.eng.parallel(len(th), elemGrain, func(_, lo, hi int) {
-			a.eng.vk.Adam(th[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &k)
-		})
+	})
+}
+
+// adamSegment is elements [lo, hi) of parameter p.
+type adamSegment struct{ p, lo, hi int }
+
+// adamSegmentLen is the size of the pieces parameters are cut into for
+// Step: small enough that the Transformer's 550734 parameters make
+// dozens of pieces to share between workers, large enough that a piece
+// costs more than claiming it (a few µs of AVX2 work).
+const adamSegmentLen = 1 << 13
+
+// segments cuts every parameter into pieces of at most adamSegmentLen
+// elements.
+func segments(params []*Param) []adamSegment {
+	var segs []adamSegment
+	for i, p := range params {
+		for lo := 0; lo < p.Len(); lo += adamSegmentLen {
+			segs = append(segs, adamSegment{i, lo, min(lo+adamSegmentLen, p.Len())})
+		}
 	}
+	return segs
 }

@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -26,19 +28,21 @@ func (a *refAdam) step(th, g []float64) {
 
 func TestAdamMatchesPyTorchFormula(t *testing.T) {
 	r := testRand()
+	// Larger than a segment of Step's parallel region, on 3 threads.
+	const n = 2*adamSegmentLen + 50
 	for _, wd := range []float64{0, 0.01} {
-		p := NewParam("w", 50)
+		p := NewParam("w", n)
 		Uniform(r, p.Tensor, -1, 1)
-		ref := &refAdam{lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, wd: wd, m: make([]float64, 50), v: make([]float64, 50)}
-		th := make([]float64, 50)
+		ref := &refAdam{lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, wd: wd, m: make([]float64, n), v: make([]float64, n)}
+		th := make([]float64, n)
 		for i, v := range p.Data {
 			th[i] = float64(v)
 		}
-		opt, err := NewAdam(NewEngine(2), []*Param{p}, AdamConfig{WeightDecay: wd})
+		opt, err := NewAdam(NewEngine(3), []*Param{p}, AdamConfig{WeightDecay: wd})
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := make([]float64, 50)
+		g := make([]float64, n)
 		for step := 0; step < 20; step++ {
 			for i := range g {
 				g[i] = r.Float64()*2 - 1
@@ -70,6 +74,47 @@ func TestAdamMatchesPyTorchFormula(t *testing.T) {
 	}
 	if _, err := NewAdam(NewEngine(1), nil, AdamConfig{Beta1: 1}); err == nil {
 		t.Error("no error for beta1 = 1")
+	}
+}
+
+// TestAdamSameForAnyThreadCount updates parameters smaller and larger than
+// a segment of Step's parallel region with 1 and 3 threads: the weights
+// must be bit-identical.
+func TestAdamSameForAnyThreadCount(t *testing.T) {
+	run := func(threads int) [][]float32 {
+		r := randPCG(5)
+		var params []*Param
+		for i, n := range []int{3, 2*adamSegmentLen + 7, adamSegmentLen, 100} {
+			p := NewParam(fmt.Sprint("p", i), n)
+			Uniform(r, p.Tensor, -1, 1)
+			params = append(params, p)
+		}
+		opt, err := NewAdam(NewEngine(threads), params, AdamConfig{LR: 1e-2, WeightDecay: 0.01})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			for _, p := range params {
+				Uniform(r, &Tensor{Shape: p.Shape, Data: p.Grad}, -1, 1)
+			}
+			opt.Step()
+		}
+		var out [][]float32
+		for _, p := range params {
+			out = append(out, slices.Clone(p.Data))
+		}
+		return out
+	}
+	one, three := run(1), run(3)
+	for i := range one {
+		if !slices.Equal(one[i], three[i]) {
+			t.Errorf("parameter %d differs between 1 and 3 threads", i)
+		}
+	}
+	segs := segments([]*Param{NewParam("a", 2*adamSegmentLen+7), NewParam("b", 1)})
+	want := []adamSegment{{0, 0, adamSegmentLen}, {0, adamSegmentLen, 2 * adamSegmentLen}, {0, 2 * adamSegmentLen, 2*adamSegmentLen + 7}, {1, 0, 1}}
+	if !slices.Equal(segs, want) {
+		t.Errorf("segments %v, want %v", segs, want)
 	}
 }
 

@@ -89,9 +89,17 @@ func TestTransformerSketchParamCount(t *testing.T) {
 }
 
 func benchStep(b *testing.B, threads int, build func(r *rand.Rand) ([]*Param, func(tp *Tape) *Tensor), target *Tensor) {
+	benchStepOn(b, threads, nil, build, target)
+}
+
+// benchStepOn is benchStep with a hook to set up the engine.
+func benchStepOn(b *testing.B, threads int, setup func(*Engine), build func(r *rand.Rand) ([]*Param, func(tp *Tape) *Tensor), target *Tensor) {
 	r := randPCG(1)
 	params, fwd := build(r)
 	eng := NewEngine(threads)
+	if setup != nil {
+		setup(eng)
+	}
 	opt, err := NewAdam(eng, params, AdamConfig{})
 	if err != nil {
 		b.Fatal(err)
@@ -141,6 +149,25 @@ func BenchmarkTransformerStep(b *testing.B) {
 			}, New(32, 14))
 		})
 	}
+}
+
+// BenchmarkTransformerParallelShare reports the share of a 1-thread
+// Transformer step spent in work that a 2-thread engine splits between
+// its workers (parallel-%), and thus Amdahl's bound on the 2-thread speed-up
+// (max-speedup). Unlike wall times on a shared machine, both hardly depend
+// on what the other core is doing.
+func BenchmarkTransformerParallelShare(b *testing.B) {
+	x := New(32, 14, 18)
+	Uniform(randPCG(3), x, 0, 1)
+	var eng *Engine
+	benchStepOn(b, 1, func(e *Engine) { eng = e; e.share = &shareStats{} }, func(r *rand.Rand) ([]*Param, func(tp *Tape) *Tensor) {
+		m := newTransformerSketch(r)
+		return m.params, func(tp *Tape) *Tensor { return m.forward(tp, x) }
+	}, New(32, 14))
+	p := eng.share.split.Seconds() / b.Elapsed().Seconds()
+	b.ReportMetric(100*p, "parallel-%")
+	b.ReportMetric(1/(1-p+p/2), "max-speedup")
+	b.ReportMetric(float64(eng.share.regions)/float64(b.N), "regions/op")
 }
 
 func threadName(n int) string {
@@ -227,6 +254,8 @@ func BenchmarkEngineGemm(b *testing.B) {
 	}{
 		{448, 64, 64, false, true}, {448, 512, 64, false, true}, {448, 64, 512, false, true},
 		{448, 64, 512, false, false}, {512, 64, 448, true, false}, {448, 192, 64, false, true},
+		// the attention projections' backward and the decoder's one-token rows
+		{448, 64, 64, false, false}, {64, 64, 448, true, false}, {32, 512, 64, false, true},
 	}
 	for _, threads := range []int{1, 2} {
 		for _, s := range shapes {

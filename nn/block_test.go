@@ -98,8 +98,8 @@ func TestTransformerLayerParamCounts(t *testing.T) {
 }
 
 // TestDeterministicAcrossThreads runs a Transformer-sized encoder layer
-// forward and backward with 1 and 2 threads: outputs and gradients must be
-// bit-identical.
+// forward and backward with 1, 2 and 3 threads: outputs and gradients must
+// be bit-identical.
 func TestDeterministicAcrossThreads(t *testing.T) {
 	run := func(threads int) ([]float32, [][]float32) {
 		r := randPCG(42)
@@ -122,13 +122,70 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		return slices.Clone(y.Data), grads
 	}
 	y1, g1 := run(1)
-	y2, g2 := run(2)
-	if !slices.Equal(y1, y2) {
-		t.Error("forward differs between 1 and 2 threads")
+	for _, threads := range []int{2, 3} {
+		y, g := run(threads)
+		if !slices.Equal(y1, y) {
+			t.Errorf("forward differs between 1 and %d threads", threads)
+		}
+		for i := range g1 {
+			if !slices.Equal(g1[i], g[i]) {
+				t.Errorf("gradient %d differs between 1 and %d threads", i, threads)
+			}
+		}
 	}
-	for i := range g1 {
-		if !slices.Equal(g1[i], g2[i]) {
-			t.Errorf("gradient %d differs between 1 and 2 threads", i)
+}
+
+// TestTransformerTrainingSameForAnyThreadCount trains the Transformer-shaped
+// network (the reference's shapes, so that the split GEMMs, LayerNorms,
+// elementwise ops, gradient clears and Adam segments all go parallel) for
+// a few Adam steps with 1, 2 and 3 threads: every loss and every weight
+// must be bit-identical.
+func TestTransformerTrainingSameForAnyThreadCount(t *testing.T) {
+	run := func(threads int) ([]float32, [][]float32) {
+		m := newTransformerSketch(randPCG(1))
+		x, y := New(32, 14, 18), New(32, 14)
+		Uniform(randPCG(3), x, 0, 1)
+		Uniform(randPCG(4), y, 0, 1)
+		eng := NewEngine(threads)
+		defer eng.Close()
+		opt, err := NewAdam(eng, m.params, AdamConfig{LR: 1e-2, WeightDecay: 1e-3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := NewTape(eng, randPCG(2))
+		var losses []float32
+		for range 3 {
+			ZeroGrad(m.params)
+			loss, err := tp.MSE(m.forward(tp, x), y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, loss.Data[0])
+			if err := tp.Backward(loss); err != nil {
+				t.Fatal(err)
+			}
+			opt.Step()
+			tp.Reset()
+		}
+		var weights [][]float32
+		for _, p := range m.params {
+			weights = append(weights, slices.Clone(p.Data))
+		}
+		return losses, weights
+	}
+	l1, w1 := run(1)
+	if !(l1[2] < l1[0]) {
+		t.Fatalf("losses %v: training did not move", l1)
+	}
+	for _, threads := range []int{2, 3} {
+		l, w := run(threads)
+		if !slices.Equal(l1, l) {
+			t.Errorf("losses with %d threads %v, with 1 %v", threads, l, l1)
+		}
+		for i := range w1 {
+			if !slices.Equal(w1[i], w[i]) {
+				t.Errorf("weights of parameter %d differ between 1 and %d threads", i, threads)
+			}
 		}
 	}
 }

@@ -55,10 +55,12 @@
 // accumulation order (GEMM k loop, bias and LayerNorm parameter gradients
 // reduced column by column in row order), and dropout masks are a hash of
 // (seed, element index), so results are bit-identical for a given seed
-// whatever the thread count (tested). Only large products (≥ 4M
-// multiply-adds), attention heads and the largest elementwise ops are
-// split. On the shared 2-vCPU machine a second thread rarely helped (see
-// docs/benchmarks/nn.md), as for PyTorch; one thread is the safe default there.
+// whatever the thread count (tested with 1, 2 and 3 threads). Products of
+// at least 256K multiply-adds, attention heads, LayerNorm rows, elementwise
+// ops of at least 8K elements, gradient clears and the Adam update (one
+// region over fixed 8K-element segments of all parameters) are split, so
+// that about 95% of a Transformer step's single-thread time runs in
+// regions the second thread shares (docs/benchmarks/nn.md).
 // Neither an Engine nor a Tape may be used by two goroutines at once.
 //
 // # Speed

@@ -3,10 +3,11 @@ package nn
 import "fmt"
 
 // elemGrain is the number of elements below which elementwise work stays on
-// one goroutine. Elementwise loops are memory-bound and short (a 448×512
-// activation takes ~50-100 µs); only the largest ones, the Transformer's
-// feed-forward activations, are worth splitting.
-const elemGrain = 1 << 16
+// one goroutine. Elementwise loops are memory-bound and short (a 448×64
+// activation takes a few µs), but a Transformer step runs hundreds of
+// them: left on one goroutine they made a third of the step serial.
+// 8K elements is a few µs of work, above the cost of a pool region.
+const elemGrain = 1 << 13
 
 type binaryKind int
 

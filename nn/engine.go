@@ -2,6 +2,8 @@ package nn
 
 import (
 	"runtime"
+	"sync/atomic"
+	"time"
 
 	"github.com/prevoir/prevoir/nn/internal/gemm"
 	"github.com/prevoir/prevoir/nn/internal/vec"
@@ -22,6 +24,32 @@ type Engine struct {
 	ws      []gemm.Workspace
 	vk      vec.Kernels
 	workers *workerPool // started on first parallel use
+	// busy is set while a parallel region runs, so that an operation
+	// started from inside one (zero) runs on its goroutine instead of
+	// nesting a region.
+	busy atomic.Bool
+	// share, when set (benchmarks), times on a 1-thread engine the work
+	// that a 2-thread engine would split: the parallel fraction of a
+	// step, independent of how busy the machine's other core is.
+	share *shareStats
+}
+
+// shareStats accumulates the time spent in splittable work.
+type shareStats struct {
+	split   time.Duration
+	regions int
+}
+
+// splittable runs f, timing it into e.share when it is set.
+func (e *Engine) splittable(f func()) {
+	if e.share == nil {
+		f()
+		return
+	}
+	start := time.Now()
+	f()
+	e.share.split += time.Since(start)
+	e.share.regions++
 }
 
 // NewEngine returns an engine using the given number of goroutines
@@ -45,10 +73,7 @@ func (e *Engine) KernelName() string { return e.ws[0].Name() }
 // machine prevoir trains on is shared). Callers must make every output
 // element independent of the chunking, which keeps results deterministic.
 func (e *Engine) parallel(n, grain int, fn func(w, lo, hi int)) {
-	e.parallelChunks(n, grain, 4, fn)
-}
-
-func (e *Engine) parallelChunks(n, grain, perWorker int, fn func(w, lo, hi int)) {
+	const perWorker = 4
 	if n <= 0 {
 		return
 	}
@@ -56,10 +81,26 @@ func (e *Engine) parallelChunks(n, grain, perWorker int, fn func(w, lo, hi int))
 	chunks := n / max(grain, 1)
 	chunks = min(chunks, t*perWorker)
 	if min(t, chunks) <= 1 {
+		if t == 1 && n/max(grain, 1) > 1 {
+			e.splittable(func() { fn(0, 0, n) }) // 2 threads would split it
+			return
+		}
 		fn(0, 0, n)
 		return
 	}
+	e.busy.Store(true)
 	e.pool().run(&job{fn: fn, n: n, chunks: chunks})
+	e.busy.Store(false)
+}
+
+// zero clears s, split between the workers when it is large (gradient
+// buffers of the Transformer's feed-forward layers are 229376 floats).
+func (e *Engine) zero(s []float32) {
+	if len(s) < 2*elemGrain || e.busy.Load() {
+		clear(s)
+		return
+	}
+	e.parallel(len(s), elemGrain, func(_, lo, hi int) { clear(s[lo:hi]) })
 }
 
 func (e *Engine) pool() *workerPool {
@@ -83,11 +124,14 @@ func (e *Engine) Close() {
 }
 
 // gemmParallelMin is the m·n·k below which a GEMM runs on one goroutine.
-// 4M multiply-adds take ~20-40 µs on one core with the AVX-512 kernel:
-// enough to pay for handing half to a helper (a few µs, and a repacking of
-// B). Smaller products, such as the 448×64·64×64 attention projections,
-// measured slower when split on the shared 2-core machine.
-const gemmParallelMin = 1 << 22
+// 256K multiply-adds take a few µs on one core, several times the cost of
+// handing part of them to a helper that is already spinning (the pool's
+// helpers stay awake between the back-to-back regions of a training step).
+// It splits the Transformer's 448×64·64×64 projections and their
+// gradients, which together with the other small ops kept the second
+// thread idle for a third of the step when only products ≥ 4M were split
+// (docs/benchmarks/nn.md, issue 16).
+const gemmParallelMin = 1 << 18
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C (see gemm.Workspace.Sgemm),
 // splitting the rows or columns of C between the workers. Because the
@@ -95,13 +139,24 @@ const gemmParallelMin = 1 << 22
 // the same for every thread count.
 func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if e.threads == 1 || m*n*k < gemmParallelMin {
+	if m*n*k < gemmParallelMin {
 		e.ws[0].Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if e.threads == 1 {
+		e.splittable(func() { e.ws[0].Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) })
+		return
+	}
 	rowQuantum, colQuantum := e.ws[0].Tile() // split at whole tiles
-	if m >= n {
-		e.parallelChunks(m/rowQuantum, 1, 2, func(w, lo, hi int) {
+	// A transposed B is packed by every Sgemm call, A is read in place: a
+	// row split would pack all of B once per chunk (Linear's forward
+	// x·Wᵀ packed its weight four times), a column split packs each
+	// column of B once. Otherwise (with the strided kernel) neither
+	// operand is packed, so chunks cost no repacking and the usual few
+	// per worker balance the load.
+	colSplit := m < n || (tB && n >= 2*colQuantum)
+	if !colSplit {
+		e.parallel(m/rowQuantum, 1, func(w, lo, hi int) {
 			lo *= rowQuantum
 			hi *= rowQuantum
 			if hi == m/rowQuantum*rowQuantum {
@@ -118,7 +173,7 @@ func (e *Engine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 		return
 	}
-	e.parallelChunks(n/colQuantum, 1, 2, func(w, lo, hi int) {
+	e.parallel(n/colQuantum, 1, func(w, lo, hi int) {
 		lo *= colQuantum
 		hi *= colQuantum
 		if hi == n/colQuantum*colQuantum {

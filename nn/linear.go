@@ -37,9 +37,11 @@ func (tp *Tape) linearRows(x, w, b *Tensor, r0, r1 int) *Tensor {
 	beta := float32(0)
 	if b != nil {
 		bv := b.Data[r0:r1]
-		for r := 0; r < rows; r++ {
-			copy(y.Data[r*out:(r+1)*out], bv)
-		}
+		tp.eng.parallel(rows, max(1, elemGrain/max(out, 1)), func(_, lo, hi int) {
+			for r := lo; r < hi; r++ {
+				copy(y.Data[r*out:(r+1)*out], bv)
+			}
+		})
 		beta = 1
 	}
 	tp.eng.gemm(false, true, rows, out, in, 1, x.Data, in, wv, in, beta, y.Data, out)

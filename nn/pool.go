@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // workerPool runs the chunks of parallel regions on helper goroutines that
@@ -38,10 +39,15 @@ type job struct {
 	done      atomic.Int64 // chunks finished
 }
 
-// helperSpin is how many polls of the epoch a helper makes before
-// parking: about 20-50 µs, longer than the gap between two regions of a
-// training step, much shorter than a scheduler time slice.
-const helperSpin = 1 << 12
+// helperSpin is how long a helper polls the epoch before parking: longer
+// than the serial gaps between the regions of a training step (a Tape
+// op's bookkeeping, the loss, the next batch), much shorter than a
+// scheduler time slice. It is a time, not a count of polls: 4096 polls,
+// the earlier bound, lasted only a few µs on the Intel machine of issue
+// 16, so helpers parked between regions and woke too late for the next
+// one (2 threads 1.17× faster than 1 on a quiet machine, against 1.45-1.6×
+// with a 100 µs spin; docs/benchmarks/nn.md).
+const helperSpin = 100 * time.Microsecond
 
 func newWorkerPool(helpers int) *workerPool {
 	p := &workerPool{}
@@ -87,11 +93,18 @@ func (j *job) work(w int) {
 func (p *workerPool) helper(w int) {
 	var seen uint64
 	for {
+		var start time.Time
 		for spins := 0; p.epoch.Load() == seen; spins++ {
 			if p.quit.Load() {
 				return
 			}
-			if spins < helperSpin {
+			if spins&255 != 0 { // read the clock every 256 polls
+				continue
+			}
+			if spins == 0 {
+				start = time.Now()
+			}
+			if time.Since(start) < helperSpin {
 				continue
 			}
 			p.mu.Lock()

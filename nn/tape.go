@@ -138,7 +138,8 @@ func (tp *Tape) record(out *Tensor, backward func(), inputs ...*Tensor) bool {
 // gradOf returns t.Grad, allocating it (zeroed) on first use.
 func (tp *Tape) gradOf(t *Tensor) []float32 {
 	if t.Grad == nil {
-		t.Grad = tp.arena.get(len(t.Data), true)
+		t.Grad = tp.arena.get(len(t.Data), false)
+		tp.eng.zero(t.Grad)
 	}
 	return t.Grad
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,6 +35,37 @@ func TestRun(t *testing.T) {
 		}
 		if r.Actual[5] != 7 || !(r.ValMAE > 0) || !(r.TrainSeconds > 0) {
 			t.Errorf("%s: actual %v, val MAE %v, train %vs", name, r.Actual, r.ValMAE, r.TrainSeconds)
+		}
+	}
+}
+
+// TestTransformerSameForAnyThreadCount trains the reference Transformer
+// (its real size, on the real data) for one epoch with 1, 2 and 3 threads:
+// the losses and the forecast must be bit-identical, so that --threads is
+// purely a speed setting.
+func TestTransformerSameForAnyThreadCount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the Transformer three times")
+	}
+	ds, err := ReferenceDataset(testutil.DataDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(threads int) *Result {
+		rep, err := Run(context.Background(), ds, Options{Models: []neural.Arch{neural.Transformer}, Epochs: 1, Threads: threads, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Models["transformer"]
+	}
+	one := run(1)
+	if one.Params != 550734 || len(one.EpochMSE) != 1 || len(one.Forecast) != 14 {
+		t.Fatalf("%d params, %d epochs, %d forecasts", one.Params, len(one.EpochMSE), len(one.Forecast))
+	}
+	for _, threads := range []int{2, 3} {
+		r := run(threads)
+		if !slices.Equal(one.EpochMSE, r.EpochMSE) || !slices.Equal(one.Forecast, r.Forecast) {
+			t.Errorf("%d threads: loss %v forecast %v; 1 thread: loss %v forecast %v", threads, r.EpochMSE, r.Forecast, one.EpochMSE, one.Forecast)
 		}
 	}
 }
