@@ -27,15 +27,16 @@ type Actions interface {
 	// Refresh queues the ingest flow (which queues the forecast and the score) and returns
 	// the job's ID; an identical job already waiting is returned instead of a new one.
 	Refresh(ctx context.Context) (jobID int64, err error)
-	// Retrain queues a training of the configured models.
-	Retrain(ctx context.Context) (jobID int64, err error)
+	// Retrain queues a training of the configured models of the target named target.
+	Retrain(ctx context.Context, target string) (jobID int64, err error)
 	// Promote makes version the champion of model, recording reason. It refuses (ECONFLICT)
 	// a version that fails the gate of the champion rule (backtest.CheckPromotion) unless
 	// force, and with force records what is overridden in the alias change's reason.
 	Promote(ctx context.Context, model string, version int, reason string, force bool) (*prevoir.AliasChange, error)
-	// Forecast queues the forecast flow after champion became the champion, so that the served
-	// forecast becomes its own; a job queued for another champion does not stand for it.
-	Forecast(ctx context.Context, champion int) (jobID int64, err error)
+	// Forecast queues the forecast flow of the target named target after champion became its
+	// champion, so that the served forecast becomes its own; a job queued for another champion
+	// does not stand for it.
+	Forecast(ctx context.Context, target string, champion int) (jobID int64, err error)
 	// JobState returns a job's state, or an ENOTFOUND error.
 	JobState(ctx context.Context, id int64) (*prevoir.JobStatus, error)
 }
@@ -60,6 +61,16 @@ type JobQueue interface {
 	FailedJobs(ctx context.Context, n int) (map[string]int, error)
 }
 
+// TargetJobQueue is a JobQueue that queues the training and the forecast of one target (the
+// jobs' Target, "" for the default one).
+//
+// SEAM(issue 16, part C): *jobs.Queue implements it once its jobs' args carry Target; until
+// then QueueActions queues the default target's jobs only, and refuses the others'.
+type TargetJobQueue interface {
+	InsertTrainTarget(ctx context.Context, trigger, target string) (int64, error)
+	InsertForecastTarget(ctx context.Context, trigger, target string, champion int) (int64, error)
+}
+
 // QueueActions performs the actions on the job queue and the model registry.
 type QueueActions struct {
 	Queue    JobQueue
@@ -80,8 +91,23 @@ func (a *QueueActions) Refresh(ctx context.Context) (int64, error) {
 }
 
 // Retrain implements Actions.
-func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
+func (a *QueueActions) Retrain(ctx context.Context, target string) (int64, error) {
+	if tq, ok := a.Queue.(TargetJobQueue); ok {
+		return tq.InsertTrainTarget(ctx, "manual", target)
+	}
+	if err := defaultOnly(target); err != nil {
+		return 0, err
+	}
 	return a.Queue.InsertTrain(ctx, "manual")
+}
+
+// defaultOnly refuses a target other than the default one, for a queue whose jobs are the
+// default target's.
+func defaultOnly(target string) error {
+	if target != "" && target != prevoir.DefaultTarget {
+		return prevoir.Errorf(prevoir.EINVALID, "target %s: this job queue queues the jobs of %s only", target, prevoir.DefaultTarget)
+	}
+	return nil
 }
 
 // Promote implements Actions.
@@ -101,7 +127,13 @@ func (a *QueueActions) Promote(ctx context.Context, model string, version int, r
 }
 
 // Forecast implements Actions.
-func (a *QueueActions) Forecast(ctx context.Context, champion int) (int64, error) {
+func (a *QueueActions) Forecast(ctx context.Context, target string, champion int) (int64, error) {
+	if tq, ok := a.Queue.(TargetJobQueue); ok {
+		return tq.InsertForecastTarget(ctx, "promotion", target, champion)
+	}
+	if err := defaultOnly(target); err != nil {
+		return 0, err
+	}
 	return a.Queue.InsertForecast(ctx, "promotion", champion)
 }
 
@@ -132,6 +164,7 @@ const maxReason = 500
 // actionRequest is what a caller asked for.
 type actionRequest struct {
 	name    string
+	target  string // the target's name; "" for the default one
 	version int
 	reason  string
 	force   bool // promote a version the champion rule refuses
@@ -189,6 +222,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 	switch ct {
 	case "application/json":
 		var body struct {
+			Target  string      `json:"target"`
 			Version json.Number `json:"version"`
 			Reason  string      `json:"reason"`
 			Force   bool        `json:"force"`
@@ -202,7 +236,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			}
 			return req, "", badRequest("JSON body: %v", err)
 		}
-		version, req.reason, req.force = body.Version.String(), body.Reason, body.Force
+		version, req.reason, req.force, req.target = body.Version.String(), body.Reason, body.Force, body.Target
 	case "", "application/x-www-form-urlencoded", "multipart/form-data":
 		parse := r.ParseForm
 		if ct == "multipart/form-data" {
@@ -215,7 +249,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			}
 			return req, "", badRequest("form: %v", err)
 		}
-		version, req.reason, token = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token")
+		version, req.reason, token, req.target = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token"), r.PostForm.Get("target")
 		switch f := r.PostForm.Get("force"); f {
 		case "", "false", "off":
 		case "true", "on", "1":
@@ -225,6 +259,12 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 		}
 	default:
 		return req, "", &httpError{status: http.StatusUnsupportedMediaType, code: prevoir.EINVALID, msg: "content type " + ct + ": want application/json or a form"}
+	}
+	if q := r.URL.Query(); q.Has("target") {
+		if req.target != "" && req.target != q.Get("target") {
+			return req, token, badRequest("target %q in the query and %q in the body: give one", truncate(q.Get("target"), 40), truncate(req.target, 40))
+		}
+		req.target = q.Get("target")
 	}
 	if name == actPromote {
 		v, herr := parseVersion(version)
@@ -244,11 +284,16 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 // followed by a refresh of the snapshot, so the pages show the new champion at once (and its
 // forecast as pending until the job has run).
 func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
+	t, err := s.servedTarget(req.target)
+	if err != nil {
+		return nil, err
+	}
 	switch req.name {
 	case actRefresh, actRetrain:
 		run, what := s.cfg.Actions.Refresh, "data refresh (ingest, then forecast and score)"
 		if req.name == actRetrain {
-			run, what = s.cfg.Actions.Retrain, "retraining"
+			run = func(ctx context.Context) (int64, error) { return s.cfg.Actions.Retrain(ctx, t.Name) }
+			what = "retraining of " + t.Name
 		}
 		id, err := run(ctx)
 		if err != nil {
@@ -261,12 +306,12 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if req.reason != "" {
 			reason += ": " + req.reason
 		}
-		ch, err := s.cfg.Actions.Promote(ctx, s.cfg.Model, req.version, reason, req.force)
+		ch, err := s.cfg.Actions.Promote(ctx, t.Name, req.version, reason, req.force)
 		if err != nil {
 			return nil, err
 		}
-		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}
-		id, qerr := s.cfg.Actions.Forecast(ctx, req.version)
+		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, t.Name), Change: ch}
+		id, qerr := s.cfg.Actions.Forecast(ctx, t.Name, req.version)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
@@ -275,7 +320,10 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if req.force {
 			resp.Message += " (forced; recorded reason: " + ch.Reason + ")"
 		}
-		st := s.state.Load()
+		var st *state
+		if sh := s.state.Load(); sh != nil {
+			st, _ = sh.target(t.Name)
+		}
 		own := st != nil && st.forecastResp != nil && st.forecastResp.IsChampion && st.forecastResp.Version == req.version
 		eid := ""
 		if qerr != nil {
@@ -397,7 +445,8 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 		s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/jobs/"+strconv.FormatInt(resp.JobID, 10), "Follow the forecast job")
 		return
 	}
-	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models", "See the models")
+	t, _ := s.servedTarget(req.target) // served: do checked it
+	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models"+s.targetQuery(t), "See the models")
 }
 
 // jobCache keeps job states for a second and bounds concurrent lookups, so that a page

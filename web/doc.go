@@ -58,7 +58,7 @@
 //		Sources:    sources,
 //		Actions:    &web.QueueActions{Queue: queue /* *jobs.Queue */, Registry: registry},
 //		AdminToken: os.Getenv("PREVOIR_ADMIN_TOKEN"), // empty: actions disabled
-//		Logger:     logger, Model: "incid_dchosp", RefreshEvery: 30 * time.Second,
+//		Logger:     logger, Targets: prevoir.Targets(), RefreshEvery: 30 * time.Second,
 //	})
 //	...
 //	err = srv.Run(ctx, ":8080") // returns once ctx is done and the server has shut down
