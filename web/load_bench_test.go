@@ -8,17 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prevoir/prevoir"
 	"github.com/prevoir/prevoir/internal/loadgen"
 	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/web"
 )
 
-// serveSeeded serves the standard seed on a real loopback port until the benchmark ends.
+// serveSeeded serves the standard seed, with a second target's history and a forecast of
+// every other target, on a real loopback port until the benchmark ends.
 func serveSeeded(b *testing.B) string {
 	b.Helper()
 	env := seed.Open(b, testutil.SQLiteURL(b))
-	env.Standard(b)
+	s, _ := env.StandardTargets(b)
+	env.EveryTarget(b, s.Frame)
 	cfg := storesConfig(env)
 	cfg.AdminToken = "load-bench-admin-token"
 	srv, err := web.New(cfg)
@@ -39,8 +42,8 @@ func serveSeeded(b *testing.B) string {
 	return "http://" + ln.Addr().String()
 }
 
-// BenchmarkOpenLoop measures the latency of the forecast endpoint and of the dashboard at a
-// fixed rate (1,000 requests/s over 64 connections for 10 s by default; PREVOIR_LOAD_RATE,
+// BenchmarkOpenLoop measures the latency of the forecast endpoint (the default target's, and
+// every target's in turn: ?target=NAME) and of the dashboard at a fixed rate (1,000 requests/s over 64 connections for 10 s by default; PREVOIR_LOAD_RATE,
 // PREVOIR_LOAD_CONNS and PREVOIR_LOAD_SECONDS change them) with an open-loop generator in this
 // process. Run it once, while something else keeps the CPUs busy:
 //
@@ -62,13 +65,23 @@ func BenchmarkOpenLoop(b *testing.B) {
 		return def
 	}
 	for _, tc := range []struct {
-		name string
-		path string
-		gzip bool
-	}{{"forecast", "/api/v1/forecast", false}, {"dashboard", "/", false}, {"dashboard-gzip", "/", true}} {
+		name    string
+		path    string
+		targets []string
+		gzip    bool
+	}{
+		{"forecast", "/api/v1/forecast", nil, false},
+		{"forecast-5-targets", "/api/v1/forecast", []string{prevoir.AllTargets}, false},
+		{"dashboard", "/", nil, false},
+		{"dashboard-gzip", "/", nil, true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
+			urls, err := loadgen.WithTargets([]string{base + tc.path}, tc.targets)
+			if err != nil {
+				b.Fatal(err)
+			}
 			for range b.N {
-				r, err := loadgen.Run(context.Background(), loadgen.Config{URLs: []string{base + tc.path}, Rate: env("PREVOIR_LOAD_RATE", 1000),
+				r, err := loadgen.Run(context.Background(), loadgen.Config{URLs: urls, Rate: env("PREVOIR_LOAD_RATE", 1000),
 					Conns: env("PREVOIR_LOAD_CONNS", 64), Duration: time.Duration(env("PREVOIR_LOAD_SECONDS", 10)) * time.Second, Warmup: time.Second, Gzip: tc.gzip})
 				if err != nil {
 					b.Fatal(err)

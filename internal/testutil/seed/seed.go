@@ -446,6 +446,26 @@ func (e *Env) StandardTargets(tb testing.TB) (*Seeded, *TargetSeeded) {
 	return s, ts
 }
 
+// EveryTarget gives each target that has no champion yet one: an ets version, promoted, and its
+// forecast from the frame's last day (the load benchmark serves every target's forecast).
+func (e *Env) EveryTarget(tb testing.TB, frame *prevoir.Frame) {
+	tb.Helper()
+	last := frame.Dates[frame.Len()-1]
+	for _, t := range prevoir.Targets() {
+		_, err := e.Registry.ResolveAlias(context.Background(), t.Name, prevoir.AliasChampion)
+		if err == nil {
+			continue
+		}
+		if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+			tb.Fatal(err)
+		}
+		o := e.For(t)
+		v := o.Train(tb, "ets", 100)
+		o.Promote(tb, v.Version, "the only version")
+		o.Forecast(tb, frame, v, last)
+	}
+}
+
 // SilenceRun moves a run's heartbeat d into the past, as if its process had not beaten since
 // (it died, or the database was unreachable).
 func SilenceRun(tb testing.TB, db *sqlstore.DB, runID string, d time.Duration) {
