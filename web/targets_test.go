@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prevoir/prevoir"
+	"github.com/prevoir/prevoir/internal/testutil"
 	"github.com/prevoir/prevoir/internal/testutil/seed"
 	"github.com/prevoir/prevoir/web"
 )
@@ -109,7 +110,16 @@ func TestAPITargets(t *testing.T) {
 // TestAPIEndpointsTakeTheTarget asks every forecast-related endpoint for the second target, and
 // checks that its answer is that target's, while the default target's stays as it was.
 func TestAPIEndpointsTakeTheTarget(t *testing.T) {
-	f := newFixture(t, fixtureOpts{seed: "targets"})
+	for _, engine := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{{"sqlite", testutil.SQLiteURL}, {"postgres", testutil.PostgresURL}} {
+		t.Run(engine.name, func(t *testing.T) { testEndpointsTakeTheTarget(t, engine.url(t)) })
+	}
+}
+
+func testEndpointsTakeTheTarget(t *testing.T, dbURL string) {
+	f := newFixture(t, fixtureOpts{dbURL: dbURL, seed: "targets"})
 	second := f.second
 
 	// The forecast.
