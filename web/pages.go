@@ -754,7 +754,9 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 	serveBlob(w, r, s.execute("job", http.StatusOK, p))
 }
 
-// renderPages pre-renders the pages for the common requests.
+// renderPages pre-renders the pages for the common requests: every page of the default
+// target, and the other targets' pages but their runs by kind (a page not pre-rendered is
+// rendered on request, from the same snapshot).
 func (s *Server) renderPages(st *state) {
 	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
 	for _, sp := range spans {
@@ -763,7 +765,9 @@ func (s *Server) renderPages(st *state) {
 	put("page:models", s.modelsPage(st))
 	put("page:runs:", s.runsPage(st, ""))
 	for _, k := range runKinds() {
-		put("page:runs:"+k, s.runsPage(st, k))
+		if st == st.def {
+			put("page:runs:"+k, s.runsPage(st, k))
+		}
 	}
 	put("page:data", s.dataPage(st))
 	put("page:actions", s.actionsPage(st))
