@@ -466,10 +466,7 @@ func (s *Server) readBacktest(ctx context.Context, r *prevoir.Run) (*backtestEnt
 // SEAM(issue 16, part C): prevoir.Run gains Target; return the column of the target named
 // r.Target then, and filter the runs by it in filterRuns. Until then a run does not say, and a
 // leaderboard's target comes from its backtest.json's protocol.
-func runTarget(r *prevoir.Run) string {
-	_ = r
-	return ""
-}
+func runTarget(*prevoir.Run) string { return "" }
 
 func (s *Server) loadData(ctx context.Context, st, prev *shared) error {
 	var err error

@@ -262,14 +262,14 @@ func writeTargetMetrics(p *promWriter, targets []*state) {
 		}
 		return float64(st.champion.Version), []string{"model", st.model, "family", st.champion.Family}, true
 	})
-	each("prevoir_champion_backtest_mae", "gauge", "The champion's mean absolute error in the latest backtest (in the target's unit per day).", func(st *state) (float64, []string, bool) {
+	each("prevoir_champion_backtest_mae", "gauge", "The champion's mean absolute error in the latest backtest (in the target's unit).", func(st *state) (float64, []string, bool) {
 		mae := st.championBacktestMAE()
 		if !mae.Valid() {
 			return 0, nil, false
 		}
 		return float64(mae), []string{"model", st.model, "version", strconv.Itoa(st.champion.Version)}, true
 	})
-	each("prevoir_champion_live_mae", "gauge", "The champion's mean absolute error over its last scored days (in the target's unit per day).", func(st *state) (float64, []string, bool) {
+	each("prevoir_champion_live_mae", "gauge", "The champion's mean absolute error over its last scored days (in the target's unit).", func(st *state) (float64, []string, bool) {
 		l := st.championLive()
 		if l == nil {
 			return 0, nil, false
