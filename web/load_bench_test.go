@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -93,6 +95,50 @@ func BenchmarkOpenLoop(b *testing.B) {
 				b.ReportMetric(float64(r.P50.Microseconds())/1000, "p50-ms")
 				b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
 				b.ReportMetric(r.Achieved, "req/s")
+			}
+		})
+	}
+}
+
+// BenchmarkForecastHandler measures the server's own work for one forecast request, without
+// the network or a load generator (which make the open-loop benchmark's numbers depend on the
+// machine's other work): the default target's forecast, and every target's in turn.
+//
+//	go test -run '^$' -bench ForecastHandler -benchmem ./web/
+func BenchmarkForecastHandler(b *testing.B) {
+	env := seed.Open(b, testutil.SQLiteURL(b))
+	s, _ := env.StandardTargets(b)
+	env.EveryTarget(b, s.Frame)
+	srv, err := web.New(storesConfig(env))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for _, tc := range []struct {
+		name    string
+		targets []string
+	}{{"default", nil}, {"5-targets", []string{prevoir.AllTargets}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			urls, err := loadgen.WithTargets([]string{"http://127.0.0.1/api/v1/forecast"}, tc.targets)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reqs := make([]*http.Request, len(urls))
+			for i, u := range urls {
+				reqs[i] = httptest.NewRequest(http.MethodGet, u, nil)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, reqs[i%len(reqs)])
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: %d %s", reqs[i%len(reqs)].URL, w.Code, w.Body)
+				}
+				i++
 			}
 		})
 	}
