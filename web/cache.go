@@ -70,8 +70,9 @@ type shared struct {
 	jobFailures map[string]int // nil when the actions cannot count them
 	alerts      []monitor.Alert
 
-	// targets are the served targets' states, in the configured order; def is the one a
-	// request that names none gets.
+	// targets are the served targets' states, in the order of served (Config.Targets); def is
+	// the one a request that names none gets.
+	served  []prevoir.Target
 	targets []*state
 	def     *state
 }
@@ -118,25 +119,11 @@ func (sh *shared) target(name string) (*state, error) {
 	if name == "" {
 		return sh.def, nil
 	}
-	for _, st := range sh.targets {
-		if st.t.Name == name {
-			return st, nil
-		}
+	i, err := findTarget(sh.served, name)
+	if err != nil {
+		return nil, err
 	}
-	names := make([]string, len(sh.targets))
-	for i, st := range sh.targets {
-		names[i] = st.t.Name
-	}
-	return nil, unknownTarget(name, names)
-}
-
-// unknownTarget is the error for a target name that is not among the served ones: prevoir's
-// own (listing every target) when all are served, else one listing the served ones.
-func unknownTarget(name string, served []string) error {
-	if _, err := prevoir.LookupTarget(name); err != nil && len(served) == len(prevoir.Targets()) {
-		return err
-	}
-	return badRequest("unknown target %q: this server serves %s", truncate(name, 40), strings.Join(served, ", "))
+	return sh.targets[i], nil
 }
 
 // servedTarget returns the served target named name (the default one when empty), or the error
@@ -145,14 +132,29 @@ func (s *Server) servedTarget(name string) (prevoir.Target, error) {
 	if name == "" {
 		name = s.defTarget
 	}
-	names := make([]string, len(s.targets))
-	for i, t := range s.targets {
+	i, err := findTarget(s.targets, name)
+	if err != nil {
+		return prevoir.Target{}, err
+	}
+	return s.targets[i], nil
+}
+
+// findTarget returns the index of the target named name among served, or the error to answer:
+// prevoir's own (listing every target) when all are served, else one listing the served ones.
+func findTarget(served []prevoir.Target, name string) (int, error) {
+	for i, t := range served {
 		if t.Name == name {
-			return t, nil
+			return i, nil
 		}
+	}
+	if _, err := prevoir.LookupTarget(name); err != nil && len(served) == len(prevoir.Targets()) {
+		return 0, err
+	}
+	names := make([]string, len(served))
+	for i, t := range served {
 		names[i] = t.Name
 	}
-	return prevoir.Target{}, unknownTarget(name, names)
+	return 0, badRequest("unknown target %q: this server serves %s", truncate(name, 40), strings.Join(names, ", "))
 }
 
 // alertsOf returns the alerts about t's model and those about no model (the data, the flows).
@@ -176,7 +178,7 @@ func notFound(err error) bool { return prevoir.ErrorCode(err) == prevoir.ENOTFOU
 // frame when the current snapshots are the same, the backtests of the same runs, the details
 // of runs that had already ended.
 func (s *Server) load(ctx context.Context, prev *shared) (*shared, error) {
-	sh := &shared{at: s.now(), runByID: map[string]*RunDetail{}, backtests: map[string]*backtestEntry{},
+	sh := &shared{at: s.now(), served: s.targets, runByID: map[string]*RunDetail{}, backtests: map[string]*backtestEntry{},
 		lastSuccess: map[prevoir.RunKind]time.Time{}, runFailures: map[prevoir.RunKind]int{}}
 	for _, t := range s.targets {
 		st, err := s.loadTarget(ctx, sh, t)
