@@ -226,10 +226,9 @@ func parseDateParam(q url.Values, name string) (prevoir.Date, error) {
 	return d, nil
 }
 
-// renderSharedAPI pre-renders the API's answers to its default requests that are the same
-// for every target, into blobs.
-func renderSharedAPI(sh *shared, blobs map[string]*blob) {
-	put := func(key string, b *blob) { blobs[key] = withGzip(b) }
+// renderSharedAPI pre-renders with put the API's answers to its default requests that are the
+// same for every target.
+func renderSharedAPI(sh *shared, put func(key string, b *blob)) {
 	for _, f := range []string{"json", "csv"} {
 		put("runs:"+f, runsBlob(sh, runFilter{limit: defaultRunsLimit}, f))
 		put("snapshots:"+f, snapshotsBlob(sh, "", defaultSnapshotsLimit, f))
@@ -238,9 +237,8 @@ func renderSharedAPI(sh *shared, blobs map[string]*blob) {
 	put("targets:json", jsonBlob(http.StatusOK, sh.targetsView()))
 }
 
-// renderAPI pre-renders the API's answers to its default requests about st's target.
-func renderAPI(st *state) {
-	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
+// renderAPI pre-renders with put the API's answers to its default requests about st's target.
+func renderAPI(st *state, put func(key string, b *blob)) {
 	for _, f := range []string{"json", "csv"} {
 		put("forecast:"+f, forecastBlob(st, f))
 		put("forecasts:"+f, forecastsBlob(st, defaultForecastsLimit, 0, f))

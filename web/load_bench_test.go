@@ -143,3 +143,31 @@ func BenchmarkForecastHandler(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRefresh measures a rebuild of the in-memory snapshot (what the refresh loop does
+// every RefreshEvery) on the five-target seed, serving one target or all five.
+//
+//	go test -run '^$' -bench Refresh -benchtime 5x ./web/
+func BenchmarkRefresh(b *testing.B) {
+	env := seed.Open(b, testutil.SQLiteURL(b))
+	s, _ := env.StandardTargets(b)
+	env.EveryTarget(b, s.Frame)
+	for _, tc := range []struct {
+		name    string
+		targets []prevoir.Target
+	}{{"default", prevoir.Targets()[:1]}, {"5-targets", nil}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := storesConfig(env)
+			cfg.Targets = tc.targets
+			srv, err := web.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := srv.Refresh(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

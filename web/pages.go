@@ -757,8 +757,7 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 // renderPages pre-renders the pages for the common requests: every page of the default
 // target, and the other targets' pages but their runs by kind (a page not pre-rendered is
 // rendered on request, from the same snapshot).
-func (s *Server) renderPages(st *state) {
-	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
+func (s *Server) renderPages(st *state, put func(key string, b *blob)) {
 	for _, sp := range spans {
 		put("page:dashboard:"+sp, s.dashboard(st, sp))
 	}
@@ -774,14 +773,25 @@ func (s *Server) renderPages(st *state) {
 }
 
 // render fills the targets' pre-rendered answers; those the same for every target are
-// rendered once.
-func (s *Server) render(sh *shared) error {
+// rendered once, and those the same as in prev keep prev's compressed bytes.
+func (s *Server) render(sh, prev *shared) error {
+	prevBlobs := func(name string) map[string]*blob {
+		if prev == nil {
+			return nil
+		}
+		st, err := prev.target(name)
+		if err != nil {
+			return nil
+		}
+		return st.blobs
+	}
 	common := map[string]*blob{}
-	renderSharedAPI(sh, common)
+	renderSharedAPI(sh, putBlob(common, prevBlobs("")))
 	for _, st := range sh.targets {
 		st.blobs = maps.Clone(common)
-		renderAPI(st)
-		s.renderPages(st)
+		put := putBlob(st.blobs, prevBlobs(st.model))
+		renderAPI(st, put)
+		s.renderPages(st, put)
 		for k, b := range st.blobs {
 			if b.status == http.StatusInternalServerError && b.ctype == ctypeHTML {
 				return fmt.Errorf("render %s of %s failed", k, st.model)
@@ -789,6 +799,19 @@ func (s *Server) render(sh *shared) error {
 		}
 	}
 	return nil
+}
+
+// putBlob returns a function that stores a pre-rendered answer in dst, compressed: an answer
+// with the same bytes as prev's (most, from one refresh to the next) reuses prev's, so that a
+// refresh compresses only what changed.
+func putBlob(dst, prev map[string]*blob) func(key string, b *blob) {
+	return func(key string, b *blob) {
+		if p := prev[key]; p != nil && p.etag == b.etag && p.status == b.status && p.ctype == b.ctype {
+			dst[key] = p
+			return
+		}
+		dst[key] = withGzip(b)
+	}
 }
 
 // servePage answers a page that takes no parameters with the blob build makes from the

@@ -275,9 +275,10 @@ func (s *Server) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	start := time.Now()
-	st, err := s.load(ctx, s.state.Load())
+	prev := s.state.Load()
+	st, err := s.load(ctx, prev)
 	if err == nil {
-		err = s.render(st)
+		err = s.render(st, prev)
 	}
 	if err != nil {
 		// /readyz shows the failure to anyone: the details go to the log only.

@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -309,6 +312,67 @@ func TestPromoteTakesTheTarget(t *testing.T) {
 		status, _, body := f.post(t, c.path, "application/json", c.body, auth)
 		if status != 400 {
 			t.Errorf("POST %s %s: %d %s", c.path, c.body, status, body)
+		}
+	}
+}
+
+// TestRefreshKeepsOnlyUnchangedAnswers: a refresh reuses the compressed bytes of the answers
+// that did not change, and compresses anew those that did, for every target.
+func TestRefreshKeepsOnlyUnchangedAnswers(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "targets"})
+	get := func(path string) (etag string, plain string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Encoding", "gzip")
+		status, h, body := send(t, &http.Client{Transport: &http.Transport{DisableCompression: true}}, req)
+		if status != 200 || h.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("GET %s: %d, encoding %q", path, status, h.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, identity := f.get(t, path)
+		if string(b) != string(identity) {
+			t.Fatalf("GET %s: the gzipped answer is not the plain one", path)
+		}
+		return h.Get("ETag"), string(b)
+	}
+	paths := []string{"/api/v1/forecast", "/api/v1/forecast?target=hosp", "/api/v1/leaderboard?target=hosp"}
+	before := map[string]string{}
+	for _, p := range paths {
+		before[p], _ = get(p)
+	}
+	if err := f.srv.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if etag, _ := get(p); etag != before[p] {
+			t.Errorf("GET %s: ETag %s after a refresh with no change, was %s", p, etag, before[p])
+		}
+	}
+	// hosp's champion moves: its answers change (and decompress to the new bytes), the deaths' do not.
+	if _, err := f.env.Registry.SetAlias(context.Background(), seed.SecondTarget, prevoir.AliasChampion, 1, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		etag, body := get(p)
+		if changed := etag != before[p]; changed != strings.Contains(p, "hosp") {
+			t.Errorf("GET %s: ETag changed %v after hosp's promotion", p, changed)
+		}
+		var lb web.LeaderboardResponse
+		if p == "/api/v1/leaderboard?target=hosp" && (json.Unmarshal([]byte(body), &lb) != nil || lb.Champion == nil || lb.Champion.Version != 1) {
+			t.Errorf("hosp's leaderboard after the promotion: %.300s", body)
 		}
 	}
 }
