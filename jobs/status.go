@@ -20,21 +20,20 @@ func (q *Queue) InsertIngest(ctx context.Context, trigger string) (int64, error)
 	return q.insertID(ctx, IngestArgs{Trigger: trigger})
 }
 
-// InsertTrain queues a training of every configured target with its configured models, as
-// InsertIngest.
-func (q *Queue) InsertTrain(ctx context.Context, trigger string) (int64, error) {
-	return q.insertID(ctx, TrainArgs{Trigger: trigger})
+// InsertTrain queues a training of target with its configured models, or of every
+// configured target when target is "", as InsertIngest.
+func (q *Queue) InsertTrain(ctx context.Context, trigger, target string) (int64, error) {
+	if target != "" {
+		if _, err := prevoir.LookupTarget(target); err != nil {
+			return 0, err
+		}
+	}
+	return q.insertID(ctx, TrainArgs{Trigger: trigger, Target: target})
 }
 
-// InsertForecast queues the forecast flow of the default target for champion (see
-// ForecastArgs), as InsertIngest.
-func (q *Queue) InsertForecast(ctx context.Context, trigger string, champion int) (int64, error) {
-	return q.InsertTargetForecast(ctx, prevoir.DefaultTarget, trigger, champion)
-}
-
-// InsertTargetForecast queues the forecast flow of target for champion (see ForecastArgs), as
-// InsertIngest.
-func (q *Queue) InsertTargetForecast(ctx context.Context, target, trigger string, champion int) (int64, error) {
+// InsertForecast queues the forecast flow of target ("" for the default one) for champion
+// (see ForecastArgs), as InsertIngest.
+func (q *Queue) InsertForecast(ctx context.Context, trigger, target string, champion int) (int64, error) {
 	if _, err := prevoir.LookupTarget(targetOf(target)); err != nil {
 		return 0, err
 	}

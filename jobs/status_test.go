@@ -24,11 +24,18 @@ func TestPlainQueue(t *testing.T) {
 		if b, err := q.InsertIngest(ctx, "manual"); err != nil || b != a {
 			t.Errorf("a second identical ingest: job %d, %v; want the waiting job %d", b, err, a)
 		}
-		f2, _ := q.InsertForecast(ctx, "promotion", 2)
-		f3, _ := q.InsertForecast(ctx, "promotion", 3)
-		tr, _ := q.InsertTrain(ctx, "manual")
-		if f2 == 0 || f3 == 0 || f3 == f2 || tr == 0 || tr == a {
-			t.Errorf("forecasts for champions 2 and 3: jobs %d and %d; training %d", f2, f3, tr)
+		f2, _ := q.InsertForecast(ctx, "promotion", "", 2)
+		f3, _ := q.InsertForecast(ctx, "promotion", "", 3)
+		h2, _ := q.InsertForecast(ctx, "promotion", "hosp", 2)
+		tr, _ := q.InsertTrain(ctx, "manual", "")
+		if f2 == 0 || f3 == 0 || f3 == f2 || h2 == 0 || h2 == f2 || tr == 0 || tr == a {
+			t.Errorf("forecasts for champions 2 and 3 and hosp's 2: jobs %d, %d and %d; training %d", f2, f3, h2, tr)
+		}
+		if _, err := q.InsertTrain(ctx, "manual", "beds"); prevoir.ErrorCode(err) != prevoir.EINVALID {
+			t.Errorf("a training of an unknown target: %v, want an invalid-input error", err)
+		}
+		if _, err := q.InsertForecast(ctx, "promotion", "beds", 1); prevoir.ErrorCode(err) != prevoir.EINVALID {
+			t.Errorf("a forecast of an unknown target: %v, want an invalid-input error", err)
 		}
 		st, err := q.Status(ctx, tr)
 		if err != nil || st.ID != tr || st.Kind != jobs.KindTrain || st.State != string(rivertype.JobStateAvailable) || st.Done || st.CreatedAt.IsZero() {

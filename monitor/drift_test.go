@@ -116,8 +116,8 @@ func TestDriftAlert(t *testing.T) {
 				}
 				want := fmt.Sprintf("%s v1 (ets)", prevoir.DefaultTarget)
 				if len(alerts) != 1 || alerts[0].Kind != monitor.KindModelDrift || alerts[0].Subject != want || !alerts[0].Retrain ||
-					alerts[0].Value != tt.value || alerts[0].Limit != 15 {
-					t.Errorf("alerts %+v, want one model drift of %s at %v over the limit 15", alerts, want, tt.value)
+					alerts[0].Value != tt.value || alerts[0].Limit != 15 || !strings.Contains(alerts[0].Message, " deaths/day, more than") {
+					t.Errorf("alerts %+v, want one model drift of %s at %v deaths/day over the limit 15", alerts, want, tt.value)
 				}
 			})
 		})

@@ -155,9 +155,13 @@ func drift(ctx context.Context, st Stores, o Options) ([]Alert, error) {
 	if live <= limit {
 		return nil, nil
 	}
+	unit := "" // a registered model that is no target (made by hand) has no known unit
+	if t, err := prevoir.LookupTarget(o.Model); err == nil {
+		unit = " " + t.Unit
+	}
 	return []Alert{{Kind: KindModelDrift, Subject: fmt.Sprintf("%s v%d (%s)", o.Model, v.Version, v.Family), Value: live, Limit: limit, Retrain: true,
-		Message: fmt.Sprintf("the champion's live MAE over its last %d scored days is %.1f deaths/day, more than %.1f × its backtest MAE %.1f",
-			prevoir.LiveWindow, live, o.DriftFactor, backtest)}}, nil
+		Message: fmt.Sprintf("the champion's live MAE over its last %d scored days is %.1f%s, more than %.1f × its backtest MAE %.1f",
+			prevoir.LiveWindow, live, unit, o.DriftFactor, backtest)}}, nil
 }
 
 // stale finds sources whose content has not changed for too long.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -27,15 +28,16 @@ type Actions interface {
 	// Refresh queues the ingest flow (which queues the forecast and the score) and returns
 	// the job's ID; an identical job already waiting is returned instead of a new one.
 	Refresh(ctx context.Context) (jobID int64, err error)
-	// Retrain queues a training of the configured models.
-	Retrain(ctx context.Context) (jobID int64, err error)
+	// Retrain queues a training of the configured models of the target named target.
+	Retrain(ctx context.Context, target string) (jobID int64, err error)
 	// Promote makes version the champion of model, recording reason. It refuses (ECONFLICT)
 	// a version that fails the gate of the champion rule (backtest.CheckPromotion) unless
 	// force, and with force records what is overridden in the alias change's reason.
 	Promote(ctx context.Context, model string, version int, reason string, force bool) (*prevoir.AliasChange, error)
-	// Forecast queues the forecast flow after champion became the champion, so that the served
-	// forecast becomes its own; a job queued for another champion does not stand for it.
-	Forecast(ctx context.Context, champion int) (jobID int64, err error)
+	// Forecast queues the forecast flow of the target named target after champion became its
+	// champion, so that the served forecast becomes its own; a job queued for another champion
+	// does not stand for it.
+	Forecast(ctx context.Context, target string, champion int) (jobID int64, err error)
 	// JobState returns a job's state, or an ENOTFOUND error.
 	JobState(ctx context.Context, id int64) (*prevoir.JobStatus, error)
 }
@@ -50,10 +52,12 @@ type JobFailureCounter interface {
 // queue library: *jobs.Queue implements it.
 type JobQueue interface {
 	// InsertIngest, InsertTrain and InsertForecast queue a flow and return the job's ID (an
-	// identical job still unfinished is returned instead of a new one); trigger says why.
+	// identical job still unfinished is returned instead of a new one); trigger says why. The
+	// training and the forecast are of target ("" for the default one); an unknown target
+	// is an EINVALID error.
 	InsertIngest(ctx context.Context, trigger string) (int64, error)
-	InsertTrain(ctx context.Context, trigger string) (int64, error)
-	InsertForecast(ctx context.Context, trigger string, champion int) (int64, error)
+	InsertTrain(ctx context.Context, trigger, target string) (int64, error)
+	InsertForecast(ctx context.Context, trigger, target string, champion int) (int64, error)
 	// Status returns a job's state, or an ENOTFOUND error.
 	Status(ctx context.Context, id int64) (*prevoir.JobStatus, error)
 	// FailedJobs counts by kind the jobs that failed for good among the latest n.
@@ -80,8 +84,8 @@ func (a *QueueActions) Refresh(ctx context.Context) (int64, error) {
 }
 
 // Retrain implements Actions.
-func (a *QueueActions) Retrain(ctx context.Context) (int64, error) {
-	return a.Queue.InsertTrain(ctx, "manual")
+func (a *QueueActions) Retrain(ctx context.Context, target string) (int64, error) {
+	return a.Queue.InsertTrain(ctx, "manual", cmp.Or(target, prevoir.DefaultTarget))
 }
 
 // Promote implements Actions.
@@ -101,8 +105,8 @@ func (a *QueueActions) Promote(ctx context.Context, model string, version int, r
 }
 
 // Forecast implements Actions.
-func (a *QueueActions) Forecast(ctx context.Context, champion int) (int64, error) {
-	return a.Queue.InsertForecast(ctx, "promotion", champion)
+func (a *QueueActions) Forecast(ctx context.Context, target string, champion int) (int64, error) {
+	return a.Queue.InsertForecast(ctx, "promotion", target, champion)
 }
 
 // JobState implements Actions.
@@ -132,6 +136,7 @@ const maxReason = 500
 // actionRequest is what a caller asked for.
 type actionRequest struct {
 	name    string
+	target  string // the target's name; "" for the default one
 	version int
 	reason  string
 	force   bool // promote a version the champion rule refuses
@@ -189,6 +194,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 	switch ct {
 	case "application/json":
 		var body struct {
+			Target  string      `json:"target"`
 			Version json.Number `json:"version"`
 			Reason  string      `json:"reason"`
 			Force   bool        `json:"force"`
@@ -202,7 +208,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			}
 			return req, "", badRequest("JSON body: %v", err)
 		}
-		version, req.reason, req.force = body.Version.String(), body.Reason, body.Force
+		version, req.reason, req.force, req.target = body.Version.String(), body.Reason, body.Force, body.Target
 	case "", "application/x-www-form-urlencoded", "multipart/form-data":
 		parse := r.ParseForm
 		if ct == "multipart/form-data" {
@@ -215,7 +221,7 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 			}
 			return req, "", badRequest("form: %v", err)
 		}
-		version, req.reason, token = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token")
+		version, req.reason, token, req.target = r.PostForm.Get("version"), r.PostForm.Get("reason"), r.PostForm.Get("token"), r.PostForm.Get("target")
 		switch f := r.PostForm.Get("force"); f {
 		case "", "false", "off":
 		case "true", "on", "1":
@@ -225,6 +231,12 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 		}
 	default:
 		return req, "", &httpError{status: http.StatusUnsupportedMediaType, code: prevoir.EINVALID, msg: "content type " + ct + ": want application/json or a form"}
+	}
+	if q := r.URL.Query(); q.Has("target") {
+		if req.target != "" && req.target != q.Get("target") {
+			return req, token, badRequest("target %q in the query and %q in the body: give one", truncate(q.Get("target"), 40), truncate(req.target, 40))
+		}
+		req.target = q.Get("target")
 	}
 	if name == actPromote {
 		v, herr := parseVersion(version)
@@ -244,11 +256,16 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 // followed by a refresh of the snapshot, so the pages show the new champion at once (and its
 // forecast as pending until the job has run).
 func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
+	t, err := s.servedTarget(req.target)
+	if err != nil {
+		return nil, err
+	}
 	switch req.name {
 	case actRefresh, actRetrain:
 		run, what := s.cfg.Actions.Refresh, "data refresh (ingest, then forecast and score)"
 		if req.name == actRetrain {
-			run, what = s.cfg.Actions.Retrain, "retraining"
+			run = func(ctx context.Context) (int64, error) { return s.cfg.Actions.Retrain(ctx, t.Name) }
+			what = "retraining of " + t.Name
 		}
 		id, err := run(ctx)
 		if err != nil {
@@ -261,12 +278,12 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if req.reason != "" {
 			reason += ": " + req.reason
 		}
-		ch, err := s.cfg.Actions.Promote(ctx, s.cfg.Model, req.version, reason, req.force)
+		ch, err := s.cfg.Actions.Promote(ctx, t.Name, req.version, reason, req.force)
 		if err != nil {
 			return nil, err
 		}
-		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, s.cfg.Model), Change: ch}
-		id, qerr := s.cfg.Actions.Forecast(ctx, req.version)
+		resp := &ActionResponse{Action: req.name, Message: fmt.Sprintf("version %d of %s is now the champion", req.version, t.Name), Change: ch}
+		id, qerr := s.cfg.Actions.Forecast(ctx, t.Name, req.version)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		s.Refresh(rctx) // a failure is logged; the next refresh shows the new champion
@@ -275,7 +292,10 @@ func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, er
 		if req.force {
 			resp.Message += " (forced; recorded reason: " + ch.Reason + ")"
 		}
-		st := s.state.Load()
+		var st *state
+		if sh := s.state.Load(); sh != nil {
+			st, _ = sh.target(t.Name)
+		}
 		own := st != nil && st.forecastResp != nil && st.forecastResp.IsChampion && st.forecastResp.Version == req.version
 		eid := ""
 		if qerr != nil {
@@ -397,7 +417,8 @@ func (s *Server) pageAction(w http.ResponseWriter, r *http.Request) {
 		s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/jobs/"+strconv.FormatInt(resp.JobID, 10), "Follow the forecast job")
 		return
 	}
-	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models", "See the models")
+	t, _ := s.servedTarget(req.target) // served: do checked it
+	s.writeMessagePage(w, r, http.StatusOK, "Done", resp.Message, "/models"+s.targetQuery(t), "See the models")
 }
 
 // jobCache keeps job states for a second and bounds concurrent lookups, so that a page

@@ -226,16 +226,24 @@ func parseDateParam(q url.Values, name string) (prevoir.Date, error) {
 	return d, nil
 }
 
-// renderAPI pre-renders the API's answers to its default requests.
-func renderAPI(st *state) {
-	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
+// renderSharedAPI pre-renders with put the API's answers to its default requests that are the
+// same for every target.
+func renderSharedAPI(sh *shared, put func(key string, b *blob)) {
+	for _, f := range []string{"json", "csv"} {
+		put("runs:"+f, runsBlob(sh, runFilter{limit: defaultRunsLimit}, f))
+		put("snapshots:"+f, snapshotsBlob(sh, "", defaultSnapshotsLimit, f))
+	}
+	put("data:json", jsonBlob(http.StatusOK, sh.dataView()))
+	put("targets:json", jsonBlob(http.StatusOK, sh.targetsView()))
+}
+
+// renderAPI pre-renders with put the API's answers to its default requests about st's target.
+func renderAPI(st *state, put func(key string, b *blob)) {
 	for _, f := range []string{"json", "csv"} {
 		put("forecast:"+f, forecastBlob(st, f))
 		put("forecasts:"+f, forecastsBlob(st, defaultForecastsLimit, 0, f))
 		put("leaderboard:"+f+":backtest", leaderboardBlob(st, f, "backtest"))
-		put("runs:"+f, runsBlob(st, runFilter{limit: defaultRunsLimit}, f))
 		put("models:"+f, modelsBlob(st, f))
-		put("snapshots:"+f, snapshotsBlob(st, "", defaultSnapshotsLimit, f))
 		for _, sp := range spans {
 			n, _ := parseDays(sp)
 			from, to := st.lastDays(n)
@@ -243,11 +251,10 @@ func renderAPI(st *state) {
 		}
 	}
 	put("leaderboard:csv:live", leaderboardBlob(st, "csv", "live"))
-	put("data:json", jsonBlob(http.StatusOK, st.dataView()))
 }
 
 // current returns the snapshot, or answers 503 while none has loaded yet.
-func (s *Server) current(w http.ResponseWriter, r *http.Request) *state {
+func (s *Server) current(w http.ResponseWriter, r *http.Request) *shared {
 	st := s.state.Load()
 	if st == nil {
 		e := &httpError{status: http.StatusServiceUnavailable, code: prevoir.EUNAVAILABLE, msg: "starting up: the data has not been loaded yet", retryAfter: unavailableRetry}
@@ -256,7 +263,23 @@ func (s *Server) current(w http.ResponseWriter, r *http.Request) *state {
 	return st
 }
 
-// respond serves the pre-rendered answer key when there is one, else builds it from memory.
+// currentTarget returns the snapshot's state of the target q names (?target=, the default
+// one when absent), or answers 503 while none has loaded yet, or 400 for an unknown target.
+func (s *Server) currentTarget(w http.ResponseWriter, r *http.Request, q url.Values) *state {
+	sh := s.current(w, r)
+	if sh == nil {
+		return nil
+	}
+	st, err := sh.target(q.Get("target"))
+	if err != nil {
+		s.writeError(w, r, statusOf(err))
+		return nil
+	}
+	return st
+}
+
+// respond serves the pre-rendered answer key of st's target when there is one, else builds
+// it from memory.
 func respond(w http.ResponseWriter, r *http.Request, st *state, key string, build func() *blob) {
 	if b, ok := st.blobs[key]; ok && key != "" {
 		serveBlob(w, r, b)

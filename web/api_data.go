@@ -12,7 +12,7 @@ import (
 
 // The data endpoints: the sources' freshness, the stored snapshots, the monitoring alerts.
 
-func (st *state) dataView() *DataResponse {
+func (st *shared) dataView() *DataResponse {
 	d := &DataResponse{Now: st.at.UTC(), Sources: st.sources, FrameError: st.frameErr}
 	if d.Sources == nil {
 		d.Sources = []SourceFreshness{}
@@ -24,7 +24,7 @@ func (st *state) dataView() *DataResponse {
 	return d
 }
 
-func snapshotsBlob(st *state, source string, limit int, format string) *blob {
+func snapshotsBlob(st *shared, source string, limit int, format string) *blob {
 	out := SnapshotsResponse{Snapshots: []*prevoir.Snapshot{}}
 	for _, sn := range st.snapshots {
 		if source != "" && sn.Source != source {
@@ -64,7 +64,7 @@ func (s *Server) apiData(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
-	respond(w, r, st, "data:json", func() *blob { return jsonBlob(http.StatusOK, st.dataView()) })
+	respond(w, r, st.def, "data:json", func() *blob { return jsonBlob(http.StatusOK, st.dataView()) })
 }
 
 func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
@@ -95,22 +95,59 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 	if source == "" && limit == defaultSnapshotsLimit {
 		key = "snapshots:" + format
 	}
-	respond(w, r, st, key, func() *blob { return snapshotsBlob(st, source, limit, format) })
+	respond(w, r, st.def, key, func() *blob { return snapshotsBlob(st, source, limit, format) })
 }
 
-// apiAlerts lists the monitoring alerts (an empty list when all is well).
+// apiAlerts lists the monitoring alerts (an empty list when all is well): every target's, or
+// with target=NAME those about that target's model and those about no model.
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	sh := s.current(w, r)
+	if sh == nil {
 		return
 	}
-	if _, err := parseQuery(r); err != nil {
+	q, err := parseQuery(r, "target")
+	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
-	alerts := st.alerts
+	alerts := sh.alerts
+	if q.Has("target") && q.Get("target") != prevoir.AllTargets {
+		st, err := sh.target(q.Get("target"))
+		if err != nil {
+			s.writeAPIError(w, r, statusOf(err))
+			return
+		}
+		alerts = sh.alertsOf(st.t)
+	}
 	if alerts == nil {
 		alerts = []monitor.Alert{}
 	}
-	respond(w, r, st, "alerts:json", func() *blob { return jsonBlob(http.StatusOK, map[string]any{"alerts": alerts}) })
+	serveBlob(w, r, jsonBlob(http.StatusOK, map[string]any{"alerts": alerts}))
+}
+
+// targetsView sums up every served target.
+func (sh *shared) targetsView() *TargetsResponse {
+	out := &TargetsResponse{Default: sh.def.model, Targets: make([]TargetSummary, len(sh.targets))}
+	for i, st := range sh.targets {
+		out.Targets[i] = st.summary
+	}
+	return out
+}
+
+// apiTargets lists the served targets with their summaries.
+func (s *Server) apiTargets(w http.ResponseWriter, r *http.Request) {
+	sh := s.current(w, r)
+	if sh == nil {
+		return
+	}
+	q, err := parseQuery(r, "format")
+	if err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	if _, err := parseFormat(q, false); err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	respond(w, r, sh.def, "targets:json", func() *blob { return jsonBlob(http.StatusOK, sh.targetsView()) })
 }

@@ -73,26 +73,32 @@ func forecastsBlob(st *state, limit, version int, format string) *blob {
 }
 
 func (s *Server) apiForecast(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	_, format, err := parseFormatQuery(r)
+	q, format, err := parseFormatQuery(r, "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	respond(w, r, st, "forecast:"+format, func() *blob { return forecastBlob(st, format) })
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	q, format, err := parseFormatQuery(r, "days", "from", "to")
+	q, format, err := parseFormatQuery(r, "days", "from", "to", "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	from, err := parseDateParam(q, "from")
@@ -132,13 +138,16 @@ func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiForecasts(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	q, format, err := parseFormatQuery(r, "limit", "version")
+	q, format, err := parseFormatQuery(r, "limit", "version", "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	limit, err := parseLimit(q, defaultForecastsLimit, maxForecastsLimit)

@@ -111,13 +111,16 @@ func modelsBlob(st *state, format string) *blob {
 }
 
 func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	q, format, err := parseFormatQuery(r, "table")
+	q, format, err := parseFormatQuery(r, "table", "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	table := q.Get("table")
@@ -139,13 +142,16 @@ func (s *Server) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiModels(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	_, format, err := parseFormatQuery(r)
+	q, format, err := parseFormatQuery(r, "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	respond(w, r, st, "models:"+format, func() *blob { return modelsBlob(st, format) })
@@ -161,12 +167,16 @@ func parseVersion(s string) (int, *httpError) {
 }
 
 func (s *Server) apiModel(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	if _, err := parseQuery(r); err != nil {
+	q, err := parseQuery(r, "target")
+	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	v, herr := parseVersion(r.PathValue("version"))

@@ -17,13 +17,19 @@ var runIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // runFilter selects runs of the in-memory list.
 type runFilter struct {
 	kind, status, name string
-	limit              int
+	// column is the column of the target whose runs are kept, with the runs for no target in
+	// particular (an ingest); "" keeps every run.
+	column string
+	limit  int
 }
 
-func (st *state) filterRuns(f runFilter) []*prevoir.Run {
+func (st *shared) filterRuns(f runFilter) []*prevoir.Run {
 	out := []*prevoir.Run{}
 	for _, d := range st.runs {
 		if (f.kind != "" && string(d.Kind) != f.kind) || (f.status != "" && string(d.Status) != f.status) || (f.name != "" && d.Name != f.name) {
+			continue
+		}
+		if c := runTarget(d.Run); f.column != "" && c != "" && c != f.column {
 			continue
 		}
 		if len(out) == f.limit {
@@ -36,7 +42,7 @@ func (st *state) filterRuns(f runFilter) []*prevoir.Run {
 	return out
 }
 
-func runsBlob(st *state, f runFilter, format string) *blob {
+func runsBlob(st *shared, f runFilter, format string) *blob {
 	runs := st.filterRuns(f)
 	if format == "json" {
 		return jsonBlob(http.StatusOK, RunsResponse{Runs: runs})
@@ -61,12 +67,12 @@ func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "kind", "status", "name", "limit", "format")
+	q, err := parseQuery(r, "kind", "status", "name", "limit", "format", "target")
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
 		return
 	}
-	f, format, err := s.parseRunFilter(q)
+	f, format, err := s.parseRunFilter(st, q)
 	if err != nil {
 		s.writeAPIError(w, r, statusOf(err))
 		return
@@ -75,15 +81,24 @@ func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	if f == (runFilter{limit: defaultRunsLimit}) {
 		key = "runs:" + format
 	}
-	respond(w, r, st, key, func() *blob { return runsBlob(st, f, format) })
+	respond(w, r, st.def, key, func() *blob { return runsBlob(st, f, format) })
 }
 
-func (s *Server) parseRunFilter(q url.Values) (runFilter, string, error) {
+// parseRunFilter reads the runs' filters; target (a target's name) keeps its runs and those
+// for no target in particular.
+func (s *Server) parseRunFilter(sh *shared, q url.Values) (runFilter, string, error) {
 	format, err := parseFormat(q, true)
 	if err != nil {
 		return runFilter{}, "", err
 	}
 	f := runFilter{kind: q.Get("kind"), status: q.Get("status"), name: q.Get("name")}
+	if q.Has("target") {
+		st, err := sh.target(q.Get("target"))
+		if err != nil {
+			return runFilter{}, "", err
+		}
+		f.column = st.target
+	}
 	if f.kind != "" && !slices.Contains(runKinds(), f.kind) {
 		return runFilter{}, "", badRequest("kind %q: want one of %s", f.kind, strings.Join(runKinds(), ", "))
 	}
@@ -100,7 +115,7 @@ func (s *Server) parseRunFilter(q url.Values) (runFilter, string, error) {
 }
 
 // findRun returns a run of the snapshot by its ID, or the error to answer.
-func (s *Server) findRun(st *state, id string) (*RunDetail, *httpError) {
+func (s *Server) findRun(st *shared, id string) (*RunDetail, *httpError) {
 	if !runIDPattern.MatchString(id) {
 		return nil, badRequest("run id %q: want 32 lowercase hexadecimal digits", truncate(id, 40))
 	}

@@ -315,3 +315,80 @@ func TestBrowserLeaderboard(t *testing.T) {
 	}
 	b.check(t, f.ts.URL)
 }
+
+// TestBrowserSwitchTargets: the reader switches the dashboard from the default target to the
+// second one with the selector, and sees that target's forecast; the home page's lines link to
+// each target's page, and the other pages keep the target.
+func TestBrowserSwitchTargets(t *testing.T) {
+	f := newFixture(t, fixtureOpts{seed: "targets"})
+	b := newBrowser(t)
+	var deaths, hosp web.ForecastResponse
+	f.getJSON(t, "/api/v1/forecast", 200, &deaths)
+	f.getJSON(t, "/api/v1/forecast?target="+seed.SecondTarget, 200, &hosp)
+	firstPoint := func() string {
+		t.Helper()
+		return evalJSON[string](t, b, `document.querySelector('#forecast-table tbody tr td.point').textContent.trim()`)
+	}
+
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(f.ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#target-selector"))); err != nil {
+		t.Fatalf("load the dashboard: %v", err)
+	}
+	if got := firstPoint(); got != oneDecimal(deaths.Days[0].Point) {
+		t.Errorf("default dashboard: first forecast day %s, want the deaths' %s", got, oneDecimal(deaths.Days[0].Point))
+	}
+	// One line per target on the home page, in the API's order, each linking to its page.
+	lines := evalJSON[[][]string](t, b, `Array.from(document.querySelectorAll('#targets-table tbody tr')).map(tr => [tr.dataset.target, tr.querySelector('a').getAttribute('href'), tr.querySelector('td.trend').textContent.trim()])`)
+	if len(lines) != len(prevoir.Targets()) {
+		t.Fatalf("%d target lines, want %d", len(lines), len(prevoir.Targets()))
+	}
+	for i, want := range prevoir.TargetNames() {
+		href := "/?target=" + want
+		if want == prevoir.DefaultTarget {
+			href = "/"
+		}
+		if lines[i][0] != want || lines[i][1] != href {
+			t.Errorf("target line %d = %q, want %s linking to %s", i, lines[i], want, href)
+		}
+	}
+	if !strings.HasPrefix(lines[3][2], "down") || !strings.HasPrefix(lines[0][2], "flat") {
+		t.Errorf("trends %q %q, want flat for the deaths and down for hosp", lines[0][2], lines[3][2])
+	}
+	b.screenshot(t, "dashboard-targets.png")
+	b.check(t, f.ts.URL)
+
+	// Switch with the selector: the page, the table and the chart are hosp's.
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#target-selector a[data-target="hosp"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1[data-target="hosp"]`))); err != nil {
+		t.Fatalf("switch to hosp: %v", err)
+	}
+	if got := firstPoint(); got != oneDecimal(hosp.Days[0].Point) || got == oneDecimal(deaths.Days[0].Point) {
+		t.Errorf("hosp's dashboard: first forecast day %s, want hosp's %s", got, oneDecimal(hosp.Days[0].Point))
+	}
+	loc := evalJSON[string](t, b, `location.pathname + location.search`)
+	cur := evalJSON[string](t, b, `document.querySelector('#target-selector a.current').dataset.target`)
+	if loc != "/?target=hosp" || cur != "hosp" {
+		t.Errorf("after the switch: at %s, current target %s", loc, cur)
+	}
+	attr, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS("#forecast-chart"), "data-forecast-dates"))
+	if err != nil || !strings.HasPrefix(attr.Value, hosp.Days[0].Date.String()) {
+		t.Errorf("hosp's chart forecast dates = %q, %v", attr.Value, err)
+	}
+	// The span selector and the navigation keep the target.
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`.chart-section .spans a[href="/?target=hosp&days=365"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.chart-section .spans a.current[href="/?target=hosp&days=365"]`))); err != nil {
+		t.Fatalf("choose one year of hosp: %v", err)
+	}
+	if got := firstPoint(); got != oneDecimal(hosp.Days[0].Point) {
+		t.Errorf("hosp's year: first forecast day %s", got)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`nav[aria-label="main"] a[href="/models?target=hosp"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#leaderboard"))); err != nil {
+		t.Fatalf("go to hosp's models: %v", err)
+	}
+	rows := evalJSON[[]string](t, b, `Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(tr => tr.children[0].textContent.trim().split(/\s+/)[0])`)
+	if !slices.Equal(rows, []string{"ets", "snaive"}) {
+		t.Errorf("hosp's leaderboard %v, want ets snaive", rows)
+	}
+	b.screenshot(t, "models-hosp.png")
+	b.check(t, f.ts.URL)
+}

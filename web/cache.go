@@ -51,12 +51,39 @@ func withGzip(b *blob) *blob {
 	return b
 }
 
-// state is one in-memory snapshot of everything the pages and the API show. It is built by
-// load and render, then never modified: handlers read it without locks.
+// shared is one in-memory snapshot of everything the pages and the API show: what every target
+// shares (the runs, the data, the alerts) and one state per served target. It is built by load
+// and render, then never modified: handlers read it without locks.
+type shared struct {
+	at time.Time
+
+	runs        []*RunDetail // newest first
+	runByID     map[string]*RunDetail
+	backtests   map[string]*backtestEntry // by run and end time: the artifacts already read
+	sources     []SourceFreshness
+	snapshots   []*prevoir.Snapshot
+	frame       *prevoir.Frame
+	frameKey    string // the current snapshots the frame was built from
+	frameErr    string
+	lastSuccess map[prevoir.RunKind]time.Time
+	runFailures map[prevoir.RunKind]int
+	jobFailures map[string]int // nil when the actions cannot count them
+	alerts      []monitor.Alert
+
+	// targets are the served targets' states, in the order of served (Config.Targets); def is
+	// the one a request that names none gets.
+	served  []prevoir.Target
+	targets []*state
+	def     *state
+}
+
+// state is what the pages and the API show of one target: its registered model (named after
+// it), forecasts, scores and backtest, with the shared snapshot embedded.
 type state struct {
-	at     time.Time
-	model  string
-	target string
+	*shared
+	t      prevoir.Target
+	model  string // the registered model: t.Name
+	target string // the frame column forecast: t.Column
 
 	champion     *prevoir.ModelVersion
 	versions     []*prevoir.ModelVersion // newest first
@@ -65,29 +92,80 @@ type state struct {
 	served       *prevoir.StoredForecast // prevoir.ForecastStore.ServedForecast
 	forecasts    []*prevoir.StoredForecast
 	scores       []prevoir.ForecastScore
-	runs         []*RunDetail // newest first
-	runByID      map[string]*RunDetail
 	backtest     *Backtest
 	backtestMsg  string
-	backtestKey  string // the run and end time the backtest was read for
-	sources      []SourceFreshness
-	snapshots    []*prevoir.Snapshot
-	frame        *prevoir.Frame
-	frameKey     string // the current snapshots the frame was built from
-	frameErr     string
-	lastSuccess  map[prevoir.RunKind]time.Time
-	runFailures  map[prevoir.RunKind]int
-	jobFailures  map[string]int // nil when the actions cannot count them
-	alerts       []monitor.Alert
 
 	// Derived views.
 	forecastResp *ForecastResponse
 	past         []PastForecast
 	live         []LiveScore
 	liveDaily    []LiveDaily
+	summary      TargetSummary
 
 	// Pre-rendered answers, by canonical request ("/api/v1/forecast?format=csv").
 	blobs map[string]*blob
+}
+
+// backtestEntry is a backtest or selection run's leaderboard as read, or why it cannot be.
+type backtestEntry struct {
+	target string // the target it was for: its protocol's column's
+	bt     *Backtest
+	msg    string
+}
+
+// target returns the state of the target named name ("" for the default one), or the error to
+// answer: an unknown name is a 400 listing the served targets.
+func (sh *shared) target(name string) (*state, error) {
+	if name == "" {
+		return sh.def, nil
+	}
+	i, err := findTarget(sh.served, name)
+	if err != nil {
+		return nil, err
+	}
+	return sh.targets[i], nil
+}
+
+// servedTarget returns the served target named name (the default one when empty), or the error
+// to answer.
+func (s *Server) servedTarget(name string) (prevoir.Target, error) {
+	if name == "" {
+		name = s.defTarget
+	}
+	i, err := findTarget(s.targets, name)
+	if err != nil {
+		return prevoir.Target{}, err
+	}
+	return s.targets[i], nil
+}
+
+// findTarget returns the index of the target named name among served, or the error to answer:
+// prevoir's own (listing every target) when all are served, else one listing the served ones.
+func findTarget(served []prevoir.Target, name string) (int, error) {
+	for i, t := range served {
+		if t.Name == name {
+			return i, nil
+		}
+	}
+	if _, err := prevoir.LookupTarget(name); err != nil && len(served) == len(prevoir.Targets()) {
+		return 0, err
+	}
+	names := make([]string, len(served))
+	for i, t := range served {
+		names[i] = t.Name
+	}
+	return 0, badRequest("unknown target %q: this server serves %s", truncate(name, 40), strings.Join(names, ", "))
+}
+
+// alertsOf returns the alerts about t's model and those about no model (the data, the flows).
+func (sh *shared) alertsOf(t prevoir.Target) []monitor.Alert {
+	out := []monitor.Alert{}
+	for _, a := range sh.alerts {
+		if a.Kind != monitor.KindModelDrift || strings.HasPrefix(a.Subject, t.Name+" ") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // kinds whose last success /metrics reports.
@@ -96,13 +174,85 @@ var successKinds = [...]prevoir.RunKind{prevoir.RunIngest, prevoir.RunTrain, pre
 // notFound reports whether err says that the thing asked for does not exist (yet).
 func notFound(err error) bool { return prevoir.ErrorCode(err) == prevoir.ENOTFOUND }
 
-// load reads the stores into a new state, reusing from prev what cannot have changed: the
-// frame when the current snapshots are the same, the backtest of the same run, the details
+// load reads the stores into a new snapshot, reusing from prev what cannot have changed: the
+// frame when the current snapshots are the same, the backtests of the same runs, the details
 // of runs that had already ended.
-func (s *Server) load(ctx context.Context, prev *state) (*state, error) {
-	st := &state{at: s.now(), model: s.cfg.Model, target: prevoir.DefaultTarget, runByID: map[string]*RunDetail{},
+func (s *Server) load(ctx context.Context, prev *shared) (*shared, error) {
+	sh := &shared{at: s.now(), served: s.targets, runByID: map[string]*RunDetail{}, backtests: map[string]*backtestEntry{},
 		lastSuccess: map[prevoir.RunKind]time.Time{}, runFailures: map[prevoir.RunKind]int{}}
-	reg, m := s.cfg.Registry, s.cfg.Model
+	for _, t := range s.targets {
+		st, err := s.loadTarget(ctx, sh, t)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		sh.targets = append(sh.targets, st)
+		if t.Name == s.defTarget {
+			sh.def = st
+		}
+	}
+
+	// Runs, with the details of the latest ones.
+	if err := s.loadRuns(ctx, sh, prev); err != nil {
+		return nil, err
+	}
+	if err := s.loadBacktests(ctx, sh, prev); err != nil {
+		return nil, err
+	}
+
+	// Data: sources, snapshots, the frame.
+	if err := s.loadData(ctx, sh, prev); err != nil {
+		return nil, err
+	}
+
+	if jc, ok := s.cfg.Actions.(JobFailureCounter); ok {
+		var err error
+		if sh.jobFailures, err = jc.JobFailures(ctx); err != nil {
+			// The queue's count is a nicety of /metrics: it must not take the pages down.
+			s.log.WarnContext(ctx, "count failed jobs", "err", err)
+			sh.jobFailures = nil
+		}
+	}
+
+	// Alerts: computed from the same stores, so that every process shows the same ones: every
+	// check for the default target, and the drift of the others' champions.
+	stores := monitor.Stores{Registry: s.cfg.Registry, Forecasts: s.cfg.Forecasts, Snapshots: s.cfg.Snapshots, Runs: s.cfg.Runs}
+	for _, st := range sh.targets {
+		opts := s.cfg.Monitor
+		opts.Model = st.model
+		alerts, err := monitor.Check(ctx, stores, opts)
+		if err != nil {
+			s.log.WarnContext(ctx, "monitoring checks", "target", st.model, "err", err)
+			continue
+		}
+		for _, a := range alerts {
+			if st == sh.def || a.Kind == monitor.KindModelDrift {
+				sh.alerts = append(sh.alerts, a)
+			}
+		}
+	}
+	slices.SortStableFunc(sh.alerts, func(a, b monitor.Alert) int { return strings.Compare(a.Kind, b.Kind) })
+
+	// Derived views.
+	for _, st := range sh.targets {
+		champ := 0
+		if st.champion != nil {
+			champ = st.champion.Version
+		}
+		if st.served != nil {
+			st.forecastResp = forecastResponse(st.served, st.champion, st.target)
+		}
+		st.past = pastForecasts(st.forecasts, st.scores)
+		st.live = liveScores(st.scores, champ)
+		st.liveDaily = liveDaily(st.scores)
+		st.summary = st.targetSummary()
+	}
+	return sh, nil
+}
+
+// loadTarget reads t's registered model, forecasts and scores.
+func (s *Server) loadTarget(ctx context.Context, sh *shared, t prevoir.Target) (*state, error) {
+	st := &state{shared: sh, t: t, model: t.Name, target: t.Column}
+	reg, m := s.cfg.Registry, t.Name
 	var err error
 
 	// Registry: champion, versions, aliases and the champion's history.
@@ -147,57 +297,25 @@ func (s *Server) load(ctx context.Context, prev *state) (*state, error) {
 	if st.scores, err = s.cfg.Forecasts.Scores(ctx, m, since); err != nil {
 		return nil, fmt.Errorf("forecast scores: %w", err)
 	}
-
-	// Runs, with the details of the latest ones.
-	if err := s.loadRuns(ctx, st, prev); err != nil {
-		return nil, err
-	}
-	if err := s.loadBacktest(ctx, st, prev); err != nil {
-		return nil, err
-	}
-
-	// Data: sources, snapshots, the frame.
-	if err := s.loadData(ctx, st, prev); err != nil {
-		return nil, err
-	}
-
-	if jc, ok := s.cfg.Actions.(JobFailureCounter); ok {
-		if st.jobFailures, err = jc.JobFailures(ctx); err != nil {
-			// The queue's count is a nicety of /metrics: it must not take the pages down.
-			s.log.WarnContext(ctx, "count failed jobs", "err", err)
-			st.jobFailures = nil
-		}
-	}
-
-	// Alerts: computed from the same stores, so that every process shows the same ones.
-	if st.alerts, err = monitor.Check(ctx, monitor.Stores{Registry: reg, Forecasts: s.cfg.Forecasts, Snapshots: s.cfg.Snapshots, Runs: s.cfg.Runs},
-		s.cfg.Monitor); err != nil {
-		s.log.WarnContext(ctx, "monitoring checks", "err", err)
-		st.alerts = nil
-	}
-
-	// Derived views.
-	if st.served != nil {
-		st.forecastResp = forecastResponse(st.served, st.champion, st.target)
-	}
-	st.past = pastForecasts(st.forecasts, st.scores)
-	st.live = liveScores(st.scores, champ)
-	st.liveDaily = liveDaily(st.scores)
 	return st, nil
 }
 
-func (s *Server) loadRuns(ctx context.Context, st, prev *state) error {
+func (s *Server) loadRuns(ctx context.Context, st, prev *shared) error {
 	runs, err := s.cfg.Runs.ListRuns(ctx, prevoir.RunFilter{Limit: s.cfg.RunsKept})
 	if err != nil {
 		return fmt.Errorf("runs: %w", err)
 	}
 	// Runs the pages link to are kept even when older than the latest ones.
 	want := map[string]bool{}
-	for _, v := range st.versions {
-		want[v.RunID] = true
-	}
-	if st.served != nil {
-		want[st.served.RunID] = true
+	versionsOf := map[string][]int{}
+	for _, t := range st.targets {
+		for _, v := range t.versions {
+			want[v.RunID] = true
+			versionsOf[v.RunID] = append(versionsOf[v.RunID], v.Version)
+		}
+		if t.served != nil {
+			want[t.served.RunID] = true
+		}
 	}
 	for _, r := range runs {
 		delete(want, r.ID)
@@ -214,10 +332,6 @@ func (s *Server) loadRuns(ctx context.Context, st, prev *state) error {
 			return fmt.Errorf("run %s: %w", id, err)
 		}
 		runs = append(runs, r)
-	}
-	versionsOf := map[string][]int{}
-	for _, v := range st.versions {
-		versionsOf[v.RunID] = append(versionsOf[v.RunID], v.Version)
 	}
 	for _, r := range runs {
 		var d *RunDetail
@@ -273,47 +387,93 @@ func (s *Server) runDetail(ctx context.Context, id string) (*RunDetail, error) {
 	return d, nil
 }
 
-// loadBacktest reads the backtest.json of the latest finished leaderboard run: a backtest run
-// (prevoir backtest) or a champion selection (the training flow's leaderboard of its batch). A
-// missing or unreadable artifact is shown as a message, not an error: the rest of the pages stay
-// up.
-func (s *Server) loadBacktest(ctx context.Context, st, prev *state) error {
+// backtestRuns is how many of the latest finished backtest and selection runs are looked at
+// for the targets' latest leaderboards.
+const backtestRuns = 50
+
+// loadBacktests finds each target's latest finished leaderboard run, a backtest run (prevoir
+// backtest) or a champion selection (the training flow's leaderboard of its batch), and reads
+// its backtest.json. The target a leaderboard is for is its protocol's (the column it
+// forecast; the default target's when the artifact names none). A missing or unreadable
+// artifact is shown as a message, not an error: the rest of the pages stay up.
+func (s *Server) loadBacktests(ctx context.Context, sh, prev *shared) error {
 	var runs []*prevoir.Run
 	for _, kind := range []prevoir.RunKind{prevoir.RunBacktest, prevoir.RunSelect} {
-		rs, err := s.cfg.Runs.ListRuns(ctx, prevoir.RunFilter{Kind: kind, Status: prevoir.RunFinished, Limit: 1})
+		rs, err := s.cfg.Runs.ListRuns(ctx, prevoir.RunFilter{Kind: kind, Status: prevoir.RunFinished, Limit: backtestRuns})
 		if err != nil {
 			return fmt.Errorf("backtest runs: %w", err)
 		}
-		if len(rs) > 0 && (len(runs) == 0 || rs[0].StartedAt.After(runs[0].StartedAt)) {
-			runs = rs
+		runs = append(runs, rs...)
+	}
+	slices.SortStableFunc(runs, func(a, b *prevoir.Run) int { return b.StartedAt.Compare(a.StartedAt) })
+	left := len(sh.targets)
+	for _, r := range runs {
+		if left == 0 {
+			break
+		}
+		key := r.ID + "@" + r.EndedAt.String()
+		e := (*backtestEntry)(nil)
+		if prev != nil {
+			e = prev.backtests[key]
+		}
+		if e == nil {
+			var err error
+			if e, err = s.readBacktest(ctx, r); err != nil {
+				return err
+			}
+		}
+		sh.backtests[key] = e
+		for _, st := range sh.targets {
+			if st.backtest == nil && st.backtestMsg == "" && e.target == st.target {
+				st.backtest, st.backtestMsg = e.bt, e.msg
+				left--
+			}
 		}
 	}
-	if len(runs) == 0 {
-		st.backtestMsg = "no backtest yet: the training flow has not finished a backtest run"
-		return nil
-	}
-	r := runs[0]
-	st.backtestKey = r.ID + "@" + r.EndedAt.String()
-	if prev != nil && prev.backtestKey == st.backtestKey {
-		st.backtest, st.backtestMsg = prev.backtest, prev.backtestMsg
-		return nil
-	}
-	data, err := s.cfg.Artifacts.ReadArtifact(ctx, r.ID, prevoir.BacktestArtifact)
-	if err == nil {
-		st.backtest, err = parseBacktest(r.ID, r.EndedAt, data)
-	}
-	if err != nil {
-		if code := prevoir.ErrorCode(err); code != prevoir.ENOTFOUND && code != prevoir.EINVALID {
-			return fmt.Errorf("backtest of run %s: %w", r.ID, err)
+	for _, st := range sh.targets {
+		if st.backtest == nil && st.backtestMsg == "" {
+			st.backtestMsg = "no backtest yet: the training flow has not finished a backtest run of " + st.model
 		}
-		id := s.logInternal(ctx, slog.LevelWarn, "backtest result unreadable", err, "run", r.ID)
-		st.backtest = nil
-		st.backtestMsg = withErrorID("no backtest to show: the latest backtest run's result cannot be read", id)
 	}
 	return nil
 }
 
-func (s *Server) loadData(ctx context.Context, st, prev *state) error {
+// readBacktest reads the leaderboard of a finished backtest or selection run.
+func (s *Server) readBacktest(ctx context.Context, r *prevoir.Run) (*backtestEntry, error) {
+	e := &backtestEntry{target: runTarget(r)}
+	data, err := s.cfg.Artifacts.ReadArtifact(ctx, r.ID, prevoir.BacktestArtifact)
+	if err == nil {
+		var column string
+		e.bt, column, err = parseBacktest(r.ID, r.EndedAt, data)
+		if column != "" {
+			e.target = column
+		}
+	}
+	if err != nil {
+		if code := prevoir.ErrorCode(err); code != prevoir.ENOTFOUND && code != prevoir.EINVALID {
+			return nil, fmt.Errorf("backtest of run %s: %w", r.ID, err)
+		}
+		id := s.logInternal(ctx, slog.LevelWarn, "backtest result unreadable", err, "run", r.ID)
+		e.bt = nil
+		e.msg = withErrorID("no backtest to show: the latest backtest run's result cannot be read", id)
+	}
+	if e.target == "" {
+		e.target = prevoir.DefaultTarget // made before targets: the deaths' (whose column is its name)
+	}
+	return e, nil
+}
+
+// runTarget is the column of the target a run was for, "" for a run for every target (an
+// ingest).
+func runTarget(r *prevoir.Run) string {
+	t, err := prevoir.LookupTarget(r.Target)
+	if err != nil {
+		return ""
+	}
+	return t.Column
+}
+
+func (s *Server) loadData(ctx context.Context, st, prev *shared) error {
 	var err error
 	if st.snapshots, err = s.cfg.Snapshots.ListSnapshots(ctx, prevoir.SnapshotFilter{Limit: maxSnapshotsLimit}); err != nil {
 		return fmt.Errorf("snapshots: %w", err)
@@ -371,14 +531,11 @@ func (s *Server) loadData(ctx context.Context, st, prev *state) error {
 			st.frame = nil
 		}
 	}
-	if st.frame != nil {
-		st.target = st.frame.Target
-	}
 	return nil
 }
 
 // fetchError is the message st shows for a source's failed fetch, or "" (st may be nil).
-func (st *state) fetchError(source string, fetchID int64) string {
+func (st *shared) fetchError(source string, fetchID int64) string {
 	if st == nil {
 		return ""
 	}
@@ -395,7 +552,7 @@ func (st *state) history(from, to prevoir.Date) *HistoryResponse {
 	h := &HistoryResponse{Target: st.target, Days: []HistoryDay{}, Sources: []prevoir.FrameSource{}}
 	if st.frame != nil && st.frame.Len() > 0 {
 		h.Sources = st.frame.Sources
-		vals := st.frame.TargetValues()
+		vals := st.frame.Column(st.target)
 		for i, d := range st.frame.Dates {
 			if (from != 0 && d < from) || (to != 0 && d > to) {
 				continue
@@ -416,7 +573,7 @@ func (st *state) history(from, to prevoir.Date) *HistoryResponse {
 }
 
 // lastDays returns the span of the last n days of the frame (all of it when n <= 0).
-func (st *state) lastDays(n int) (from, to prevoir.Date) {
+func (st *shared) lastDays(n int) (from, to prevoir.Date) {
 	if st.frame == nil || st.frame.Len() == 0 || n <= 0 {
 		return 0, 0
 	}
@@ -462,7 +619,7 @@ func (st *state) championLive() *LiveScore {
 }
 
 // dataLastDate is the last day of the frame (the data the next forecast will see).
-func (st *state) dataLastDate() prevoir.Date {
+func (st *shared) dataLastDate() prevoir.Date {
 	if st.frame == nil || st.frame.Len() == 0 {
 		return 0
 	}

@@ -49,8 +49,10 @@ func svgOpen(b *strings.Builder, id, class, title, desc string, attrs string) {
 type fanInput struct {
 	ID     string
 	Target string
-	Dates  []prevoir.Date
-	Values []float64
+	// Label and Unit say what the target is ("new deaths in hospital", "deaths per day").
+	Label, Unit string
+	Dates       []prevoir.Date
+	Values      []float64
 	// Forecast is nil when no model has made one yet.
 	Forecast *prevoir.Forecast
 }
@@ -102,9 +104,9 @@ func fanChart(in fanInput) template.HTML {
 			fcDates = append(fcDates, d.String())
 		}
 	}
-	svgOpen(&b, in.ID, "chart fan-chart", "Observed and forecast daily deaths in hospital", desc,
+	svgOpen(&b, in.ID, "chart fan-chart", "Observed and forecast: "+in.Label, desc,
 		` data-forecast-dates="`+svgplot.Esc(strings.Join(fcDates, " "))+`"`)
-	svgplot.YAxis(&b, s, "deaths per day")
+	svgplot.YAxis(&b, s, in.Unit)
 	svgplot.XDateAxis(&b, s, first, last)
 
 	// Forecast bands and median.

@@ -58,18 +58,35 @@
 //		Sources:    sources,
 //		Actions:    &web.QueueActions{Queue: queue /* *jobs.Queue */, Registry: registry},
 //		AdminToken: os.Getenv("PREVOIR_ADMIN_TOKEN"), // empty: actions disabled
-//		Logger:     logger, Model: "incid_dchosp", RefreshEvery: 30 * time.Second,
+//		Logger:     logger, Targets: prevoir.Targets(), RefreshEvery: 30 * time.Second,
 //	})
 //	...
 //	err = srv.Run(ctx, ":8080") // returns once ctx is done and the server has shut down
 //
+// # Targets
+//
+// The server serves every target of Config.Targets (prevoir.Targets() by default), each its own
+// registered model: the snapshot holds what every target shares (runs, data, alerts) once and
+// one state per target (champion, versions, forecasts, scores, backtest, pre-rendered answers),
+// rebuilt together. A request names its target with ?target=NAME; without it, it gets
+// prevoir.DefaultTarget (or the first served target when that one is not served). An unknown or
+// unserved name is a 400 {"error": "unknown target \"x\": want one of incid_dchosp, ...",
+// "code": "invalid"}. A backtest's target is the column its backtest.json's protocol forecast
+// (the default target's when it names none).
+//
 // # Endpoints
 //
 // JSON (and CSV with format=csv where the answer is a table), versioned under /api/v1:
-// forecast, history (days=N|all or from/to), forecasts (past forecasts and their realised
-// errors), leaderboard (backtest and live metrics, the champion and its history), runs and
-// runs/{id}, models and models/{version}, data (freshness), snapshots, jobs/{id}, and POST
-// actions/{refresh,retrain,promote}. A history span with no observed day has no days, and
+// targets (every served target: name, column, label, unit, kind, with its last observed value
+// and date, champion, next week's forecast, days 1-7 of the served forecast, as a total for a
+// daily count and a mean for an occupancy, the same over the past observed week and the trend,
+// up/down beyond TrendThreshold, flat within), and, each taking target: forecast, history
+// (days=N|all or from/to), forecasts (past forecasts and their realised errors), leaderboard
+// (backtest and live metrics, the champion and its history), models and models/{version};
+// runs (every target's runs unless target is given) and runs/{id}, data (freshness),
+// snapshots, alerts (every target's unless target=NAME: then that target's model's with those
+// about no model), jobs/{id}, and POST actions/{refresh,retrain,promote}, retrain and promote
+// taking "target" in their body (or ?target=) for the default target when absent. A history span with no observed day has no days, and
 // from/to as asked (null when open or unknown). Errors are JSON objects {"error": ...,
 // "code": ...}, with "error_id" for an internal error: 400 for a bad or unknown parameter,
 // 404 for an unknown route or thing, and 404 "no forecast yet" for the forecast before the

@@ -28,9 +28,12 @@ var testNow = time.Date(2023, 1, 4, 12, 0, 0, 0, time.UTC)
 
 type fixtureOpts struct {
 	dbURL string
-	// seed is what to store before the server loads: "standard" (everything), "data" (only
-	// the ingested data: no model), or "" (nothing).
+	// seed is what to store before the server loads: "standard" (everything), "targets"
+	// (everything, and a second target: seed.StandardTargets), "data" (only the ingested data:
+	// no model), or "" (nothing).
 	seed string
+	// targets are the served targets (Config.Targets: every target when nil).
+	targets []prevoir.Target
 	// token enables actions with this admin token (on the real job queue and registry).
 	token string
 	// noActions leaves the Actions nil even with a token.
@@ -46,6 +49,7 @@ type fixtureOpts struct {
 type fixture struct {
 	env    *seed.Env
 	seeded *seed.Seeded
+	second *seed.TargetSeeded // the second target's, with seed "targets"
 	srv    *web.Server
 	ts     *httptest.Server
 	queue  *jobs.Queue
@@ -61,6 +65,8 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	switch o.seed {
 	case "standard":
 		f.seeded = f.env.Standard(t)
+	case "targets":
+		f.seeded, f.second = f.env.StandardTargets(t)
 	case "data":
 		f.env.Ingest(t)
 	}
@@ -72,7 +78,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	f.log = &testutil.LogBuffer{}
 	cfg := storesConfig(f.env)
-	cfg.Sources, cfg.AdminToken, cfg.Now, cfg.AllowedHosts = f.env.Sources, o.token, o.now, o.allowedHosts
+	cfg.Sources, cfg.AdminToken, cfg.Now, cfg.AllowedHosts, cfg.Targets = f.env.Sources, o.token, o.now, o.allowedHosts, o.targets
 	cfg.Logger = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.token != "" && !o.noActions {
 		// The real queue on the same database; no worker: the tests check what was queued.

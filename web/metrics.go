@@ -169,7 +169,7 @@ func (s *Server) writeRefreshMetrics(p *promWriter) {
 	p.sample("prevoir_web_snapshot_refresh_errors_total", float64(s.refreshes.errors.Load()))
 }
 
-func writeStateMetrics(p *promWriter, st *state) {
+func writeStateMetrics(p *promWriter, st *shared) {
 	kinds := monitor.Kinds()
 	p.family("prevoir_alerts", "gauge", "Monitoring alerts raised, by kind ("+strings.Join(kinds, ", ")+").")
 	counts := map[string]int{}
@@ -192,32 +192,7 @@ func writeStateMetrics(p *promWriter, st *state) {
 			p.sample(ls, unixSeconds(t), "flow", string(k))
 		}
 	}
-	if st.served != nil {
-		p.family("prevoir_forecast_made_timestamp_seconds", "gauge", "When the served forecast was made.")
-		p.sample("prevoir_forecast_made_timestamp_seconds", unixSeconds(st.served.MadeAt), "model", st.model)
-		// 0 while the champion's forecast is pending: a forecast job that never runs shows.
-		champ := 0.0
-		if st.forecastResp.IsChampion {
-			champ = 1
-		}
-		p.family("prevoir_forecast_is_champion", "gauge", "1 when the served forecast is the champion's, 0 while the champion's own forecast is pending.")
-		p.sample("prevoir_forecast_is_champion", champ, "model", st.model)
-	}
-	if st.champion != nil {
-		v := strconv.Itoa(st.champion.Version)
-		p.family("prevoir_champion_version", "gauge", "The registered model version that is the champion.")
-		p.sample("prevoir_champion_version", float64(st.champion.Version), "model", st.model, "family", st.champion.Family)
-		if mae := st.championBacktestMAE(); mae.Valid() {
-			p.family("prevoir_champion_backtest_mae", "gauge", "The champion's mean absolute error in the latest backtest (deaths per day).")
-			p.sample("prevoir_champion_backtest_mae", float64(mae), "model", st.model, "version", v)
-		}
-		if l := st.championLive(); l != nil {
-			p.family("prevoir_champion_live_mae", "gauge", "The champion's mean absolute error over its last scored days (deaths per day).")
-			p.sample("prevoir_champion_live_mae", float64(l.MAE), "model", st.model, "version", v)
-			p.family("prevoir_champion_live_coverage_80", "gauge", "Fraction of the champion's last scored days inside its 80% range.")
-			p.sample("prevoir_champion_live_coverage_80", float64(l.Coverage80), "model", st.model, "version", v)
-		}
-	}
+	writeTargetMetrics(p, st.targets)
 	p.family("prevoir_run_failures", "gauge", "Recorded runs that ended failed, by kind (a retried job's failed attempts count each).")
 	for _, k := range successKinds {
 		p.sample("prevoir_run_failures", float64(st.runFailures[k]), "kind", string(k))
@@ -245,6 +220,69 @@ func writeStateMetrics(p *promWriter, st *state) {
 			p.sample("prevoir_source_last_check_timestamp_seconds", unixSeconds(f.LastChecked), "source", f.Source, "status", f.LastCheckStatus)
 		}
 	}
+}
+
+// writeTargetMetrics writes the served forecasts' and the champions' metrics, one sample per
+// target's registered model; a family none has a sample of is left out.
+func writeTargetMetrics(p *promWriter, targets []*state) {
+	each := func(name, typ, help string, sample func(st *state) (v float64, labels []string, ok bool)) {
+		header := false
+		for _, st := range targets {
+			v, labels, ok := sample(st)
+			if !ok {
+				continue
+			}
+			if !header {
+				p.family(name, typ, help)
+				header = true
+			}
+			p.sample(name, v, labels...)
+		}
+	}
+	each("prevoir_forecast_made_timestamp_seconds", "gauge", "When the served forecast was made.", func(st *state) (float64, []string, bool) {
+		if st.served == nil {
+			return 0, nil, false
+		}
+		return unixSeconds(st.served.MadeAt), []string{"model", st.model}, true
+	})
+	// 0 while the champion's forecast is pending: a forecast job that never runs shows.
+	each("prevoir_forecast_is_champion", "gauge", "1 when the served forecast is the champion's, 0 while the champion's own forecast is pending.", func(st *state) (float64, []string, bool) {
+		if st.served == nil {
+			return 0, nil, false
+		}
+		champ := 0.0
+		if st.forecastResp.IsChampion {
+			champ = 1
+		}
+		return champ, []string{"model", st.model}, true
+	})
+	each("prevoir_champion_version", "gauge", "The registered model version that is the champion.", func(st *state) (float64, []string, bool) {
+		if st.champion == nil {
+			return 0, nil, false
+		}
+		return float64(st.champion.Version), []string{"model", st.model, "family", st.champion.Family}, true
+	})
+	each("prevoir_champion_backtest_mae", "gauge", "The champion's mean absolute error in the latest backtest (in the target's unit).", func(st *state) (float64, []string, bool) {
+		mae := st.championBacktestMAE()
+		if !mae.Valid() {
+			return 0, nil, false
+		}
+		return float64(mae), []string{"model", st.model, "version", strconv.Itoa(st.champion.Version)}, true
+	})
+	each("prevoir_champion_live_mae", "gauge", "The champion's mean absolute error over its last scored days (in the target's unit).", func(st *state) (float64, []string, bool) {
+		l := st.championLive()
+		if l == nil {
+			return 0, nil, false
+		}
+		return float64(l.MAE), []string{"model", st.model, "version", strconv.Itoa(st.champion.Version)}, true
+	})
+	each("prevoir_champion_live_coverage_80", "gauge", "Fraction of the champion's last scored days inside its 80% range.", func(st *state) (float64, []string, bool) {
+		l := st.championLive()
+		if l == nil {
+			return 0, nil, false
+		}
+		return float64(l.Coverage80), []string{"model", st.model, "version", strconv.Itoa(st.champion.Version)}, true
+	})
 }
 
 // healthz answers while the process serves: liveness.
@@ -288,7 +326,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		out.Reason = st.frameErr
 	}
 	if st != nil {
-		out.SnapshotAt, out.HasFrame, out.HasForecast = st.at.UTC(), st.frame != nil, st.served != nil
+		out.SnapshotAt, out.HasFrame, out.HasForecast = st.at.UTC(), st.frame != nil, st.def.served != nil
 	}
 	serveBlob(w, r, jsonBlob(status, out))
 }

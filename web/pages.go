@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +52,15 @@ var templateFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"ago":   ago,
+	"ago": ago,
+	// signedPct is a relative change in percent, with its sign.
+	"signedPct": func(v prevoir.Number) string {
+		sign := ""
+		if v > 0 {
+			sign = "+"
+		}
+		return sign + strconv.FormatFloat(100*float64(v), 'f', 0, 64) + "%"
+	},
 	"short": func(s string) string { return truncate(s, 13) },
 	// revisedColumns lists a revision's changed columns, those the frame uses first.
 	"revisedColumns": func(r *prevoir.Revision) string {
@@ -148,29 +158,38 @@ func loadAssets() (map[string]*blob, error) {
 // apiIndex describes the API for a person exploring it at /api/v1/.
 var apiIndex = map[string]any{
 	"endpoints": []map[string]string{
-		{"path": "/api/v1/forecast", "query": "format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, the 23 quantile levels of the forecast hubs, 50/80/95% ranges, model version, data snapshots, made-at; weeks: the weekly totals with their own quantiles when the model gives them (JSON only); is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
-		{"path": "/api/v1/history", "query": "days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the observed daily deaths in hospital"},
-		{"path": "/api/v1/forecasts", "query": "limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
-		{"path": "/api/v1/leaderboard", "query": "format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},
-		{"path": "/api/v1/runs", "query": "kind, status, name, limit, format=json|csv", "what": "recorded runs, newest first"},
+		{"path": "/api/v1/targets", "what": "the served targets (name, column, label, unit, kind), the default one, and each one's summary: last observed value and date, champion, next week's forecast (the total of days 1-7 for a daily count, their mean for an occupancy), the same over the past week and the trend (up/down/flat beyond/within 5%)"},
+		{"path": "/api/v1/forecast", "query": "target, format=json|csv", "what": "the served forecast, the champion's from the latest origin: dates, point, the 23 quantile levels of the forecast hubs, 50/80/95% ranges, model version, data snapshots, made-at; weeks: the weekly totals with their own quantiles when the model gives them (JSON only); is_champion false with a note while a new champion's forecast is pending; 404 before the champion has forecast"},
+		{"path": "/api/v1/history", "query": "target, days=N|all or from=YYYY-MM-DD&to=YYYY-MM-DD, format=json|csv", "what": "the target's observed daily values"},
+		{"path": "/api/v1/forecasts", "query": "target, limit=1..100, version=N, format=json|csv", "what": "past forecasts and their realised errors"},
+		{"path": "/api/v1/leaderboard", "query": "target, format=json|csv, table=backtest|live (csv)", "what": "backtest and live metrics of the models, the champion and its history"},
+		{"path": "/api/v1/runs", "query": "target, kind, status, name, limit, format=json|csv", "what": "recorded runs, newest first (every target's unless target is given)"},
 		{"path": "/api/v1/runs/{id}", "what": "a run with its parameters, metrics and artifacts"},
-		{"path": "/api/v1/models", "query": "format=json|csv", "what": "the registered model's versions and aliases"},
-		{"path": "/api/v1/models/{version}", "what": "one model version"},
+		{"path": "/api/v1/models", "query": "target, format=json|csv", "what": "the target's registered model's versions and aliases"},
+		{"path": "/api/v1/models/{version}", "query": "target", "what": "one model version"},
 		{"path": "/api/v1/data", "what": "data freshness: current snapshot, last date and age of each source; the frame"},
 		{"path": "/api/v1/snapshots", "query": "source, limit, format=json|csv", "what": "stored releases of the sources and what each revised"},
 		{"path": "/api/v1/jobs/{id}", "what": "state of a job queued by an action"},
-		{"path": "/api/v1/alerts", "what": "monitoring alerts: model drift, stale sources, quarantined releases, failing flows"},
-		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; promote takes {\"version\": N, \"reason\": \"...\", \"force\": false} and refuses (409) a version the champion rule refuses unless force, and queues the champion's forecast (its job_id)"},
+		{"path": "/api/v1/alerts", "query": "target=NAME|all", "what": "monitoring alerts: model drift, stale sources, quarantined releases, failing flows (every target's, or one target's drift with the others)"},
+		{"path": "POST /api/v1/actions/refresh|retrain|promote", "what": "actions; need Authorization: Bearer <admin token>; retrain and promote take {\"target\": NAME} (the default target when absent); promote takes {\"version\": N, \"reason\": \"...\", \"force\": false} and refuses (409) a version the champion rule refuses unless force, and queues the champion's forecast (its job_id)"},
 		{"path": "/healthz, /readyz, /metrics", "what": "liveness, readiness, Prometheus metrics"},
 	},
 }
 
 // page is what every page template gets.
 type page struct {
-	Title          string
-	Active         string
-	Now            time.Time
-	Model          string
+	Title  string
+	Active string
+	Now    time.Time
+	// Model is the registered model of Target, the target the page is about (the default one
+	// on pages about none).
+	Model  string
+	Target prevoir.Target
+	// TQ is the query that keeps the target in the navigation's links: "?target=NAME", or ""
+	// for the default target.
+	TQ string
+	// Targets switch the page to another target (none on pages that show no target's things).
+	Targets        []targetLink
 	ActionsEnabled bool
 	// AutoRefresh reloads the page every so many seconds (a job in progress), without script.
 	AutoRefresh int
@@ -178,11 +197,42 @@ type page struct {
 	Alerts []monitor.Alert
 }
 
-func (s *Server) basePage(st *state, title, active string) page {
-	p := page{Title: title, Active: active, Model: s.cfg.Model, ActionsEnabled: s.actionsEnabled(), Now: s.now()}
-	if st != nil {
-		p.Now = st.at
-		p.Alerts = st.alerts
+// targetLink is a link of the target selector.
+type targetLink struct {
+	Name, Label, URL string
+	Current          bool
+}
+
+// activePaths are the pages' paths, by their navigation name.
+var activePaths = map[string]string{"forecast": "/", "models": "/models", "runs": "/runs", "data": "/data", "actions": "/actions"}
+
+// targetQuery is the query that names t in a page's URL: none for the default target, so that
+// its pages keep their URLs.
+func (s *Server) targetQuery(t prevoir.Target) string {
+	if t.Name == s.defTarget {
+		return ""
+	}
+	return "?target=" + url.QueryEscape(t.Name)
+}
+
+// basePage is the layout's data for a page about st's target (the default one when st is nil);
+// selector adds the links that show the same page for the other targets.
+func (s *Server) basePage(st *state, title, active string, selector bool) page {
+	p := page{Title: title, Active: active, ActionsEnabled: s.actionsEnabled(), Now: s.now()}
+	if st == nil {
+		if sh := s.state.Load(); sh != nil {
+			st = sh.def
+		}
+	}
+	if st == nil {
+		p.Model, p.Target.Name = s.defTarget, s.defTarget
+		return p
+	}
+	p.Now, p.Alerts, p.Model, p.Target, p.TQ = st.at, st.alerts, st.model, st.t, s.targetQuery(st.t)
+	if path, ok := activePaths[active]; ok && selector && len(st.targets) > 1 {
+		for _, o := range st.targets {
+			p.Targets = append(p.Targets, targetLink{Name: o.t.Name, Label: o.t.Label, URL: path + s.targetQuery(o.t), Current: o == st})
+		}
 	}
 	return p
 }
@@ -209,7 +259,7 @@ type messagePage struct {
 }
 
 func (s *Server) writeMessagePage(w http.ResponseWriter, r *http.Request, status int, title, msg, link, linkText string) {
-	p := messagePage{page: s.basePage(s.state.Load(), title, ""), Status: status, Message: msg, Link: link, LinkText: linkText}
+	p := messagePage{page: s.basePage(nil, title, "", false), Status: status, Message: msg, Link: link, LinkText: linkText}
 	serveBlob(w, r, s.execute("message", status, p))
 }
 
@@ -247,6 +297,10 @@ type spanLink struct {
 
 type dashboardPage struct {
 	page
+	// Heading names the target, for the page's title.
+	Heading string
+	// Lines are every target at a glance, the page's own marked.
+	Lines      []targetLine
 	Span       string
 	Spans      []spanLink
 	NoForecast string
@@ -264,8 +318,29 @@ const defaultSpan = "120"
 
 var spanLabels = map[string]string{"60": "2 months", "120": "4 months", "365": "1 year", "all": "everything"}
 
+// targetLine is a target's line on the dashboard: its summary and the link to its page.
+type targetLine struct {
+	TargetSummary
+	URL     string
+	Current bool
+}
+
+// heading is a target's page title: its label, capitalised.
+func heading(t prevoir.Target) string {
+	if t.Label == "" {
+		return t.Name
+	}
+	return strings.ToUpper(t.Label[:1]) + t.Label[1:]
+}
+
+// perDay is a target's unit in words ("deaths per day", "patients").
+func perDay(t prevoir.Target) string { return strings.ReplaceAll(t.Unit, "/day", " per day") }
+
 func (s *Server) dashboard(st *state, span string) *blob {
-	p := dashboardPage{page: s.basePage(st, "Forecast", "forecast"), Span: span, F: st.forecastResp}
+	p := dashboardPage{page: s.basePage(st, "Forecast: "+heading(st.t), "forecast", true), Heading: heading(st.t), Span: span, F: st.forecastResp}
+	for _, o := range st.targets {
+		p.Lines = append(p.Lines, targetLine{TargetSummary: o.summary, URL: "/" + s.targetQuery(o.t), Current: o == st})
+	}
 	for _, sp := range spans {
 		p.Spans = append(p.Spans, spanLink{Label: spanLabels[sp], Value: sp, Current: sp == span})
 	}
@@ -276,7 +351,7 @@ func (s *Server) dashboard(st *state, span string) *blob {
 	if st.served != nil {
 		fc = &st.served.Forecast
 	}
-	in := fanInput{ID: "forecast-chart", Target: st.target, Forecast: fc}
+	in := fanInput{ID: "forecast-chart", Target: st.target, Label: st.t.Label, Unit: perDay(st.t), Forecast: fc}
 	for _, d := range h.Days {
 		in.Dates = append(in.Dates, d.Date)
 		in.Values = append(in.Values, float64(d.Value))
@@ -311,12 +386,19 @@ func forecastSentences(st *state) []string {
 		total += float64(d.Point)
 	}
 	first, last := fr.Days[0], fr.Days[len(fr.Days)-1]
+	perDayUnit := perDay(st.t)
 	perDay := "between " + fmtNum(lo, 0) + " and " + fmtNum(hi, 0)
 	if fmtNum(lo, 0) == fmtNum(hi, 0) {
 		perDay = "about " + fmtNum(lo, 0)
 	}
-	out := []string{fmt.Sprintf("Over the %d days from %s to %s, prevoir expects %s deaths per day from COVID-19 in French hospitals (middle estimate), about %s in all.",
-		len(fr.Days), first.Date, last.Date, perDay, fmtNum(total, 0))}
+	var out []string
+	if st.t.Kind == prevoir.KindOccupancy {
+		out = append(out, fmt.Sprintf("Over the %d days from %s to %s, prevoir expects %s %s each day (%s with COVID-19 in France, middle estimate), and about %s on %s.",
+			len(fr.Days), first.Date, last.Date, perDay, perDayUnit, st.t.Label, fmtNum(float64(last.Point), 0), last.Date))
+	} else {
+		out = append(out, fmt.Sprintf("Over the %d days from %s to %s, prevoir expects %s %s from COVID-19 in France (%s, middle estimate), about %s in all.",
+			len(fr.Days), first.Date, last.Date, perDay, perDayUnit, st.t.Label, fmtNum(total, 0)))
+	}
 	if last.Lower80.Valid() {
 		out = append(out, fmt.Sprintf("The further ahead, the less certain: for %s there is an 80%% chance that the number will be between %s and %s, and a 95%% chance between %s and %s.",
 			last.Date, fmtNum(float64(last.Lower80), 0), fmtNum(float64(last.Upper80), 0), fmtNum(float64(last.Lower95), 0), fmtNum(float64(last.Upper95), 0)))
@@ -336,14 +418,14 @@ func qualitySentences(st *state) []string {
 	}
 	var out []string
 	if mae := st.championBacktestMAE(); mae.Valid() {
-		out = append(out, fmt.Sprintf("Tested on past data as if it were forecasting then (a backtest), the current model (%s, version %d) was off by %s deaths per day on average.",
-			st.champion.Family, st.champion.Version, fmtNum(float64(mae), 1)))
+		out = append(out, fmt.Sprintf("Tested on past data as if it were forecasting then (a backtest), the current model (%s, version %d) was off by %s %s on average.",
+			st.champion.Family, st.champion.Version, fmtNum(float64(mae), 1), perDay(st.t)))
 	} else {
 		out = append(out, fmt.Sprintf("The current model (%s, version %d) has no backtest result to show yet.", st.champion.Family, st.champion.Version))
 	}
 	if l := st.championLive(); l != nil {
-		out = append(out, fmt.Sprintf("Checked against what really happened on its last %d forecast days (%s to %s), its forecasts were off by %s deaths per day on average, and the real number fell inside the 80%% range %s of the time (ideally 80%%).",
-			l.Days, l.From, l.To, fmtNum(float64(l.MAE), 1), fmtNum(100*float64(l.Coverage80), 0)+"%"))
+		out = append(out, fmt.Sprintf("Checked against what really happened on its last %d forecast days (%s to %s), its forecasts were off by %s %s on average, and the real number fell inside the 80%% range %s of the time (ideally 80%%).",
+			l.Days, l.From, l.To, fmtNum(float64(l.MAE), 1), perDay(st.t), fmtNum(100*float64(l.Coverage80), 0)+"%"))
 	} else {
 		out = append(out, "Its forecasts have not yet been checked against real numbers: that happens once the forecast days have been published.")
 	}
@@ -372,13 +454,16 @@ func freshnessSentences(st *state) []string {
 }
 
 func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	q, err := parseQuery(r, "days")
+	q, err := parseQuery(r, "days", "target")
 	if err != nil {
 		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	span := q.Get("days")
@@ -410,7 +495,7 @@ type modelsPage struct {
 }
 
 func (s *Server) modelsPage(st *state) *blob {
-	p := modelsPage{page: s.basePage(st, "Models", "models"), Champion: st.champion, Backtest: st.backtest, BacktestMsg: st.backtestMsg,
+	p := modelsPage{page: s.basePage(st, "Models", "models", true), Champion: st.champion, Backtest: st.backtest, BacktestMsg: st.backtestMsg,
 		Live: st.live, LiveWindow: prevoir.LiveWindow, History: st.aliasHistory, Versions: st.modelsView().Versions}
 	for _, ch := range st.aliasHistory {
 		if st.champion != nil && ch.Version == st.champion.Version {
@@ -421,7 +506,7 @@ func (s *Server) modelsPage(st *state) *blob {
 	if st.backtest != nil {
 		in := lineInput{ID: "horizon-chart", Title: "Backtest error by days ahead",
 			Desc:   "Mean absolute error of each model's backtest forecasts, by how many days ahead they forecast",
-			XLabel: "days ahead", YLabel: "mean error (deaths/day)"}
+			XLabel: "days ahead", YLabel: "mean error (" + st.t.Unit + ")"}
 		for _, m := range st.backtest.Models {
 			sr := lineSeries{Name: m.Name, Bold: m.Champion}
 			for i, v := range m.MAEByHorizon {
@@ -435,7 +520,7 @@ func (s *Server) modelsPage(st *state) *blob {
 	if len(st.liveDaily) > 0 {
 		in := lineInput{ID: "live-chart", Title: "Live error over time", XDates: true,
 			Desc:   "Mean absolute error of each model version's forecasts for each observed day",
-			YLabel: "mean error (deaths/day)"}
+			YLabel: "mean error (" + st.t.Unit + ")"}
 		byVersion := map[int]*lineSeries{}
 		var order []int
 		for _, d := range st.liveDaily {
@@ -479,13 +564,13 @@ type runsPage struct {
 }
 
 func (s *Server) runsPage(st *state, kind string) *blob {
-	p := runsPage{page: s.basePage(st, "Runs and model versions", "runs"), Kind: kind, Versions: st.modelsView().Versions, Kept: s.cfg.RunsKept}
+	p := runsPage{page: s.basePage(st, "Runs and model versions", "runs", true), Kind: kind, Versions: st.modelsView().Versions, Kept: s.cfg.RunsKept}
 	p.Kinds = append(p.Kinds, spanLink{Label: "all", Value: "", Current: kind == ""})
 	for _, k := range runKinds() {
 		p.Kinds = append(p.Kinds, spanLink{Label: k, Value: k, Current: kind == k})
 	}
 	for _, d := range st.runs {
-		if kind == "" || string(d.Kind) == kind {
+		if c := runTarget(d.Run); (kind == "" || string(d.Kind) == kind) && (c == "" || c == st.target) {
 			p.Runs = append(p.Runs, d)
 		}
 	}
@@ -493,13 +578,16 @@ func (s *Server) runsPage(st *state, kind string) *blob {
 }
 
 func (s *Server) pageRuns(w http.ResponseWriter, r *http.Request) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	q, err := parseQuery(r, "kind")
+	q, err := parseQuery(r, "kind", "target")
 	if err != nil {
 		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	kind := q.Get("kind")
@@ -541,8 +629,8 @@ func sortedPairs(m map[string]string) []keyValue {
 	return out
 }
 
-func (s *Server) runPage(st *state, d *RunDetail) *blob {
-	p := runPage{page: s.basePage(st, "Run "+truncate(d.ID, 13), "runs"), Run: d, Params: sortedPairs(d.Params), Tags: sortedPairs(d.Tags), Artifacts: d.Artifacts}
+func (s *Server) runPage(d *RunDetail) *blob {
+	p := runPage{page: s.basePage(nil, "Run "+truncate(d.ID, 13), "runs", false), Run: d, Params: sortedPairs(d.Params), Tags: sortedPairs(d.Tags), Artifacts: d.Artifacts}
 	lin := map[string]string{"frame_sha256": d.FrameSHA256, "code_version": d.CodeVersion}
 	for src, sha := range d.Snapshots {
 		lin["snapshot "+src] = sha
@@ -594,7 +682,7 @@ func (s *Server) pageRun(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, herr)
 		return
 	}
-	serveBlob(w, r, s.runPage(st, d))
+	serveBlob(w, r, s.runPage(d))
 }
 
 // --- data ---
@@ -609,7 +697,7 @@ type dataPage struct {
 
 func (s *Server) dataPage(st *state) *blob {
 	dv := st.dataView()
-	p := dataPage{page: s.basePage(st, "Data", "data"), Sources: dv.Sources, Frame: dv.Frame, FrameErr: dv.FrameError, Snapshots: st.snapshots}
+	p := dataPage{page: s.basePage(st, "Data", "data", false), Sources: dv.Sources, Frame: dv.Frame, FrameErr: dv.FrameError, Snapshots: st.snapshots}
 	return s.execute("data", http.StatusOK, p)
 }
 
@@ -626,7 +714,7 @@ type actionsPage struct {
 }
 
 func (s *Server) actionsPage(st *state) *blob {
-	p := actionsPage{page: s.basePage(st, "Actions", "actions"), Versions: st.modelsView().Versions, Champion: st.champion}
+	p := actionsPage{page: s.basePage(st, "Actions", "actions", true), Versions: st.modelsView().Versions, Champion: st.champion}
 	return s.execute("actions", http.StatusOK, p)
 }
 
@@ -658,7 +746,7 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, statusOf(err))
 		return
 	}
-	p := jobPage{page: s.basePage(s.state.Load(), "Job "+strconv.FormatInt(id, 10), "actions"), Job: js}
+	p := jobPage{page: s.basePage(nil, "Job "+strconv.FormatInt(id, 10), "actions", false), Job: js}
 	p.Now = s.now()
 	if !js.Done {
 		p.AutoRefresh = 2
@@ -666,43 +754,79 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 	serveBlob(w, r, s.execute("job", http.StatusOK, p))
 }
 
-// renderPages pre-renders the pages for the common requests.
-func (s *Server) renderPages(st *state) {
-	put := func(key string, b *blob) { st.blobs[key] = withGzip(b) }
+// renderPages pre-renders the pages for the common requests: every page of the default
+// target, and the other targets' pages but their runs by kind (a page not pre-rendered is
+// rendered on request, from the same snapshot).
+func (s *Server) renderPages(st *state, put func(key string, b *blob)) {
 	for _, sp := range spans {
 		put("page:dashboard:"+sp, s.dashboard(st, sp))
 	}
 	put("page:models", s.modelsPage(st))
 	put("page:runs:", s.runsPage(st, ""))
 	for _, k := range runKinds() {
-		put("page:runs:"+k, s.runsPage(st, k))
+		if st == st.def {
+			put("page:runs:"+k, s.runsPage(st, k))
+		}
 	}
 	put("page:data", s.dataPage(st))
 	put("page:actions", s.actionsPage(st))
 }
 
-// render fills the state's pre-rendered answers.
-func (s *Server) render(st *state) error {
-	st.blobs = map[string]*blob{}
-	renderAPI(st)
-	s.renderPages(st)
-	for k, b := range st.blobs {
-		if b.status == http.StatusInternalServerError && b.ctype == ctypeHTML {
-			return fmt.Errorf("render %s failed", k)
+// render fills the targets' pre-rendered answers; those the same for every target are
+// rendered once, and those the same as in prev keep prev's compressed bytes.
+func (s *Server) render(sh, prev *shared) error {
+	prevBlobs := func(name string) map[string]*blob {
+		if prev == nil {
+			return nil
+		}
+		st, err := prev.target(name)
+		if err != nil {
+			return nil
+		}
+		return st.blobs
+	}
+	common := map[string]*blob{}
+	renderSharedAPI(sh, putBlob(common, prevBlobs("")))
+	for _, st := range sh.targets {
+		st.blobs = maps.Clone(common)
+		put := putBlob(st.blobs, prevBlobs(st.model))
+		renderAPI(st, put)
+		s.renderPages(st, put)
+		for k, b := range st.blobs {
+			if b.status == http.StatusInternalServerError && b.ctype == ctypeHTML {
+				return fmt.Errorf("render %s of %s failed", k, st.model)
+			}
 		}
 	}
 	return nil
 }
 
+// putBlob returns a function that stores a pre-rendered answer in dst, compressed: an answer
+// with the same bytes as prev's (most, from one refresh to the next) reuses prev's, so that a
+// refresh compresses only what changed.
+func putBlob(dst, prev map[string]*blob) func(key string, b *blob) {
+	return func(key string, b *blob) {
+		if p := prev[key]; p != nil && p.etag == b.etag && p.status == b.status && p.ctype == b.ctype {
+			dst[key] = p
+			return
+		}
+		dst[key] = withGzip(b)
+	}
+}
+
 // servePage answers a page that takes no parameters with the blob build makes from the
 // current state (cached under key).
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request, key string, build func(*state) *blob) {
-	st := s.current(w, r)
-	if st == nil {
+	if s.current(w, r) == nil {
 		return
 	}
-	if _, err := parseQuery(r); err != nil {
+	q, err := parseQuery(r, "target")
+	if err != nil {
 		s.writePageError(w, r, statusOf(err))
+		return
+	}
+	st := s.currentTarget(w, r, q)
+	if st == nil {
 		return
 	}
 	respond(w, r, st, key, func() *blob { return build(st) })

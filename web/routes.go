@@ -15,6 +15,7 @@ func (s *Server) routes() http.Handler {
 
 	// API.
 	s.handle(mux, "/api/v1/{$}", get, s.apiIndex)
+	s.handle(mux, "/api/v1/targets", get, s.apiTargets)
 	s.handle(mux, "/api/v1/forecast", get, s.apiForecast)
 	s.handle(mux, "/api/v1/history", get, s.apiHistory)
 	s.handle(mux, "/api/v1/forecasts", get, s.apiForecasts)

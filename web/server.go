@@ -47,8 +47,10 @@ type Config struct {
 	// and [::1]; other requests get a 421 (a defence against DNS rebinding, see hosts.go).
 	AllowedHosts []string
 	Logger       *slog.Logger
-	// Model is the registered model whose forecasts are served ("incid_dchosp" when empty).
-	Model string
+	// Targets are the targets whose forecasts are served, each its own registered model
+	// (prevoir.Targets() when empty). A request names one with ?target=; one that names none
+	// gets prevoir.DefaultTarget, or the first of Targets when it is not among them.
+	Targets []prevoir.Target
 	// RefreshEvery is how often the in-memory snapshot is rebuilt (30 s when zero).
 	RefreshEvery time.Duration
 	// RunsKept is how many of the latest runs are kept in memory and listed (200 when zero).
@@ -72,11 +74,14 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	state   atomic.Pointer[state]
-	handler http.Handler
-	pages   map[string]*template.Template
-	assets  map[string]*blob
-	metrics *httpMetrics
+	state   atomic.Pointer[shared]
+	targets []prevoir.Target
+	// defTarget is the name of the target served when a request names none.
+	defTarget string
+	handler   http.Handler
+	pages     map[string]*template.Template
+	assets    map[string]*blob
+	metrics   *httpMetrics
 
 	refreshMu sync.Mutex    // one rebuild at a time
 	kick      chan struct{} // asks the refresh loop for a rebuild now
@@ -111,8 +116,19 @@ func New(cfg Config) (*Server, error) {
 	if err := CheckAdminToken(cfg.AdminToken); err != nil {
 		return nil, err
 	}
-	if cfg.Model == "" {
-		cfg.Model = prevoir.DefaultTarget
+	targets := cfg.Targets
+	if len(targets) == 0 {
+		targets = prevoir.Targets()
+	}
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if _, err := prevoir.LookupTarget(t.Name); err != nil {
+			return nil, fmt.Errorf("web: served targets: %w", err)
+		}
+		if seen[t.Name] {
+			return nil, prevoir.Errorf(prevoir.EINVALID, "web: served targets: %s given twice", t.Name)
+		}
+		seen[t.Name] = true
 	}
 	if cfg.RefreshEvery == 0 {
 		cfg.RefreshEvery = DefaultRefreshEvery
@@ -123,7 +139,10 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Sources) == 0 {
 		cfg.Sources = prevoir.DefaultSources()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, kick: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, kick: make(chan struct{}, 1), targets: targets, defTarget: targets[0].Name}
+	if seen[prevoir.DefaultTarget] {
+		s.defTarget = prevoir.DefaultTarget
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -189,7 +208,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := NewHTTPServer(s.Handler(), s.log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "model", s.cfg.Model, "actions", s.actionsEnabled())
+	s.log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "targets", len(s.targets), "actions", s.actionsEnabled())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("web: serve: %w", err)
@@ -256,9 +275,10 @@ func (s *Server) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	start := time.Now()
-	st, err := s.load(ctx, s.state.Load())
+	prev := s.state.Load()
+	st, err := s.load(ctx, prev)
 	if err == nil {
-		err = s.render(st)
+		err = s.render(st, prev)
 	}
 	if err != nil {
 		// /readyz shows the failure to anyone: the details go to the log only.

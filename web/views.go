@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -133,6 +134,140 @@ func forecastResponse(sf *prevoir.StoredForecast, champion *prevoir.ModelVersion
 	return r
 }
 
+// TargetSummary is a target at a glance: GET /api/v1/targets and the home page's lines.
+type TargetSummary struct {
+	prevoir.Target
+	// LastDate and LastValue are the target's last observed day and value (omitted and null
+	// before any data).
+	LastDate  prevoir.Date   `json:"last_date,omitzero"`
+	LastValue prevoir.Number `json:"last_value"`
+	// Champion is the version whose forecasts are served (null before one is chosen).
+	Champion *ChampionSummary `json:"champion"`
+	// NextWeek is the served forecast's first week (days 1 to 7 after its origin) in one
+	// number: the total of a daily count, the mean of an occupancy's days (null before a
+	// forecast). NextWeekStat says which: "total" or "mean".
+	NextWeek     *WeekFigure `json:"next_week"`
+	NextWeekStat string      `json:"next_week_stat"`
+	// PastWeek is the same number over the seven observed days that end on the forecast's
+	// origin, and Trend compares NextWeek with it: "up" or "down" beyond TrendThreshold,
+	// "flat" within it (empty when either is missing).
+	PastWeek *WeekFigure `json:"past_week"`
+	Trend    string      `json:"trend,omitempty"`
+	// Change is NextWeek over PastWeek minus one (null when either is missing or PastWeek is 0).
+	Change prevoir.Number `json:"change"`
+}
+
+// ChampionSummary names a target's champion.
+type ChampionSummary struct {
+	Version int    `json:"version"`
+	Family  string `json:"family"`
+}
+
+// WeekFigure is a week's total or mean and the days it covers.
+type WeekFigure struct {
+	From  prevoir.Date   `json:"from"`
+	To    prevoir.Date   `json:"to"`
+	Value prevoir.Number `json:"value"`
+}
+
+// TrendThreshold is the relative change between the past week and the next one below which a
+// target's trend is "flat": smaller moves are within a week's usual noise.
+const TrendThreshold = 0.05
+
+// TargetsResponse is GET /api/v1/targets: the served targets in the configured order, each
+// with its summary, and the one served when a request names none.
+type TargetsResponse struct {
+	Default string          `json:"default"`
+	Targets []TargetSummary `json:"targets"`
+}
+
+// weekStat is how a target's week is summed up in one number: the total of a daily count (the
+// hubs' weekly target), the mean of an occupancy (a stock of patients does not add up over days).
+func weekStat(k prevoir.TargetKind) string {
+	if k == prevoir.KindOccupancy {
+		return "mean"
+	}
+	return "total"
+}
+
+// weekFigure is the total or mean (stat) of the week's values; NaN days are left out of a
+// mean, and make a total missing.
+func weekFigure(dates []prevoir.Date, vals []float64, stat string) *WeekFigure {
+	if len(vals) == 0 {
+		return nil
+	}
+	sum, n := 0.0, 0
+	for _, v := range vals {
+		if math.IsNaN(v) {
+			continue
+		}
+		sum += v
+		n++
+	}
+	w := &WeekFigure{From: dates[0], To: dates[len(dates)-1], Value: prevoir.NaN()}
+	switch {
+	case n == 0:
+	case stat == "mean":
+		w.Value = prevoir.Number(sum / float64(n))
+	case n == len(vals):
+		w.Value = prevoir.Number(sum)
+	}
+	return w
+}
+
+// trend compares next with past: up, down or flat (TrendThreshold), and the relative change.
+func trend(past, next *WeekFigure) (string, prevoir.Number) {
+	if past == nil || next == nil || !past.Value.Valid() || !next.Value.Valid() {
+		return "", prevoir.NaN()
+	}
+	p, n := float64(past.Value), float64(next.Value)
+	change := prevoir.NaN()
+	if p != 0 {
+		change = prevoir.Number(n/p - 1)
+	}
+	switch {
+	case n > p*(1+TrendThreshold):
+		return "up", change
+	case n < p*(1-TrendThreshold):
+		return "down", change
+	}
+	return "flat", change
+}
+
+// targetSummary sums up the state's target from the frame and the served forecast.
+func (st *state) targetSummary() TargetSummary {
+	sum := TargetSummary{Target: st.t, LastValue: prevoir.NaN(), Change: prevoir.NaN(), NextWeekStat: weekStat(st.t.Kind)}
+	var vals []float64
+	if st.frame != nil {
+		vals = st.frame.Column(st.target)
+	}
+	for i := len(vals) - 1; i >= 0; i-- {
+		if !math.IsNaN(vals[i]) {
+			sum.LastDate, sum.LastValue = st.frame.Dates[i], prevoir.Number(vals[i])
+			break
+		}
+	}
+	if st.champion != nil {
+		sum.Champion = &ChampionSummary{Version: st.champion.Version, Family: st.champion.Family}
+	}
+	sf := st.served
+	if sf == nil || len(sf.Dates) < prevoir.WeekDays {
+		return sum
+	}
+	sum.NextWeek = weekFigure(sf.Dates[:prevoir.WeekDays], sf.Point[:prevoir.WeekDays], sum.NextWeekStat)
+	if sum.NextWeekStat == "total" && sf.Weekly != nil && len(sf.Weekly.Point) > 0 {
+		sum.NextWeek.Value = prevoir.Number(sf.Weekly.Point[0]) // the model's own total, as the week's table shows
+	}
+	// The past week: the seven days that end on the origin, as observed now.
+	if vals != nil {
+		if end := slices.Index(st.frame.Dates, sf.Origin); end >= prevoir.WeekDays-1 {
+			sum.PastWeek = weekFigure(st.frame.Dates[end-prevoir.WeekDays+1:end+1], vals[end-prevoir.WeekDays+1:end+1], sum.NextWeekStat)
+		}
+	}
+	sum.Trend, sum.Change = trend(sum.PastWeek, sum.NextWeek)
+	return sum
+}
+
 // HistoryDay is one observed day of the target; Value is null where the source has a gap.
 type HistoryDay struct {
 	Date  prevoir.Date   `json:"date"`
@@ -251,11 +386,12 @@ type Backtest struct {
 	Weekly   bool `json:"-"`
 }
 
-// parseBacktest reads a backtest.json artifact (backtest.WriteJSON).
-func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error) {
+// parseBacktest reads a backtest.json artifact (backtest.WriteJSON), and returns the column it
+// forecast ("" when it does not say).
+func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, string, error) {
 	res, err := backtest.ReadJSON(bytes.NewReader(data))
 	if err != nil {
-		return nil, prevoir.Errorf(prevoir.EINVALID, "backtest.json of run %s: %v", runID, err)
+		return nil, "", prevoir.Errorf(prevoir.EINVALID, "backtest.json of run %s: %v", runID, err)
 	}
 	backtest.SortModels(res.Models)
 	bt := &Backtest{RunID: runID, EndedAt: ended, Champion: res.Champion, Models: make([]BacktestModel, 0, len(res.Models))}
@@ -265,7 +401,7 @@ func parseBacktest(runID string, ended time.Time, data []byte) (*Backtest, error
 		bt.Weekly = bt.Weekly || m.Weekly.Weeks > 0
 		bt.Models = append(bt.Models, BacktestModel{ModelScore: m, Champion: m.Name == res.Champion})
 	}
-	return bt, nil
+	return bt, res.Protocol.Target, nil
 }
 
 // LiveScore is a model version's error on the forecast days observed since it made them: over

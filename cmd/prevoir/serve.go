@@ -58,7 +58,7 @@ hands on other processes' jobs whose leases lapsed, as prevoir worker does (see 
 			defer queue.Close()
 			srv, err := web.New(web.Config{
 				Snapshots: f.Ingester.Snapshots, Runs: f.Tracker.Runs, Registry: f.Registry, Forecasts: f.Forecasts,
-				Artifacts: f.Tracker, Sources: f.Sources, Model: p.registeredModel, Logger: a.logger,
+				Artifacts: f.Tracker, Sources: f.Sources, Targets: prevoir.Targets(), Logger: a.logger,
 				Frame: func(ctx context.Context) (*prevoir.Frame, error) {
 					return f.Ingester.Frame(ctx, f.Sources, f.FrameOptions)
 				},

@@ -11,10 +11,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prevoir/prevoir"
 )
 
 // Config describes a run.
@@ -159,4 +162,33 @@ func ParseURLs(s string) []string {
 		}
 	}
 	return out
+}
+
+// WithTargets spreads urls over targets: each URL once per target, with ?target=NAME, the URLs'
+// order kept within a target and the targets taken in turn, so that consecutive requests
+// ask for different targets. names are target names or "all" (prevoir.ParseTargets); none
+// leaves urls as they are.
+func WithTargets(urls, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return urls, nil
+	}
+	targets, err := prevoir.ParseTargets(names)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	var out []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: URL %q: %w", raw, err)
+		}
+		for _, t := range targets {
+			q := u.Query()
+			q.Set("target", t.Name)
+			v := *u
+			v.RawQuery = q.Encode()
+			out = append(out, v.String())
+		}
+	}
+	return out, nil
 }

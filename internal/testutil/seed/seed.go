@@ -28,7 +28,7 @@ import (
 	"github.com/prevoir/prevoir/tracking"
 )
 
-// Model is the registered model the seed uses.
+// Model is the registered model the seed uses: the default target's (see Env.For for another).
 const Model = prevoir.DefaultTarget
 
 // Env is a complete set of stores on one database and one artifact directory.
@@ -43,6 +43,17 @@ type Env struct {
 	Ingester  *ingest.Service
 	Sources   []prevoir.Source
 	Flows     *flow.Flows
+	// Target is the target whose registered model Train, Promote, Forecast, Backtest and Score
+	// record (the default target's, unless the Env comes from For).
+	Target prevoir.Target
+}
+
+// For returns the same stores seeding target t: its registered model, its column forecast.
+func (e *Env) For(t prevoir.Target) *Env {
+	c := *e
+	c.Target = t
+	c.Flows = e.Flows.For(t)
+	return &c
 }
 
 // Open opens the stores on dbURL (testutil.SQLiteURL or testutil.PostgresURL) and a new
@@ -70,6 +81,10 @@ func Open(tb testing.TB, dbURL string) *Env {
 	e.Ingester = &ingest.Service{Snapshots: e.Snapshots, Blobs: blobs, Client: &datagouv.Client{MaxAttempts: 1}}
 	e.Flows = &flow.Flows{Sources: srcs, Ingester: e.Ingester, Tracker: e.Tracker, Registry: e.Registry, Forecasts: e.Forecasts,
 		RegisteredModel: Model, FrameOptions: prevoir.DefaultFrameOptions()}
+	e.Target, err = prevoir.LookupTarget(Model)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return e
 }
 
@@ -130,11 +145,11 @@ type BacktestModel struct {
 func (e *Env) Backtest(tb testing.TB, champion string, models []BacktestModel) string {
 	tb.Helper()
 	ctx := context.Background()
-	data, err := json.MarshalIndent(map[string]any{"champion": champion, "models": models}, "", "  ")
+	data, err := json.MarshalIndent(map[string]any{"champion": champion, "models": models, "protocol": map[string]any{"target": e.Target.Column}}, "", "  ")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Target: Model, Params: map[string]string{"origins": "20", "every_days": "7"}})
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunBacktest, Name: "backtest", Target: e.Target.Name, Params: map[string]string{"origins": "20", "every_days": "7"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -153,12 +168,12 @@ func (e *Env) Backtest(tb testing.TB, champion string, models []BacktestModel) s
 }
 
 // Train records a finished training run of family with a loss curve and a model artifact, and
-// registers it as the next version of Model with the given backtest MAE and an 80% interval
+// registers it as the next version of the env's target's registered model with the given backtest MAE and an 80% interval
 // coverage of 80%.
 func (e *Env) Train(tb testing.TB, family string, mae float64) *prevoir.ModelVersion {
 	tb.Helper()
 	ctx := context.Background()
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: family, Target: Model, Params: map[string]string{"family": family, "horizon": "14"}})
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunTrain, Name: family, Target: e.Target.Name, Params: map[string]string{"family": family, "horizon": "14"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -177,7 +192,7 @@ func (e *Env) Train(tb testing.TB, family string, mae float64) *prevoir.ModelVer
 		tb.Fatal(err)
 	}
 	// The 80% coverage lets every seeded version pass the champion rule's gate when promoted.
-	v := &prevoir.ModelVersion{Model: Model, Family: family, RunID: r.ID, ArtifactPath: "model.bin", Metrics: map[string]float64{"mae": mae, "coverage_80": 0.8}}
+	v := &prevoir.ModelVersion{Model: e.Target.Name, Family: family, RunID: r.ID, ArtifactPath: "model.bin", Metrics: map[string]float64{"mae": mae, "coverage_80": 0.8}}
 	if err := e.Registry.CreateModelVersion(ctx, v); err != nil {
 		tb.Fatal(err)
 	}
@@ -202,31 +217,52 @@ func (e *Env) FailedRun(tb testing.TB, kind prevoir.RunKind, name, msg string) s
 	return r.ID
 }
 
-// Promote makes version the champion.
+// Promote makes version the champion of the env's target.
 func (e *Env) Promote(tb testing.TB, version int, reason string) {
 	tb.Helper()
-	if _, err := e.Registry.SetAlias(context.Background(), Model, prevoir.AliasChampion, version, reason); err != nil {
+	if _, err := e.Registry.SetAlias(context.Background(), e.Target.Name, prevoir.AliasChampion, version, reason); err != nil {
 		tb.Fatal(err)
 	}
 }
 
-// Forecast stores, as a forecast flow would (a recorded forecast run), a forecast by version v
+// Forecast stores for the env's target, as a forecast flow would (a recorded forecast run), a forecast by version v
 // from origin: the mean of the last seven observed days, with ranges that widen with the
 // horizon. It is deterministic, so tests can recompute it.
 func (e *Env) Forecast(tb testing.TB, frame *prevoir.Frame, v *prevoir.ModelVersion, origin prevoir.Date) *prevoir.StoredForecast {
+	tb.Helper()
+	return e.ForecastScaled(tb, frame, v, origin, 1)
+}
+
+// ForecastScaled is Forecast with every value multiplied by factor: a forecast that rises or
+// falls from the last observed week.
+func (e *Env) ForecastScaled(tb testing.TB, frame *prevoir.Frame, v *prevoir.ModelVersion, origin prevoir.Date, factor float64) *prevoir.StoredForecast {
 	tb.Helper()
 	ctx := context.Background()
 	upto, err := frame.Until(origin)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fc := NaiveForecast(upto, v.Family, prevoir.DefaultHorizon)
-	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: "forecast", Target: Model, Params: map[string]string{"version": fmt.Sprint(v.Version)},
+	of := *upto
+	of.Target = e.Target.Column // the env's target's values, whatever the frame was built for
+	fc := NaiveForecast(&of, v.Family, prevoir.DefaultHorizon)
+	if factor != 1 {
+		scale := func(x []float64) {
+			for i := range x {
+				x[i] *= factor
+			}
+		}
+		scale(fc.Point)
+		for _, row := range append(fc.Values, fc.Weekly.Values...) {
+			scale(row)
+		}
+		scale(fc.Weekly.Point)
+	}
+	r, err := e.Tracker.Start(ctx, &prevoir.Run{Kind: prevoir.RunForecast, Name: "forecast", Target: e.Target.Name, Params: map[string]string{"version": fmt.Sprint(v.Version)},
 		Lineage: prevoir.Lineage{Snapshots: snapshotsOf(frame)}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sf := &prevoir.StoredForecast{Model: Model, Version: v.Version, Family: v.Family, RunID: r.ID,
+	sf := &prevoir.StoredForecast{Model: e.Target.Name, Version: v.Version, Family: v.Family, RunID: r.ID,
 		MadeAt: origin.Time().Add(24*time.Hour + 19*time.Hour + 45*time.Minute), Snapshots: snapshotsOf(frame), Forecast: *fc}
 	if _, err := e.Forecasts.SaveForecast(ctx, sf); err != nil {
 		tb.Fatal(err)
@@ -365,6 +401,73 @@ func (e *Env) Standard(tb testing.TB) *Seeded {
 	e.Score(tb)
 	s.Latest = e.Forecast(tb, s.Frame, s.Champion, last)
 	return s
+}
+
+// SecondTarget is the other target StandardTargets seeds: an occupancy, whose week is a mean,
+// beside the default target's daily counts.
+const SecondTarget = prevoir.TargetHospitalised
+
+// SecondTargetFactor scales the second target's latest forecast: a fall of 20% on the last
+// observed week, whereas the default target's is flat.
+const SecondTargetFactor = 0.8
+
+// TargetSeeded says what StandardTargets stored for the second target.
+type TargetSeeded struct {
+	Target   prevoir.Target
+	Versions []*prevoir.ModelVersion // v1 snaive, v2 ets
+	Champion *prevoir.ModelVersion   // v2
+	// Latest is v2's forecast from the frame's last day, the naive one scaled by
+	// SecondTargetFactor: it falls from the last observed week.
+	Latest *prevoir.StoredForecast
+	// BacktestRunID is its backtest's run: ets is the champion, snaive second.
+	BacktestRunID string
+}
+
+// StandardTargets seeds Standard, then a second target (SecondTarget) on the same data: two
+// trained versions, a backtest, v2 the champion, a past forecast scored by the real score
+// flow and the latest forecast from the frame's last day. Each target's numbers differ, so a
+// test can tell whose it is shown.
+func (e *Env) StandardTargets(tb testing.TB) (*Seeded, *TargetSeeded) {
+	tb.Helper()
+	s := e.Standard(tb)
+	t, err := prevoir.LookupTarget(SecondTarget)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o := e.For(t)
+	ts := &TargetSeeded{Target: t}
+	ts.Versions = append(ts.Versions, o.Train(tb, "snaive", 310), o.Train(tb, "ets", 240))
+	ts.BacktestRunID = o.Backtest(tb, "ets", []BacktestModel{
+		{Name: "ets", MAE: 240, RMSE: 300, MASE: 0.6, WIS: 170, Coverage80: 0.81, Coverage95: 0.94, FitSeconds: 0.5, MAEByHorizon: []float64{120, 180, 240}},
+		{Name: "snaive", MAE: 310, RMSE: 390, MASE: 1, WIS: 230, Coverage80: 0.7, Coverage95: 0.9, FitSeconds: 0.01, MAEByHorizon: []float64{200, 260, 310}},
+	})
+	o.Promote(tb, 2, "champion rule: ets has the lowest backtest MAE (240 < 310)")
+	ts.Champion = ts.Versions[1]
+	last := s.Frame.Dates[s.Frame.Len()-1]
+	o.Forecast(tb, s.Frame, ts.Champion, last-14)
+	o.Score(tb)
+	ts.Latest = o.ForecastScaled(tb, s.Frame, ts.Champion, last, SecondTargetFactor)
+	return s, ts
+}
+
+// EveryTarget gives each target that has no champion yet one: an ets version, promoted, and its
+// forecast from the frame's last day (the load benchmark serves every target's forecast).
+func (e *Env) EveryTarget(tb testing.TB, frame *prevoir.Frame) {
+	tb.Helper()
+	last := frame.Dates[frame.Len()-1]
+	for _, t := range prevoir.Targets() {
+		_, err := e.Registry.ResolveAlias(context.Background(), t.Name, prevoir.AliasChampion)
+		if err == nil {
+			continue
+		}
+		if prevoir.ErrorCode(err) != prevoir.ENOTFOUND {
+			tb.Fatal(err)
+		}
+		o := e.For(t)
+		v := o.Train(tb, "ets", 100)
+		o.Promote(tb, v.Version, "the only version")
+		o.Forecast(tb, frame, v, last)
+	}
 }
 
 // SilenceRun moves a run's heartbeat d into the past, as if its process had not beaten since
