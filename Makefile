@@ -9,7 +9,7 @@ HOME_DIR ?= ./prevoir-data
 FUZZTIME ?= 100000x
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build run serve test check vet fuzz fuzz-long bench docs clean
+.PHONY: all build run run-all serve test check vet fuzz fuzz-long bench docs clean
 
 all: build
 
@@ -26,6 +26,13 @@ run: build
 	./bin/prevoir --home $(HOME_DIR) frame --format summary
 	./bin/prevoir --home $(HOME_DIR) run train --source-dir $(DATA) $(if $(MODELS),--models $(MODELS))
 	./bin/prevoir --home $(HOME_DIR) run forecast --source-dir $(DATA)
+
+## run-all: the main job for every target (--target all), each with its default models, the
+## networks included.
+run-all: build
+	./bin/prevoir --home $(HOME_DIR) ingest --source-dir $(DATA)
+	./bin/prevoir --home $(HOME_DIR) run train --source-dir $(DATA) --target all
+	./bin/prevoir --home $(HOME_DIR) run forecast --source-dir $(DATA) --target all
 
 ## serve: the dashboard and the API on http://127.0.0.1:8080/ (after make run)
 serve: build
