@@ -51,7 +51,7 @@ for i in $(seq "$workers"); do
 done
 sleep 2 # the workers are up before the training is queued
 
-train=$(curl -fs -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/actions/retrain" | jq -r .job_id)
+train=$(curl -fs -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/actions/retrain?target=all" | jq -r .job_id)
 batch="train-$train"
 while :; do
   "$bin" jobs --json --limit 10000 >"$tmp/jobs.json"

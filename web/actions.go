@@ -1,7 +1,6 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -28,7 +27,8 @@ type Actions interface {
 	// Refresh queues the ingest flow (which queues the forecast and the score) and returns
 	// the job's ID; an identical job already waiting is returned instead of a new one.
 	Refresh(ctx context.Context) (jobID int64, err error)
-	// Retrain queues a training of the configured models of the target named target.
+	// Retrain queues a training of the configured models of the target named target, or of
+	// every target the workers are configured for when target is "".
 	Retrain(ctx context.Context, target string) (jobID int64, err error)
 	// Promote makes version the champion of model, recording reason. It refuses (ECONFLICT)
 	// a version that fails the gate of the champion rule (backtest.CheckPromotion) unless
@@ -85,7 +85,7 @@ func (a *QueueActions) Refresh(ctx context.Context) (int64, error) {
 
 // Retrain implements Actions.
 func (a *QueueActions) Retrain(ctx context.Context, target string) (int64, error) {
-	return a.Queue.InsertTrain(ctx, "manual", cmp.Or(target, prevoir.DefaultTarget))
+	return a.Queue.InsertTrain(ctx, "manual", target)
 }
 
 // Promote implements Actions.
@@ -256,6 +256,15 @@ func parseActionRequest(r *http.Request, name string) (actionRequest, string, *h
 // followed by a refresh of the snapshot, so the pages show the new champion at once (and its
 // forecast as pending until the job has run).
 func (s *Server) do(ctx context.Context, req actionRequest) (*ActionResponse, error) {
+	if req.name == actRetrain && req.target == prevoir.AllTargets {
+		// The weekly retrain, by hand: every target the workers train.
+		id, err := s.cfg.Actions.Retrain(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return &ActionResponse{Action: req.name, Message: fmt.Sprintf("retraining of every target queued as job %d", id), JobID: id,
+			StatusURL: "/api/v1/jobs/" + strconv.FormatInt(id, 10)}, nil
+	}
 	t, err := s.servedTarget(req.target)
 	if err != nil {
 		return nil, err

@@ -159,8 +159,17 @@ func TestActionsQueueJobsAndPromote(t *testing.T) {
 	if status != 202 || json.Unmarshal(body, &tr) != nil {
 		t.Fatalf("retrain: %d %s", status, body)
 	}
-	if job, err := f.queue.Job(ctx, tr.JobID); err != nil || job.Kind != "train" {
-		t.Errorf("retrain job: %+v %v", job, err)
+	if job, err := f.queue.Job(ctx, tr.JobID); err != nil || job.Kind != "train" || !strings.Contains(string(job.EncodedArgs), `"target":"incid_dchosp"`) {
+		t.Errorf("retrain job (the default target's): %+v %v", job, err)
+	}
+	// target=all: one train job naming no target, which trains every configured target.
+	status, _, body = f.post(t, "/api/v1/actions/retrain?target=all", "", "", auth)
+	var all web.ActionResponse
+	if status != 202 || json.Unmarshal(body, &all) != nil || !strings.Contains(all.Message, "every target") || all.JobID == tr.JobID {
+		t.Fatalf("retrain every target: %d %s", status, body)
+	}
+	if job, err := f.queue.Job(ctx, all.JobID); err != nil || job.Kind != "train" || strings.Contains(string(job.EncodedArgs), `"target"`) {
+		t.Errorf("retrain job of every target: %+v %v", job, err)
 	}
 
 	// Promote: the alias moves, the history records why, and the server shows it at once.

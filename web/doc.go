@@ -86,7 +86,8 @@
 // runs (every target's runs unless target is given) and runs/{id}, data (freshness),
 // snapshots, alerts (every target's unless target=NAME: then that target's model's with those
 // about no model), jobs/{id}, and POST actions/{refresh,retrain,promote}, retrain and promote
-// taking "target" in their body (or ?target=) for the default target when absent. A history span with no observed day has no days, and
+// taking "target" in their body (or ?target=) for the default target when absent (retrain
+// also "all": every target the workers train, as the weekly schedule does). A history span with no observed day has no days, and
 // from/to as asked (null when open or unknown). Errors are JSON objects {"error": ...,
 // "code": ...}, with "error_id" for an internal error: 400 for a bad or unknown parameter,
 // 404 for an unknown route or thing, and 404 "no forecast yet" for the forecast before the
