@@ -184,7 +184,7 @@ func TestTeamDeployment(t *testing.T) {
 
 	// 2. Train: one train_model job per (target, model), shared by the workers, then each
 	// target's champion rule.
-	trainJob := waitJob(t, queue, postAction(t, base, token, "retrain", server), 20*time.Second)
+	trainJob := waitJob(t, queue, postAction(t, base, token, "retrain?target=all", server), 20*time.Second)
 	checkWorkedByWorker(t, trainJob, workerPIDs)
 	var batch []*rivertype.JobRow
 	waitFor(t, 90*time.Second, "the training batch to finish", func() bool {
