@@ -50,18 +50,26 @@ func snapshotsBlob(st *shared, source string, limit int, format string) *blob {
 	return csvBlob([]string{"id", "source", "sha256", "fetched_at", "rows", "first_date", "last_date", "added_dates", "changed_dates", "changed_cells", "state"}, rows)
 }
 
+// jsonOnly checks the query of an endpoint answered in JSON only (format=json or none) and
+// writes the error when it is bad.
+func (s *Server) jsonOnly(w http.ResponseWriter, r *http.Request) bool {
+	q, err := parseQuery(r, "format")
+	if err == nil {
+		_, err = parseFormat(q, false)
+	}
+	if err != nil {
+		s.writeAPIError(w, r, statusOf(err))
+		return false
+	}
+	return true
+}
+
 func (s *Server) apiData(w http.ResponseWriter, r *http.Request) {
 	st := s.current(w, r)
 	if st == nil {
 		return
 	}
-	q, err := parseQuery(r, "format")
-	if err != nil {
-		s.writeAPIError(w, r, statusOf(err))
-		return
-	}
-	if _, err := parseFormat(q, false); err != nil {
-		s.writeAPIError(w, r, statusOf(err))
+	if !s.jsonOnly(w, r) {
 		return
 	}
 	respond(w, r, st.def, "data:json", func() *blob { return jsonBlob(http.StatusOK, st.dataView()) })
@@ -140,13 +148,7 @@ func (s *Server) apiTargets(w http.ResponseWriter, r *http.Request) {
 	if sh == nil {
 		return
 	}
-	q, err := parseQuery(r, "format")
-	if err != nil {
-		s.writeAPIError(w, r, statusOf(err))
-		return
-	}
-	if _, err := parseFormat(q, false); err != nil {
-		s.writeAPIError(w, r, statusOf(err))
+	if !s.jsonOnly(w, r) {
 		return
 	}
 	respond(w, r, sh.def, "targets:json", func() *blob { return jsonBlob(http.StatusOK, sh.targetsView()) })
